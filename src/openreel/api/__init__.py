@@ -1,0 +1,3 @@
+"""HTTP layer: Kling-shaped routes, auth dependency, error handlers, request ids."""
+
+from __future__ import annotations

@@ -1,0 +1,70 @@
+"""Every failure leaves as Kling's ``{code, message, request_id}`` with the table's HTTP status.
+
+FastAPI's default 422 body never appears: request validation errors become 1200/1201,
+unknown routes and methods 1202, anything unexpected 5000.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openreel.api.request_id import current_request_id
+from openreel.tasks.parsing import error_from_pydantic
+from openreel.wire.errors import HTTP_STATUS, ErrorCode, KlingError
+
+log = logging.getLogger("openreel.api")
+
+
+def error_response(code: ErrorCode, message: str, status: int | None = None) -> JSONResponse:
+    rid = current_request_id()
+    return JSONResponse(
+        {"code": int(code), "message": message, "request_id": rid},
+        status_code=status or HTTP_STATUS[code],
+        headers={"X-Request-Id": rid},
+    )
+
+
+async def _kling_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, KlingError)
+    return error_response(exc.code, exc.message)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if errors and errors[0].get("type") == "json_invalid":
+        return error_response(ErrorCode.INVALID_PARAMS, "request body is not valid JSON")
+    if not errors:
+        return error_response(ErrorCode.INVALID_PARAMS, "invalid request")
+    error = error_from_pydantic(errors)
+    return error_response(error.code, error.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in (404, 405):
+        return error_response(
+            ErrorCode.INVALID_METHOD,
+            f"invalid request method: {request.method} {request.url.path} is not an endpoint",
+        )
+    code = {401: ErrorCode.AUTH_FAILED, 403: ErrorCode.NO_PERMISSION}.get(
+        exc.status_code, ErrorCode.INVALID_PARAMS
+    )
+    return error_response(code, str(exc.detail), status=exc.status_code)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(ErrorCode.INTERNAL, "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(KlingError, _kling_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

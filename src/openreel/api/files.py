@@ -1,0 +1,31 @@
+"""Result files behind HMAC-signed, time-limited URLs, with HTTP Range for video seeking."""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from openreel.api.deps import ServicesDep
+from openreel.wire.errors import ErrorCode, KlingError
+
+router = APIRouter()
+
+CONTENT_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg"}
+
+
+@router.api_route("/files/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+async def get_file(key: str, services: ServicesDep, exp: int = 0, sig: str = "") -> FileResponse:
+    if not sig or not services.signer.verify(key, exp, sig):
+        raise KlingError(ErrorCode.NO_PERMISSION, "sig: invalid file signature")
+    if exp < int(time.time()):
+        raise KlingError(
+            ErrorCode.NO_PERMISSION, "exp: file URL has expired; query the task for a fresh URL"
+        )
+    if not key.startswith("outputs/") or not services.blobs.exists(key):
+        raise KlingError(ErrorCode.NOT_FOUND, "file does not exist")
+    path = services.blobs.local_path(key)
+    media_type = CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    return FileResponse(path, media_type=media_type or "application/octet-stream")

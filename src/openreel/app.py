@@ -1,0 +1,138 @@
+"""App factory and lifespan: database, blob store, engines, worker pool, first API key."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from openreel import __version__
+from openreel.api.errors import install_error_handlers
+from openreel.api.files import router as files_router
+from openreel.api.openapi import install_openapi
+from openreel.api.request_id import RequestIdMiddleware
+from openreel.api.tasks import build_router
+from openreel.auth.authenticate import Authenticator
+from openreel.auth.keys import IssuedKey, issue_key
+from openreel.blobs.local import LocalBlobStore
+from openreel.blobs.signing import UrlSigner
+from openreel.config import Settings
+from openreel.engines.registry import build_engines
+from openreel.media.fetch import new_client
+from openreel.queue.local import LocalWorkerPool
+from openreel.services import Services
+from openreel.store.db import Database
+from openreel.store.keys import KeyRepository
+from openreel.store.tasks import TaskRepository
+from openreel.tasks.routing import EngineRouter
+from openreel.tasks.service import TaskService
+from openreel.worker import WorkerDeps
+
+log = logging.getLogger("openreel")
+
+
+def signing_secret(settings: Settings) -> bytes:
+    if settings.signing_secret:
+        return settings.signing_secret.encode()
+    path = settings.data_dir / "signing.key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def print_first_key(issued: IssuedKey) -> None:
+    print(
+        "\nopenreel: no API keys existed, so one was created. It is shown only this once:\n"
+        f"  API key:     {issued.api_key}\n"
+        f"  access key:  {issued.access_key}\n"
+        f"  secret key:  {issued.secret_key}\n"
+        "Use it as 'Authorization: Bearer <API key>' (or sign Kling JWTs with AK/SK).\n"
+        "Manage keys with 'openreel keys create|list|revoke'.\n",
+        flush=True,
+        file=sys.stdout,
+    )
+
+
+async def build_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    await db.migrate()
+    tasks_repo = TaskRepository(db)
+    keys = KeyRepository(db)
+    blobs = LocalBlobStore(settings.data_dir / "blobs")
+    engines = build_engines(settings)
+    router = EngineRouter(engines, settings.routes)
+    work_dir = settings.data_dir / "work"
+    work_dir.mkdir(exist_ok=True)
+    pool = LocalWorkerPool(
+        WorkerDeps(tasks_repo, blobs, engines, settings.lease_seconds, work_dir),
+        size=settings.workers,
+        max_attempts=settings.max_attempts,
+        poll_interval=settings.poll_interval,
+    )
+    http = new_client()
+    service = TaskService(
+        tasks_repo,
+        router,
+        blobs,
+        http,
+        fetch_timeout=settings.fetch_timeout_seconds,
+        on_created=pool.notify,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        tasks_repo=tasks_repo,
+        keys=keys,
+        authenticator=Authenticator(keys, leeway_seconds=settings.jwt_leeway_seconds),
+        blobs=blobs,
+        signer=UrlSigner(signing_secret(settings), settings.url_ttl_seconds),
+        http=http,
+        tasks=service,
+        pool=pool,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app.state.services = services
+        if services.db.is_sqlite:
+            # One process owns a SQLite file: leases left by a dead predecessor are void.
+            await services.tasks_repo.expire_all_leases()
+        if settings.auth and await services.keys.count_active() == 0:
+            print_first_key(await issue_key(services.keys, "default"))
+        services.pool.start()
+        try:
+            yield
+        finally:
+            await services.pool.stop()
+            await services.http.aclose()
+            await services.db.dispose()
+
+    app = FastAPI(
+        title="openreel",
+        version=__version__,
+        description="Kling-compatible image/video generation task API "
+        "(CometAPI's /kling/v1 and Kling's /v1 paths).",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(build_router())
+    app.include_router(files_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    install_openapi(app)
+    return app

@@ -1,0 +1,3 @@
+"""Blob storage for inputs and results behind the BlobStore port, with signed URLs."""
+
+from __future__ import annotations

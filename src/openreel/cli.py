@@ -1,0 +1,143 @@
+"""``openreel`` command line: run the server and manage API keys."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from openreel.config import Settings
+from openreel.store.db import Database
+from openreel.store.keys import KeyRepository
+
+app = typer.Typer(
+    help="openreel: a self-hosted Kling-compatible image/video generation server.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(help="Manage API keys (stored hashed) and their AK/SK pairs.")
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Database and files [env OPENREEL_DATA_DIR]")
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [default 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default 8000]")] = None,
+    data_dir: DataDir = None,
+    workers: Annotated[int | None, typer.Option(help="Generation workers [default 1]")] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Accept requests without a key (local use only)")
+    ] = False,
+) -> None:
+    """Run the API server with its in-process generation workers.
+
+    Example: openreel serve --port 8000 --data-dir ./data
+    """
+    import uvicorn
+
+    from openreel.app import create_app
+
+    settings = Settings().with_overrides(
+        host=host, port=port, data_dir=data_dir, workers=workers, auth=False if no_auth else None
+    )
+    if not settings.auth:
+        console.print("[yellow]openreel: authentication is OFF (--no-auth)[/yellow]")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+async def _open_keys(data_dir: Path | None) -> tuple[Database, KeyRepository]:
+    settings = Settings().with_overrides(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    await db.migrate()
+    return db, KeyRepository(db)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="A label for the key")] = "default",
+    data_dir: DataDir = None,
+) -> None:
+    """Create a key; the API key and secret key are printed once and never again.
+
+    Example: openreel keys create --name ci
+    """
+    from openreel.auth.keys import issue_key
+
+    async def run() -> None:
+        db, repo = await _open_keys(data_dir)
+        try:
+            issued = await issue_key(repo, name)
+        finally:
+            await db.dispose()
+        console.print(f"id:          {issued.id}")
+        console.print(f"API key:     {issued.api_key}")
+        console.print(f"access key:  {issued.access_key}")
+        console.print(f"secret key:  {issued.secret_key}")
+
+    asyncio.run(run())
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """List keys (never their secrets).
+
+    Example: openreel keys list
+    """
+    from datetime import UTC, datetime
+
+    async def run() -> None:
+        db, repo = await _open_keys(data_dir)
+        try:
+            rows = await repo.list()
+        finally:
+            await db.dispose()
+        table = Table("id", "name", "key prefix", "access key", "created", "status")
+        for row in rows:
+            created = datetime.fromtimestamp(row.created_at / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+            status = "revoked" if row.revoked_at else "active"
+            table.add_row(row.id, row.name, row.key_prefix + "...", row.access_key, created, status)
+        console.print(table)
+
+    asyncio.run(run())
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="Key id, key prefix or access key")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a key: requests with it (or JWTs signed with its SK) get 1002 from now on.
+
+    Example: openreel keys revoke or_AbCdEf12
+    """
+
+    async def run() -> bool:
+        db, repo = await _open_keys(data_dir)
+        try:
+            return await repo.revoke(key) is not None
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(run()):
+        console.print(f"[red]no key matches {key!r}[/red]")
+        raise typer.Exit(code=1)
+    console.print(f"revoked {key}")
+
+
+def main() -> None:
+    app()

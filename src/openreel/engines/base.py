@@ -1,0 +1,106 @@
+"""The Engine port: what an engine declares, receives and returns.
+
+Engines know nothing about HTTP or the database. The worker hands an engine a
+``GenerationJob`` whose images are already fetched, decoded and validated, and whose output
+geometry (``VideoSpec``/``ImageSpec``) already follows the model's rules; the engine writes its
+files into ``job.output_dir`` and reports progress as a fraction in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class TaskKind(StrEnum):
+    IMAGE2VIDEO = "image2video"
+    MULTI_IMAGE2VIDEO = "multi_image2video"
+    MULTI_IMAGE2IMAGE = "multi_image2image"
+    IMAGE_GENERATION = "image_generation"
+
+
+class Feature(StrEnum):
+    """Request features an engine may or may not honour."""
+
+    IMAGE_TAIL = "image_tail"
+    TAIL_ONLY = "image_tail without image"
+    STATIC_MASK = "static_mask"
+    DYNAMIC_MASKS = "dynamic_masks"
+    CAMERA_CONTROL = "camera_control"
+    SOUND = "sound"
+    WATERMARK = "watermark_info.enabled"
+    SCENE_IMAGE = "scene_image"
+    STYLE_IMAGE = "style_image"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    kinds: frozenset[TaskKind]
+    features: frozenset[Feature] = frozenset()
+    durations: frozenset[str] = frozenset({"5", "10"})
+    modes: frozenset[str] = frozenset({"std", "pro"})
+    # Fields accepted but without effect on this engine; listed in docs/engines.md.
+    advisory: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Output geometry: ``short_side`` px on the shorter side of the output, input aspect kept."""
+
+    short_side: int
+    fps: int
+    seconds: int
+
+    @property
+    def frame_count(self) -> int:
+        return self.fps * self.seconds
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    width: int
+    height: int
+    count: int
+
+
+ProgressFn = Callable[[float], None]
+
+
+@dataclass
+class GenerationJob:
+    task_id: str
+    kind: TaskKind
+    model_name: str
+    params: dict[str, Any]
+    # Field path (``image``, ``image_list[1].image``, ``scene_image``...) -> decoded input file.
+    images: dict[str, Path]
+    output_dir: Path
+    seed: int
+    video: VideoSpec | None = None
+    image: ImageSpec | None = None
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    path: Path
+    content_type: str
+    duration: str | None = None
+
+
+@dataclass
+class GenerationOutput:
+    files: list[OutputFile] = field(default_factory=list)
+
+
+class EngineError(Exception):
+    """A generation that cannot succeed; the message becomes ``task_status_msg``."""
+
+
+class Engine(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput: ...

@@ -1,0 +1,38 @@
+"""The classic engine: honest CPU motion and compositing, no model weights."""
+
+from __future__ import annotations
+
+from openreel.engines.base import (
+    Capabilities,
+    EngineError,
+    Feature,
+    GenerationJob,
+    GenerationOutput,
+    ProgressFn,
+    TaskKind,
+)
+from openreel.engines.classic.compose import render_multi_image2image
+from openreel.engines.classic.elements import render_multi_image2video
+from openreel.engines.classic.image2video import render_image2video
+
+
+class ClassicEngine:
+    """Ken Burns image2video, card-collage multi_image2video and cut-out multi_image2image."""
+
+    name: str = "classic"
+    capabilities: Capabilities = Capabilities(
+        kinds=frozenset(
+            {TaskKind.IMAGE2VIDEO, TaskKind.MULTI_IMAGE2VIDEO, TaskKind.MULTI_IMAGE2IMAGE}
+        ),
+        features=frozenset({Feature.SCENE_IMAGE, Feature.STYLE_IMAGE}),
+        advisory=frozenset({"cfg_scale", "negative_prompt"}),
+    )
+
+    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+        if job.kind is TaskKind.IMAGE2VIDEO:
+            return render_image2video(job, progress)
+        if job.kind is TaskKind.MULTI_IMAGE2VIDEO:
+            return render_multi_image2video(job, progress)
+        if job.kind is TaskKind.MULTI_IMAGE2IMAGE:
+            return render_multi_image2image(job, progress)
+        raise EngineError(f"the classic engine cannot run {job.kind} tasks")

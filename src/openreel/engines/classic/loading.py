@@ -1,0 +1,102 @@
+"""Reading the job's input images into numpy arrays (RGB or RGB + alpha, uint8)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from openreel.engines.base import EngineError
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def _open(path: Path, field: str) -> Image.Image:
+    try:
+        return Image.open(path)
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+        raise EngineError(f"{field} could not be decoded as an image") from exc
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a malformed EXIF block must not fail the task
+        return 1
+
+
+def probe_size(path: Path, field: str) -> tuple[int, int]:
+    """(width, height) as displayed, i.e. after the EXIF orientation, without decoding pixels."""
+    with _open(path, field) as image:
+        width, height = image.size
+        if _orientation(image) in _TRANSPOSED_ORIENTATIONS:
+            return height, width
+        return width, height
+
+
+def _decode(path: Path, field: str, min_size: tuple[int, int] | None) -> Image.Image:
+    image = _open(path, field)
+    try:
+        if min_size is not None and image.format == "JPEG":
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that still covers min_size.
+            want_w, want_h = min_size
+            if _orientation(image) in _TRANSPOSED_ORIENTATIONS:
+                want_w, want_h = want_h, want_w
+            image.draft("RGB", (want_w, want_h))
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+        return upright if upright is not None else image
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise EngineError(f"{field} could not be decoded as an image") from exc
+
+
+def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
+    """Pillow clips 16/32-bit grey to 255 on ``convert("L")``; rescale instead."""
+    values = np.asarray(image, dtype=np.float32)
+    top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+    return Image.fromarray(np.clip(values * (255.0 / top) + 0.5, 0, 255).astype(np.uint8))
+
+
+def load_rgb(path: Path, field: str, min_size: tuple[int, int] | None = None) -> np.ndarray:
+    """HxWx3 uint8 RGB. ``min_size`` allows a reduced-scale JPEG decode that still covers it."""
+    rgb, _ = load_rgba(path, field, min_size)
+    return rgb
+
+
+def load_rgba(
+    path: Path, field: str, min_size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(HxWx3 uint8 RGB, HxW uint8 alpha or None when the image has no transparency)."""
+    image = _decode(path, field, min_size)
+    if image.mode.startswith("I") or image.mode == "F":
+        image = _high_bit_depth_to_l(image)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = np.asarray(image.convert("RGBA"))
+        rgb = np.ascontiguousarray(rgba[..., :3])
+        alpha = np.ascontiguousarray(rgba[..., 3])
+        return rgb, (alpha if int(alpha.min()) < 255 else None)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))), None
+
+
+def indexed_images(images: dict[str, Path], list_name: str, item: str) -> list[tuple[str, Path]]:
+    """``list_name[i].item`` entries of ``images``, ordered by ``i``, as (field, path) pairs."""
+    pattern = re.compile(rf"^{re.escape(list_name)}\[(\d+)\]\.{re.escape(item)}$")
+    found: list[tuple[int, str, Path]] = []
+    for field, path in images.items():
+        match = pattern.match(field)
+        if match:
+            found.append((int(match.group(1)), field, path))
+    return [(field, path) for _, field, path in sorted(found)]
+
+
+def required(images: dict[str, Path], field: str) -> Path:
+    try:
+        return images[field]
+    except KeyError:
+        raise EngineError(f"{field} is required") from None

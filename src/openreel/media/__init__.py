@@ -1,0 +1,3 @@
+"""Media: fetching and decoding user images, encoding video."""
+
+from __future__ import annotations

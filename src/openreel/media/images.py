@@ -1,0 +1,107 @@
+"""Decoding and checking user images: base64 or URL in, JPEG/PNG bytes and size out.
+
+Decoding is bounded: only the JPEG and PNG decoders are allowed (no FITS/TIFF/... surprises),
+the encoded size is capped before decoding, and the pixel count is checked from the header
+before any pixel is decompressed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+from openreel.wire.errors import illegal
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MIN_SIDE = 300
+MAX_ASPECT = 2.5
+# Far above any photo a client sends; keeps a crafted header from claiming gigapixels.
+MAX_PIXELS = 64_000_000
+_B64_MAX_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    data: bytes
+    format: str  # "JPEG" | "PNG"
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self.format == "JPEG" else "png"
+
+    @property
+    def content_type(self) -> str:
+        return "image/jpeg" if self.format == "JPEG" else "image/png"
+
+
+def is_url(value: str) -> bool:
+    return value.lower().startswith(("http://", "https://"))
+
+
+def decode_base64(value: str, field: str) -> bytes:
+    """Raw base64 (no ``data:`` prefix, as Kling requires) to bytes, size-capped."""
+    if value.startswith("data:"):
+        raise illegal(
+            field,
+            "invalid base64: send the raw base64 string without a 'data:...;base64,' prefix",
+        )
+    compact = _WHITESPACE.sub("", value)
+    if len(compact) > _B64_MAX_CHARS + 4:
+        raise illegal(field, "image is larger than 10 MB")
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise illegal(field, "must be an http(s) URL or a base64-encoded JPEG/PNG image") from None
+    if not data:
+        raise illegal(field, "must not be empty")
+    return data
+
+
+def inspect_image(data: bytes, field: str) -> DecodedImage:
+    """Check that ``data`` is a complete JPEG or PNG of sane size; return its geometry."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise illegal(field, "image is larger than 10 MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as img:
+                width, height = img.size
+                fmt = img.format or ""
+                if width * height > MAX_PIXELS:
+                    raise illegal(
+                        field,
+                        f"image is {width}x{height} pixels, over the {MAX_PIXELS} pixel limit",
+                    )
+                img.load()
+    except Image.UnidentifiedImageError:
+        raise illegal(field, "image format must be JPEG or PNG") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise illegal(field, f"image is over the {MAX_PIXELS} pixel limit") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise illegal(field, f"image could not be decoded ({exc})") from None
+    return DecodedImage(data=data, format=fmt, width=width, height=height)
+
+
+def check_geometry(image: DecodedImage, field: str, *, aspect: bool) -> None:
+    """Kling's rules: each side >= 300 px; aspect between 1:2.5 and 2.5:1 where required."""
+    if min(image.width, image.height) < MIN_SIDE:
+        raise illegal(
+            field,
+            f"image is {image.width}x{image.height}; each side must be at least {MIN_SIDE} px",
+        )
+    if aspect:
+        ratio = image.width / image.height
+        if ratio > MAX_ASPECT or ratio < 1 / MAX_ASPECT:
+            raise illegal(
+                field,
+                f"image aspect ratio {image.width}:{image.height} is outside 1:2.5 to 2.5:1",
+            )

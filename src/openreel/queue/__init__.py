@@ -1,0 +1,3 @@
+"""Task queues: the in-process worker pool (embedded mode)."""
+
+from __future__ import annotations

@@ -1,0 +1,70 @@
+"""In-process worker pool that claims tasks from the database with a lease.
+
+The database is the queue: a worker claims the oldest runnable row (submitted, or processing
+with an expired lease) in one conditional UPDATE, so tasks survive restarts and a crashed
+attempt is retried until ``max_attempts``, then failed with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import uuid
+
+from openreel.store.tasks import TaskRepository
+from openreel.worker import WorkerDeps, run_generation
+
+log = logging.getLogger("openreel.queue")
+
+
+class LocalWorkerPool:
+    def __init__(
+        self,
+        deps: WorkerDeps,
+        *,
+        size: int,
+        max_attempts: int,
+        poll_interval: float,
+    ) -> None:
+        self.deps = deps
+        self.repo: TaskRepository = deps.repo
+        self.size = size
+        self.max_attempts = max_attempts
+        self.poll_interval = poll_interval
+        self.instance = uuid.uuid4().hex[:12]
+        self._wake = asyncio.Event()
+        self._stop = threading.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def notify(self) -> None:
+        """A task was created: wake an idle worker now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        for index in range(self.size):
+            worker_id = f"{self.instance}-{index}"
+            self._tasks.append(asyncio.create_task(self._loop(worker_id), name=worker_id))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _loop(self, worker_id: str) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.repo.fail_exhausted(self.max_attempts)
+                row = await self.repo.claim(worker_id, self.deps.lease_seconds, self.max_attempts)
+            except Exception:
+                log.exception("worker %s: claim failed; retrying", worker_id)
+                row = None
+            if row is not None:
+                await run_generation(row, worker_id, self.deps, self._stop)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)

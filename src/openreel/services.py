@@ -1,0 +1,31 @@
+"""The wired-up application services, built once per app in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from openreel.auth.authenticate import Authenticator
+from openreel.blobs.local import LocalBlobStore
+from openreel.blobs.signing import UrlSigner
+from openreel.config import Settings
+from openreel.queue.local import LocalWorkerPool
+from openreel.store.db import Database
+from openreel.store.keys import KeyRepository
+from openreel.store.tasks import TaskRepository
+from openreel.tasks.service import TaskService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    tasks_repo: TaskRepository
+    keys: KeyRepository
+    authenticator: Authenticator
+    blobs: LocalBlobStore
+    signer: UrlSigner
+    http: httpx.AsyncClient
+    tasks: TaskService
+    pool: LocalWorkerPool

@@ -1,0 +1,65 @@
+"""ORM tables. Times are integer epoch milliseconds, as on the wire, on every database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(sa.String(16))
+    access_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Kept as is: verifying an HS256 JWT needs the shared secret itself.
+    secret_key: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[int] = mapped_column(sa.BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        sa.UniqueConstraint("owner_id", "external_task_id", name="uq_tasks_owner_external"),
+        sa.Index("ix_tasks_claim", "status", "created_at"),
+        sa.Index("ix_tasks_owner_family_created", "owner_id", "family", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(sa.String(32))
+    family: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    model_name: Mapped[str] = mapped_column(sa.String(128))
+    engine: Mapped[str] = mapped_column(sa.String(64))
+    external_task_id: Mapped[str | None] = mapped_column(sa.String(256), nullable=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    status_msg: Mapped[str] = mapped_column(sa.Text, default="")
+    progress: Mapped[int] = mapped_column(sa.Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    lease_expires_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[int] = mapped_column(sa.BigInteger)

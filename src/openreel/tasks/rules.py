@@ -1,0 +1,274 @@
+"""From a parsed request to a ``TaskPlan``: prefix limits, Kling per-model rules, engine
+capabilities, the image fields to fetch, and the output geometry.
+
+Order of checks: structure (pydantic, before this module) -> prefix limits -> model name ->
+the model's capability map -> the routed engine's capabilities. Every failure is a 1201 (or
+1203 for an unknown model) whose message starts with the field it is about.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from openreel.engines.base import Feature, ImageSpec, TaskKind, VideoSpec
+from openreel.tasks.families import Family, Prefix
+from openreel.tasks.models import (
+    CUSTOM_VIDEO_RULES,
+    DEFAULT_MODEL,
+    IMAGE2VIDEO_MODELS,
+    MULTI_IMAGE2VIDEO_MODELS,
+    VideoModelRules,
+    kling_models_for,
+)
+from openreel.tasks.routing import EngineRouter
+from openreel.wire.errors import illegal
+from openreel.wire.requests import (
+    CreateRequest,
+    Image2VideoRequest,
+    ImageGenerationRequest,
+    MultiImage2ImageRequest,
+    MultiImage2VideoRequest,
+)
+
+
+@dataclass(frozen=True)
+class ImageField:
+    path: str
+    value: str
+    aspect_rule: bool = True
+    is_mask: bool = False
+
+
+@dataclass
+class TaskPlan:
+    family: Family
+    kind: TaskKind
+    model_name: str
+    engine: str
+    params: dict[str, Any]
+    image_fields: list[ImageField] = field(default_factory=list)
+    video: VideoSpec | None = None
+    image: ImageSpec | None = None
+    external_task_id: str | None = None
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PrefixLimits:
+    prompt: int
+    negative_prompt: int
+    min_images: int
+
+
+# CometAPI documents 500/200 and 2..4 images; Kling documents 2500/2500 and 1..4.
+# CometAPI's multi-image-to-image page keeps Kling's 2500 for the prompt (see docs/compat.md).
+_COMET = PrefixLimits(prompt=500, negative_prompt=200, min_images=2)
+_COMET_MI2I = PrefixLimits(prompt=2500, negative_prompt=2500, min_images=2)
+_KLING = PrefixLimits(prompt=2500, negative_prompt=2500, min_images=1)
+
+
+def kind_of(request: CreateRequest) -> TaskKind:
+    if isinstance(request, Image2VideoRequest):
+        return TaskKind.IMAGE2VIDEO
+    if isinstance(request, MultiImage2VideoRequest):
+        return TaskKind.MULTI_IMAGE2VIDEO
+    if isinstance(request, MultiImage2ImageRequest):
+        return TaskKind.MULTI_IMAGE2IMAGE
+    return TaskKind.IMAGE_GENERATION
+
+
+def limits_for(prefix: Prefix, kind: TaskKind) -> PrefixLimits:
+    if prefix == Prefix.KLING:
+        return _KLING
+    return _COMET_MI2I if kind == TaskKind.MULTI_IMAGE2IMAGE else _COMET
+
+
+def _check_text(request: CreateRequest, limits: PrefixLimits, prefix: Prefix) -> None:
+    for name, limit in (("prompt", limits.prompt), ("negative_prompt", limits.negative_prompt)):
+        value = getattr(request, name, None)
+        if value is not None and len(value) > limit:
+            raise illegal(
+                name, f"must be at most {limit} characters on {prefix.value} (got {len(value)})"
+            )
+
+
+def _check_callback(url: str | None) -> None:
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise illegal("callback_url", "must be an http(s) URL")
+
+
+def image_size(aspect_ratio: str, resolution: str) -> tuple[int, int]:
+    """Exact-ratio canvas of about 1 (1k) or 4 (2k) megapixels."""
+    a, b = (int(part) for part in aspect_ratio.split(":"))
+    area = (1024 if resolution == "1k" else 2048) ** 2
+    k = max(1, round(math.sqrt(area / (a * b))))
+    return a * k, b * k
+
+
+def _allowed(combos: frozenset[tuple[str, str]]) -> str:
+    return ", ".join(f"{mode} {duration} s" for mode, duration in sorted(combos)) or "none"
+
+
+def _check_i2v_model(request: Image2VideoRequest, model: str, rules: VideoModelRules) -> None:
+    combo = (request.mode, request.duration)
+    used = [
+        ("image_tail", bool(request.image_tail), rules.tail),
+        ("static_mask", bool(request.static_mask), rules.motion_brush),
+        ("dynamic_masks", bool(request.dynamic_masks), rules.motion_brush),
+        ("camera_control", request.camera_control is not None, rules.camera_simple),
+    ]
+    for name, present, combos in used:
+        if present and combo not in combos:
+            raise illegal(
+                name,
+                f"not supported by {model} with mode {request.mode} and duration "
+                f"{request.duration} s (supported: {_allowed(combos)})",
+            )
+    if request.camera_control is not None and request.camera_control.type != "simple":
+        if model in IMAGE2VIDEO_MODELS:
+            raise illegal("camera_control.type", f"{model} supports only type simple")
+    if request.sound == "on" and not (rules.sound_pro_only and request.mode == "pro"):
+        raise illegal("sound", f"sound on is not supported by {model} with mode {request.mode}")
+
+
+def features_used(request: CreateRequest) -> list[Feature]:
+    used: list[Feature] = []
+    if request.watermark_info is not None and request.watermark_info.enabled:
+        used.append(Feature.WATERMARK)
+    if isinstance(request, Image2VideoRequest):
+        if request.image_tail:
+            used.append(Feature.IMAGE_TAIL if request.image else Feature.TAIL_ONLY)
+        if request.static_mask:
+            used.append(Feature.STATIC_MASK)
+        if request.dynamic_masks:
+            used.append(Feature.DYNAMIC_MASKS)
+        if request.camera_control is not None:
+            used.append(Feature.CAMERA_CONTROL)
+        if request.sound == "on":
+            used.append(Feature.SOUND)
+    if isinstance(request, MultiImage2ImageRequest):
+        if request.scene_image:
+            used.append(Feature.SCENE_IMAGE)
+        if request.style_image:
+            used.append(Feature.STYLE_IMAGE)
+    return used
+
+
+def image_fields(request: CreateRequest) -> list[ImageField]:
+    if isinstance(request, Image2VideoRequest):
+        fields = [
+            ImageField(name, value)
+            for name, value in (("image", request.image), ("image_tail", request.image_tail))
+            if value
+        ]
+        if request.static_mask:
+            fields.append(ImageField("static_mask", request.static_mask, False, True))
+        for i, group in enumerate(request.dynamic_masks or []):
+            fields.append(ImageField(f"dynamic_masks[{i}].mask", group.mask, False, True))
+        return fields
+    if isinstance(request, MultiImage2VideoRequest):
+        return [
+            ImageField(f"image_list[{i}].image", item.image)
+            for i, item in enumerate(request.image_list)
+        ]
+    if isinstance(request, MultiImage2ImageRequest):
+        fields = [
+            ImageField(f"subject_image_list[{i}].subject_image", item.subject_image, False)
+            for i, item in enumerate(request.subject_image_list)
+        ]
+        for name in ("scene_image", "style_image"):
+            value = getattr(request, name)
+            if value:
+                fields.append(ImageField(name, value, False))
+        return fields
+    return [ImageField("image", request.image)] if request.image else []
+
+
+def plan_task(
+    request: CreateRequest, family: Family, prefix: Prefix, router: EngineRouter
+) -> TaskPlan:
+    kind = kind_of(request)
+    limits = limits_for(prefix, kind)
+    _check_text(request, limits, prefix)
+    _check_callback(request.callback_url)
+
+    if isinstance(request, MultiImage2VideoRequest):
+        if len(request.image_list) < limits.min_images:
+            raise illegal(
+                "image_list", f"must hold {limits.min_images} to 4 images on {prefix.value}"
+            )
+        if not request.prompt:
+            raise illegal("prompt", "is required for multi-image2video")
+    if isinstance(request, MultiImage2ImageRequest) and (
+        len(request.subject_image_list) < limits.min_images
+    ):
+        raise illegal(
+            "subject_image_list", f"must hold {limits.min_images} to 4 images on {prefix.value}"
+        )
+    if isinstance(request, ImageGenerationRequest):
+        if not request.prompt:
+            raise illegal("prompt", "is required")
+        if request.image and request.negative_prompt:
+            raise illegal("negative_prompt", "is not allowed when image is set")
+
+    model = request.model_name or DEFAULT_MODEL[kind]
+    route = router.route(model)
+    if route.kling_rules and model not in kling_models_for(kind):
+        raise illegal(
+            "model_name",
+            f"{model} is not available on {family.value}; use one of "
+            f"{', '.join(sorted(kling_models_for(kind)))}",
+        )
+    engine = route.engine
+    caps = engine.capabilities
+    if kind not in caps.kinds:
+        raise illegal(
+            "model_name",
+            f"{kind.value.replace('_', ' ')} is not supported by the '{engine.name}' engine "
+            f"serving {model}",
+        )
+
+    video_rules: VideoModelRules | None = None
+    if isinstance(request, Image2VideoRequest):
+        video_rules = IMAGE2VIDEO_MODELS.get(model, CUSTOM_VIDEO_RULES)
+        if route.kling_rules:
+            _check_i2v_model(request, model, video_rules)
+    elif isinstance(request, MultiImage2VideoRequest):
+        video_rules = MULTI_IMAGE2VIDEO_MODELS.get(model, CUSTOM_VIDEO_RULES)
+
+    for feature in features_used(request):
+        if feature not in caps.features:
+            raise illegal(
+                feature.value,
+                f"not supported yet by the '{engine.name}' engine serving {model}",
+            )
+    mode = getattr(request, "mode", None)
+    if mode is not None and mode not in caps.modes:
+        raise illegal("mode", f"'{mode}' is not supported by the '{engine.name}' engine")
+    duration = getattr(request, "duration", None)
+    if duration is not None and duration not in caps.durations:
+        raise illegal("duration", f"'{duration}' is not supported by the '{engine.name}' engine")
+
+    params = request.model_dump(mode="json", exclude_none=True)
+    params.pop("model", None)
+    params["model_name"] = model
+    plan = TaskPlan(
+        family=family,
+        kind=kind,
+        model_name=model,
+        engine=engine.name,
+        params=params,
+        image_fields=image_fields(request),
+        external_task_id=request.external_task_id,
+        callback_url=request.callback_url,
+    )
+    if video_rules is not None and duration is not None and mode is not None:
+        plan.video = VideoSpec(
+            short_side=video_rules.short_side[mode], fps=video_rules.fps, seconds=int(duration)
+        )
+    if isinstance(request, MultiImage2ImageRequest | ImageGenerationRequest):
+        width, height = image_size(request.aspect_ratio, request.resolution)
+        plan.image = ImageSpec(width=width, height=height, count=request.n)
+    return plan

@@ -1,0 +1,166 @@
+"""The task use cases the API calls: create (validate, store inputs, one insert), get, list."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+from sqlalchemy.exc import IntegrityError
+
+from openreel.blobs.base import BlobStore
+from openreel.clock import now_ms
+from openreel.store.tables import TaskRow
+from openreel.store.tasks import TaskRepository
+from openreel.tasks.families import Family, Prefix
+from openreel.tasks.ids import new_id
+from openreel.tasks.inputs import input_key, load_images
+from openreel.tasks.parsing import parse_request
+from openreel.tasks.routing import EngineRouter
+from openreel.tasks.rules import TaskPlan, plan_task
+from openreel.wire.errors import ErrorCode, KlingError, illegal
+from openreel.wire.tasks import TaskStatus
+
+MAX_PAGE_NUM = 1000
+MAX_PAGE_SIZE = 500
+
+
+def request_hash(family: Family, body: Any) -> str:
+    canonical = json.dumps([family.value, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class TaskService:
+    def __init__(
+        self,
+        repo: TaskRepository,
+        router: EngineRouter,
+        blobs: BlobStore,
+        http: httpx.AsyncClient,
+        *,
+        fetch_timeout: float,
+        on_created: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.repo = repo
+        self.router = router
+        self.blobs = blobs
+        self.http = http
+        self.fetch_timeout = fetch_timeout
+        self.on_created = on_created
+
+    async def create(self, owner_id: str, family: Family, prefix: Prefix, body: Any) -> TaskRow:
+        request = parse_request(family, body)
+        plan = plan_task(request, family, prefix, self.router)
+        digest = request_hash(family, body)
+        if plan.external_task_id is not None:
+            existing = await self.repo.by_external_id(owner_id, plan.external_task_id)
+            if existing is not None:
+                return self._same_request(existing, digest)
+        task_id = new_id()
+        images = await load_images(plan.image_fields, self.http, self.fetch_timeout)
+        inputs: dict[str, str] = {}
+        try:
+            for index, (path, image) in enumerate(images.items()):
+                key = input_key(task_id, index, path, image)
+                self.blobs.put_bytes(key, image.data)
+                inputs[path] = key
+            row = self._row(task_id, owner_id, plan, digest, inputs)
+            await self.repo.insert(row)
+        except IntegrityError:
+            self.blobs.delete_prefix(f"inputs/{task_id}")
+            # Two creates raced on one external_task_id: the other one won.
+            assert plan.external_task_id is not None
+            existing = await self.repo.by_external_id(owner_id, plan.external_task_id)
+            if existing is None:
+                raise
+            return self._same_request(existing, digest)
+        except BaseException:
+            self.blobs.delete_prefix(f"inputs/{task_id}")
+            raise
+        self.on_created()
+        return row
+
+    @staticmethod
+    def _same_request(existing: TaskRow, digest: str) -> TaskRow:
+        if existing.request_hash != digest:
+            raise illegal(
+                "external_task_id",
+                f"'{existing.external_task_id}' is already used by task {existing.id} "
+                "with a different request; use a new external_task_id",
+            )
+        return existing
+
+    @staticmethod
+    def _row(
+        task_id: str, owner_id: str, plan: TaskPlan, digest: str, inputs: dict[str, str]
+    ) -> TaskRow:
+        now = now_ms()
+        params = dict(plan.params)
+        for path in inputs:
+            _blank_image_value(params, path)
+        params["inputs"] = inputs
+        if plan.video is not None:
+            params["video_spec"] = {
+                "short_side": plan.video.short_side,
+                "fps": plan.video.fps,
+                "seconds": plan.video.seconds,
+            }
+        if plan.image is not None:
+            params["image_spec"] = {
+                "width": plan.image.width,
+                "height": plan.image.height,
+                "count": plan.image.count,
+            }
+        return TaskRow(
+            id=task_id,
+            owner_id=owner_id,
+            family=plan.family.value,
+            kind=plan.kind.value,
+            model_name=plan.model_name,
+            engine=plan.engine,
+            external_task_id=plan.external_task_id,
+            request_hash=digest,
+            params=params,
+            status=TaskStatus.SUBMITTED.value,
+            status_msg="",
+            progress=0,
+            result=None,
+            attempts=0,
+            lease_owner=None,
+            lease_expires_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def get(self, owner_id: str, family: Family, task_id: str) -> TaskRow:
+        row = await self.repo.find(owner_id, family.value, task_id)
+        if row is None:
+            raise KlingError(
+                ErrorCode.NOT_FOUND, f"task_id: task '{task_id}' does not exist on {family.value}"
+            )
+        return row
+
+    async def page(
+        self, owner_id: str, family: Family, page_num: int, page_size: int
+    ) -> Sequence[TaskRow]:
+        if not 1 <= page_num <= MAX_PAGE_NUM:
+            raise illegal("pageNum", f"must be between 1 and {MAX_PAGE_NUM}")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise illegal("pageSize", f"must be between 1 and {MAX_PAGE_SIZE}")
+        return await self.repo.page(owner_id, family.value, page_num, page_size)
+
+    async def queue_positions(self, rows: Sequence[TaskRow]) -> dict[str, int]:
+        return await self.repo.queue_positions(rows)
+
+
+def _blank_image_value(params: dict[str, Any], path: str) -> None:
+    """Drop the (possibly 10 MB base64) image value at ``path``; the blob key replaces it."""
+    node: Any = params
+    parts = path.replace("]", "").replace("[", ".").split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if part.isdigit() else node[part]
+    last = parts[-1]
+    if isinstance(node, dict) and last in node:
+        node[last] = f"input:{path}"

@@ -1,0 +1,88 @@
+"""Task data as Kling returns it on create, query, list and in callbacks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class TaskStatus(StrEnum):
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    SUCCEED = "succeed"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (TaskStatus.SUCCEED, TaskStatus.FAILED)
+
+
+class TaskInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    external_task_id: str | None = None
+
+
+class VideoResult(BaseModel):
+    id: str
+    url: str
+    duration: str
+
+
+class ImageResult(BaseModel):
+    index: int
+    url: str
+
+
+class TaskResult(BaseModel):
+    videos: list[VideoResult] | None = None
+    images: list[ImageResult] | None = None
+
+
+class TaskData(BaseModel):
+    """The ``data`` of a task: the finished-task schema plus two additive fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    task_id: str
+    task_status: TaskStatus
+    task_status_msg: str = ""
+    task_info: TaskInfo = Field(default_factory=TaskInfo)
+    task_result: TaskResult = Field(default_factory=TaskResult)
+    created_at: int
+    updated_at: int
+    # Additive (openreel): percent done, and place in the queue while submitted.
+    progress: int = 0
+    queue_position: int | None = None
+
+
+class Envelope(BaseModel, Generic[T]):
+    """Kling's success envelope: ``code`` 0 with the payload in ``data``."""
+
+    code: int = 0
+    message: str = "SUCCEED"
+    request_id: str
+    data: T
+
+
+class ErrorEnvelope(BaseModel):
+    """Kling's failure body: no ``data``; the HTTP status comes from the error table."""
+
+    code: int
+    message: str
+    request_id: str
+
+
+def dump_task(data: TaskData) -> dict[str, Any]:
+    """Serialise task data the way Kling does: results only for the kind present."""
+    body = data.model_dump(mode="json", exclude_none=False)
+    result = {k: v for k, v in body["task_result"].items() if v is not None}
+    body["task_result"] = result
+    info = {k: v for k, v in body["task_info"].items() if v is not None}
+    body["task_info"] = info
+    if body.get("queue_position") is None:
+        body.pop("queue_position", None)
+    return body

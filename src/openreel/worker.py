@@ -1,0 +1,141 @@
+"""run_generation: the one use case every queue calls to turn a claimed task into results.
+
+Outputs are written to the blob store under an attempt-scoped prefix *before* the task is
+marked ``succeed``, so a task is never reported done without its files; all state changes
+are conditional on still holding the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openreel.blobs.base import BlobStore
+from openreel.engines.base import (
+    Engine,
+    EngineError,
+    GenerationJob,
+    ImageSpec,
+    TaskKind,
+    VideoSpec,
+)
+from openreel.store.tables import TaskRow
+from openreel.store.tasks import TaskRepository
+from openreel.tasks.ids import new_id
+from openreel.wire.tasks import TaskStatus
+
+log = logging.getLogger("openreel.worker")
+
+
+class GenerationCancelled(Exception):
+    """Raised inside the engine thread (from the progress callback) to stop a render."""
+
+
+@dataclass
+class WorkerDeps:
+    repo: TaskRepository
+    blobs: BlobStore
+    engines: dict[str, Engine]
+    lease_seconds: float
+    work_dir: Path
+
+
+class _Progress:
+    """Thread-safe progress holder: the engine thread writes, the heartbeat reads."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.fraction = 0.0
+        self._stop = stop
+
+    def __call__(self, fraction: float) -> None:
+        if self._stop.is_set():
+            raise GenerationCancelled()
+        self.fraction = min(1.0, max(self.fraction, float(fraction)))
+
+    @property
+    def percent(self) -> int:
+        # 100 is reserved for succeed: the files still have to be stored.
+        return min(99, int(self.fraction * 100))
+
+
+def build_job(row: TaskRow, blobs: BlobStore, output_dir: Path) -> GenerationJob:
+    params: dict[str, Any] = dict(row.params)
+    inputs: dict[str, str] = params.get("inputs", {})
+    video = params.get("video_spec")
+    image = params.get("image_spec")
+    return GenerationJob(
+        task_id=row.id,
+        kind=TaskKind(row.kind),
+        model_name=row.model_name,
+        params=params,
+        images={path: blobs.local_path(key) for path, key in inputs.items()},
+        output_dir=output_dir,
+        seed=int(row.id) % (2**31),
+        video=VideoSpec(**video) if video else None,
+        image=ImageSpec(**image) if image else None,
+    )
+
+
+async def run_generation(
+    row: TaskRow, worker_id: str, deps: WorkerDeps, stop: threading.Event
+) -> None:
+    """Run one claimed task to ``succeed`` or ``failed`` (or hand it back if stopping)."""
+    engine = deps.engines.get(row.engine)
+    if engine is None:
+        await deps.repo.finish(
+            row, worker_id, TaskStatus.FAILED, f"engine '{row.engine}' is not configured here"
+        )
+        return
+    work = Path(tempfile.mkdtemp(prefix=f"task-{row.id}-", dir=deps.work_dir))
+    progress = _Progress(stop)
+    try:
+        job = build_job(row, deps.blobs, work)
+        render = asyncio.ensure_future(asyncio.to_thread(engine.run, job, progress))
+        while True:
+            done, _ = await asyncio.wait({render}, timeout=min(1.0, deps.lease_seconds / 3))
+            if done:
+                break
+            if not await deps.repo.heartbeat(row, worker_id, deps.lease_seconds, progress.percent):
+                log.warning("task %s: lease lost; abandoning this attempt", row.id)
+                stop.set()
+        output = render.result()
+        result = _store_outputs(row, output.files, deps.blobs)
+        if not await deps.repo.finish(row, worker_id, TaskStatus.SUCCEED, result=result):
+            deps.blobs.delete_prefix(f"outputs/{row.id}/{row.attempts}")
+    except GenerationCancelled:
+        if not await deps.repo.release(row, worker_id):
+            log.info("task %s: stopped after losing its lease", row.id)
+    except EngineError as exc:
+        await deps.repo.finish(row, worker_id, TaskStatus.FAILED, str(exc))
+    except Exception as exc:
+        log.exception("task %s failed", row.id)
+        await deps.repo.finish(
+            row, worker_id, TaskStatus.FAILED, f"internal error during generation: {exc}"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _store_outputs(row: TaskRow, files: list[Any], blobs: BlobStore) -> dict[str, Any]:
+    if not files:
+        raise EngineError("the engine produced no output")
+    prefix = f"outputs/{row.id}/{row.attempts}"
+    stored = []
+    for file in files:
+        key = f"{prefix}/{Path(file.path).name}"
+        blobs.put_file(key, Path(file.path))
+        stored.append((key, file))
+    if row.kind in (TaskKind.IMAGE2VIDEO, TaskKind.MULTI_IMAGE2VIDEO):
+        return {
+            "videos": [
+                {"id": new_id(), "key": key, "duration": file.duration or ""}
+                for key, file in stored
+            ]
+        }
+    return {"images": [{"index": i, "key": key} for i, (key, _) in enumerate(stored)]}

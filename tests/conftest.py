@@ -1,0 +1,96 @@
+"""Shared fixtures. The whole suite runs on SQLite by default and on PostgreSQL when
+OPENREEL_TEST_DATABASE_URL points at a server (a fresh database is made per test)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from openreel.app import create_app
+from openreel.auth.keys import IssuedKey, issue_key
+from openreel.config import Settings
+from openreel.services import Services
+from tests.helpers import create_pg_database, drop_pg_database, pg_admin_url
+
+
+@pytest.fixture
+def database_url() -> Iterator[str | None]:
+    if pg_admin_url() is None:
+        yield None
+        return
+    url, name = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str | None) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "workers": 1,
+            "poll_interval": 0.05,
+            "lease_seconds": 5,
+            "signing_secret": "test-signing-secret",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+class Api:
+    """A TestClient around a running app, with a helper to mint keys."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.client.app.state.services  # type: ignore[attr-defined]
+        return services
+
+    def new_key(self, name: str = "test") -> IssuedKey:
+        assert self.client.portal is not None
+        return self.client.portal.call(issue_key, self.services.keys, name)
+
+    def auth(self, key: IssuedKey) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key.api_key}"}
+
+
+@pytest.fixture
+def api_factory(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Api]]:
+    clients: list[TestClient] = []
+
+    def start(**overrides: Any) -> Api:
+        client = TestClient(create_app(make_settings(**overrides)))
+        client.__enter__()
+        clients.append(client)
+        return Api(client)
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api(api_factory: Callable[..., Api]) -> Api:
+    """An app with auth on; the first key created at start-up is discarded."""
+    return api_factory()
+
+
+@pytest.fixture
+def key(api: Api) -> IssuedKey:
+    return api.new_key()
+
+
+@pytest.fixture
+def headers(api: Api, key: IssuedKey) -> dict[str, str]:
+    return api.auth(key)

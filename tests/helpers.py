@@ -1,0 +1,81 @@
+"""Test helpers: synthetic images, base64, settings, PostgreSQL databases per test."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+PG_ENV = "OPENREEL_TEST_DATABASE_URL"
+
+
+def textured(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """An RGB image with structure (blocks + gradient + noise) for matching and PSNR."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack(
+        [x * 255 // max(1, width - 1), y * 255 // max(1, height - 1), (x + y) % 256], axis=-1
+    ).astype(np.float32)
+    blocks = rng.integers(0, 256, size=(height // 20 + 1, width // 20 + 1, 3))
+    blocks = np.kron(blocks, np.ones((20, 20, 1)))[:height, :width]
+    noise = rng.normal(0, 8, size=(height, width, 3))
+    return np.clip(0.5 * base + 0.5 * blocks + noise, 0, 255).astype(np.uint8)
+
+
+def encode(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def image_bytes(width: int = 640, height: int = 400, fmt: str = "PNG", seed: int = 0) -> bytes:
+    return encode(textured(width, height, seed), fmt)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def image_b64(width: int = 640, height: int = 400, fmt: str = "PNG", seed: int = 0) -> str:
+    return b64(image_bytes(width, height, fmt, seed))
+
+
+def pg_admin_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+def create_pg_database() -> tuple[str, str]:
+    """A fresh PostgreSQL database; returns (async URL, name)."""
+    import psycopg
+
+    admin = pg_admin_url()
+    assert admin is not None
+    name = f"openreel_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_sync(admin), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1), name
+
+
+def drop_pg_database(name: str) -> None:
+    import psycopg
+
+    admin = pg_admin_url()
+    assert admin is not None
+    with psycopg.connect(_sync(admin), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sync(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir(exist_ok=True)
+    return path
