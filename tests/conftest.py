@@ -69,8 +69,8 @@ class Api:
 def api_factory(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Api]]:
     clients: list[TestClient] = []
 
-    def start(**overrides: Any) -> Api:
-        client = TestClient(create_app(make_settings(**overrides)))
+    def start(engines: dict[str, Any] | None = None, **overrides: Any) -> Api:
+        client = TestClient(create_app(make_settings(**overrides), engines=engines))
         client.__enter__()
         clients.append(client)
         return Api(client)

@@ -21,6 +21,7 @@ from openreel.auth.keys import IssuedKey, issue_key
 from openreel.blobs.local import LocalBlobStore
 from openreel.blobs.signing import UrlSigner
 from openreel.config import Settings
+from openreel.engines.base import Engine
 from openreel.engines.registry import build_engines
 from openreel.media.fetch import new_client
 from openreel.queue.local import LocalWorkerPool
@@ -58,14 +59,16 @@ def print_first_key(issued: IssuedKey) -> None:
     )
 
 
-async def build_services(settings: Settings) -> Services:
+async def build_services(
+    settings: Settings, engines: dict[str, Engine] | None = None
+) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     await db.migrate()
     tasks_repo = TaskRepository(db)
     keys = KeyRepository(db)
     blobs = LocalBlobStore(settings.data_dir / "blobs")
-    engines = build_engines(settings)
+    engines = engines if engines is not None else build_engines(settings)
     router = EngineRouter(engines, settings.routes)
     work_dir = settings.data_dir / "work"
     work_dir.mkdir(exist_ok=True)
@@ -98,12 +101,15 @@ async def build_services(settings: Settings) -> Services:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engines: dict[str, Engine] | None = None
+) -> FastAPI:
+    """The ASGI app. ``engines`` replaces the configured engine set (tests, embedding)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await build_services(settings)
+        services = await build_services(settings, engines)
         app.state.services = services
         if services.db.is_sqlite:
             # One process owns a SQLite file: leases left by a dead predecessor are void.

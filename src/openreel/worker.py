@@ -49,12 +49,12 @@ class WorkerDeps:
 class _Progress:
     """Thread-safe progress holder: the engine thread writes, the heartbeat reads."""
 
-    def __init__(self, stop: threading.Event) -> None:
+    def __init__(self, *stops: threading.Event) -> None:
         self.fraction = 0.0
-        self._stop = stop
+        self._stops = stops
 
     def __call__(self, fraction: float) -> None:
-        if self._stop.is_set():
+        if any(stop.is_set() for stop in self._stops):
             raise GenerationCancelled()
         self.fraction = min(1.0, max(self.fraction, float(fraction)))
 
@@ -93,7 +93,8 @@ async def run_generation(
         )
         return
     work = Path(tempfile.mkdtemp(prefix=f"task-{row.id}-", dir=deps.work_dir))
-    progress = _Progress(stop)
+    lease_lost = threading.Event()
+    progress = _Progress(stop, lease_lost)
     try:
         job = build_job(row, deps.blobs, work)
         render = asyncio.ensure_future(asyncio.to_thread(engine.run, job, progress))
@@ -103,14 +104,15 @@ async def run_generation(
                 break
             if not await deps.repo.heartbeat(row, worker_id, deps.lease_seconds, progress.percent):
                 log.warning("task %s: lease lost; abandoning this attempt", row.id)
-                stop.set()
+                lease_lost.set()
         output = render.result()
         result = _store_outputs(row, output.files, deps.blobs)
         if not await deps.repo.finish(row, worker_id, TaskStatus.SUCCEED, result=result):
             deps.blobs.delete_prefix(f"outputs/{row.id}/{row.attempts}")
     except GenerationCancelled:
-        if not await deps.repo.release(row, worker_id):
-            log.info("task %s: stopped after losing its lease", row.id)
+        if not lease_lost.is_set():
+            # Shutting down: hand the task back without spending an attempt.
+            await deps.repo.release(row, worker_id)
     except EngineError as exc:
         await deps.repo.finish(row, worker_id, TaskStatus.FAILED, str(exc))
     except Exception as exc:
@@ -127,10 +129,14 @@ def _store_outputs(row: TaskRow, files: list[Any], blobs: BlobStore) -> dict[str
         raise EngineError("the engine produced no output")
     prefix = f"outputs/{row.id}/{row.attempts}"
     stored = []
-    for file in files:
-        key = f"{prefix}/{Path(file.path).name}"
-        blobs.put_file(key, Path(file.path))
-        stored.append((key, file))
+    try:
+        for file in files:
+            key = f"{prefix}/{Path(file.path).name}"
+            blobs.put_file(key, Path(file.path))
+            stored.append((key, file))
+    except BaseException:
+        blobs.delete_prefix(prefix)
+        raise
     if row.kind in (TaskKind.IMAGE2VIDEO, TaskKind.MULTI_IMAGE2VIDEO):
         return {
             "videos": [
