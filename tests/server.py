@@ -37,8 +37,17 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{port}"
         self.output: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "openreel", "serve", "--port", str(port),
-             "--data-dir", str(data_dir), *args],
+            [
+                sys.executable,
+                "-m",
+                "openreel",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

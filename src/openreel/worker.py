@@ -76,7 +76,8 @@ def build_job(row: TaskRow, blobs: BlobStore, output_dir: Path) -> GenerationJob
         params=params,
         images={path: blobs.local_path(key) for path, key in inputs.items()},
         output_dir=output_dir,
-        seed=int(row.id) % (2**31),
+        # From the request itself: identical requests render identical outputs.
+        seed=int(row.request_hash[:8], 16) % (2**31),
         video=VideoSpec(**video) if video else None,
         image=ImageSpec(**image) if image else None,
     )

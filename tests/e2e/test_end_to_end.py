@@ -41,14 +41,22 @@ def probe_video(data: bytes) -> tuple[int, int, float, int, float]:
 def test_image2video_end_to_end(server_dir: Path, server_env, image_host) -> None:
     with running_server(server_dir, server_env) as server:
         key = server.printed_key()
-        client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
-                              timeout=30)
+        client = httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
         # CometAPI prefix with a base64 image, Kling prefix with a URL image.
-        a = client.post("/kling/v1/videos/image2video",
-                        json={"image": image_b64(640, 400), "prompt": "zoom in"})
-        b = client.post("/v1/videos/image2video",
-                        json={"image": f"{image_host.url}/photo.png", "model_name": "kling-v2-1",
-                              "mode": "pro", "duration": "5"})
+        a = client.post(
+            "/kling/v1/videos/image2video", json={"image": image_b64(640, 400), "prompt": "zoom in"}
+        )
+        b = client.post(
+            "/v1/videos/image2video",
+            json={
+                "image": f"{image_host.url}/photo.png",
+                "model_name": "kling-v2-1",
+                "mode": "pro",
+                "duration": "5",
+            },
+        )
         assert a.status_code == b.status_code == 200, (a.text, b.text)
 
         data = poll(client, "/kling/v1/videos/image2video", a.json()["data"]["task_id"])
@@ -89,24 +97,34 @@ def test_multi_image_endpoints_end_to_end(server_dir: Path, server_env) -> None:
         )
         created = client.post(
             "/kling/v1/videos/multi-image2video",
-            json={"model_name": "kling-v1-6", "duration": "5", "prompt": "they meet",
-                  "image_list": [{"image": image_b64(500, 500, seed=s)} for s in range(3)],
-                  "aspect_ratio": "9:16"},
+            json={
+                "model_name": "kling-v1-6",
+                "duration": "5",
+                "prompt": "they meet",
+                "image_list": [{"image": image_b64(500, 500, seed=s)} for s in range(3)],
+                "aspect_ratio": "9:16",
+            },
         )
         assert created.status_code == 200, created.text
         images = client.post(
             "/kling/v1/images/generations",
-            json={"subject_image_list": [{"subject_image": image_b64(400, 500, seed=s)}
-                                         for s in range(2)],
-                  "scence_image": image_b64(800, 450, seed=7), "n": 3, "aspect_ratio": "4:3",
-                  "model_name": "kling-v2"},
+            json={
+                "subject_image_list": [
+                    {"subject_image": image_b64(400, 500, seed=s)} for s in range(2)
+                ],
+                "scence_image": image_b64(800, 450, seed=7),
+                "n": 3,
+                "aspect_ratio": "4:3",
+                "model_name": "kling-v2",
+            },
         )
         assert images.status_code == 200, images.text
 
         data = poll(client, "/kling/v1/videos/multi-image2video", created.json()["data"]["task_id"])
         assert data["task_status"] == "succeed", data
         width, height, rate, frames, _ = probe_video(
-            httpx.get(data["task_result"]["videos"][0]["url"], timeout=30).content)
+            httpx.get(data["task_result"]["videos"][0]["url"], timeout=30).content
+        )
         assert (width, height) == (720, 1280) and rate == 30 and frames == 150
 
         data = poll(client, "/kling/v1/images/generations", images.json()["data"]["task_id"])

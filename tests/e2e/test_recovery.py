@@ -15,11 +15,19 @@ def test_sigkill_during_render_then_restart_succeeds(server_dir: Path, server_en
     path = "/v1/videos/image2video"
     with running_server(server_dir, server_env) as server:
         key = server.printed_key()
-        client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
-                              timeout=30)
+        client = httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
         # A long render (pro 1080p, 10 s) so the kill lands while it runs.
-        created = client.post(path, json={"image": image_b64(640, 400), "mode": "pro",
-                                          "duration": "10", "model_name": "kling-v2-1"})
+        created = client.post(
+            path,
+            json={
+                "image": image_b64(640, 400),
+                "mode": "pro",
+                "duration": "10",
+                "model_name": "kling-v2-1",
+            },
+        )
         assert created.status_code == 200, created.text
         task_id = created.json()["data"]["task_id"]
         deadline = time.monotonic() + 60
@@ -33,8 +41,9 @@ def test_sigkill_during_render_then_restart_succeeds(server_dir: Path, server_en
         server.kill()
 
     with running_server(server_dir, server_env) as server:
-        client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
-                              timeout=30)
+        client = httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
         data = client.get(f"{path}/{task_id}").json()["data"]
         assert data["task_status"] in ("submitted", "processing")
         deadline = time.monotonic() + 240

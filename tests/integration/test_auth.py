@@ -56,8 +56,10 @@ def test_revoked_key_is_refused(api: Api, key, headers) -> None:
     api.client.portal.call(api.services.keys.revoke, key.id)
     status, code = code_of(api, headers)
     assert (status, code) == (401, 1002)
-    jwt_headers = {"Authorization": "Bearer " + token(
-        key.access_key, key.secret_key, exp=time.time() + 600, nbf=time.time() - 5)}
+    jwt_headers = {
+        "Authorization": "Bearer "
+        + token(key.access_key, key.secret_key, exp=time.time() + 600, nbf=time.time() - 5)
+    }
     assert code_of(api, jwt_headers) == (401, 1002)
 
 
@@ -83,14 +85,17 @@ def test_jwt_and_api_key_of_one_key_share_tasks(api: Api, key, headers) -> None:
     created = api.client.post(PATH, json={"image": image_b64()}, headers=headers)
     task_id = created.json()["data"]["task_id"]
     now = time.time()
-    jwt_headers = {"Authorization": "Bearer " + token(
-        key.access_key, key.secret_key, exp=now + 600, nbf=now - 5)}
+    jwt_headers = {
+        "Authorization": "Bearer "
+        + token(key.access_key, key.secret_key, exp=now + 600, nbf=now - 5)
+    }
     assert api.client.get(f"{PATH}/{task_id}", headers=jwt_headers).status_code == 200
 
 
 def test_tasks_are_isolated_between_keys(api: Api, headers) -> None:
-    created = api.client.post(PATH, json={"image": image_b64(), "external_task_id": "mine"},
-                              headers=headers)
+    created = api.client.post(
+        PATH, json={"image": image_b64(), "external_task_id": "mine"}, headers=headers
+    )
     task_id = created.json()["data"]["task_id"]
     other = api.auth(api.new_key("other"))
     for url in (f"{PATH}/{task_id}", f"{PATH}/mine", f"{PATH}?external_task_id=mine"):

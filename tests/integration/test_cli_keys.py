@@ -17,7 +17,10 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
     return subprocess.run(
         [sys.executable, "-m", "openreel", *args],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
     )
 
 
@@ -34,8 +37,12 @@ def test_keys_lifecycle_against_a_running_server(tmp_path: Path, database_url: s
     with running_server(tmp_path / "d", env) as server:
         assert "API key:" not in "".join(server.output)  # a key existed: none printed
         headers = {"Authorization": f"Bearer {api_key}"}
-        response = httpx.post(f"{server.url}/v1/videos/image2video", headers=headers,
-                              json={"image": image_b64()}, timeout=30)
+        response = httpx.post(
+            f"{server.url}/v1/videos/image2video",
+            headers=headers,
+            json={"image": image_b64()},
+            timeout=30,
+        )
         assert response.status_code == 200, response.text
 
         listed = cli("keys", "list", env=env)

@@ -66,8 +66,12 @@ def test_query_by_task_id_external_id_and_query_string(api: Api, headers, prefix
     created = api.client.post(path, json=i2v_body(external_task_id="order-42"), headers=headers)
     task_id = assert_envelope(created)["data"]["task_id"]
     assert created.json()["data"]["task_info"] == {"external_task_id": "order-42"}
-    for url in (f"{path}/{task_id}", f"{path}/order-42", f"{path}?external_task_id=order-42",
-                f"{path}/order-42?external_task_id=true"):
+    for url in (
+        f"{path}/{task_id}",
+        f"{path}/order-42",
+        f"{path}?external_task_id=order-42",
+        f"{path}/order-42?external_task_id=true",
+    ):
         data = assert_envelope(api.client.get(url, headers=headers))["data"]
         assert data["task_id"] == task_id, url
         assert data["task_info"]["external_task_id"] == "order-42"
@@ -120,7 +124,10 @@ def test_task_is_found_only_on_its_family(api: Api, headers) -> None:
     body = assert_envelope(response, 404)
     assert body["code"] == 1203 and "data" not in body
     # Same family under the other prefix is the same task.
-    assert api.client.get(f"/kling/v1/videos/image2video/{task_id}", headers=headers).status_code == 200
+    assert (
+        api.client.get(f"/kling/v1/videos/image2video/{task_id}", headers=headers).status_code
+        == 200
+    )
 
 
 def test_multi_image2image_via_generations_is_polled_there(api: Api, headers) -> None:
@@ -130,7 +137,10 @@ def test_multi_image2image_via_generations_is_polled_there(api: Api, headers) ->
         headers=headers,
     )
     task_id = assert_envelope(created)["data"]["task_id"]
-    assert api.client.get(f"/kling/v1/images/generations/{task_id}", headers=headers).status_code == 200
+    assert (
+        api.client.get(f"/kling/v1/images/generations/{task_id}", headers=headers).status_code
+        == 200
+    )
     missing = api.client.get(f"/kling/v1/images/multi-image2image/{task_id}", headers=headers)
     assert missing.status_code == 404
 

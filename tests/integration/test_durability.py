@@ -25,8 +25,9 @@ def start(api_factory, engine: Any, **settings: Any) -> tuple[Api, dict[str, str
 
 
 def create(api: Api, headers: dict[str, str]) -> str:
-    response = api.client.post(PATH, json={"image": image_b64(), "model_name": "fake"},
-                               headers=headers)
+    response = api.client.post(
+        PATH, json={"image": image_b64(), "model_name": "fake"}, headers=headers
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["data"]["task_id"])
 
@@ -102,8 +103,14 @@ def test_expired_lease_is_retried_by_another_worker(api_factory) -> None:
     api, headers = start(api_factory, engine, workers=0)
     task_id = create(api, headers)
     # As if a worker on another node claimed it and died: processing, lease long gone.
-    update(api, task_id, status="processing", lease_owner="dead-node", attempts=1,
-           lease_expires_at=now_ms() - 1000)
+    update(
+        api,
+        task_id,
+        status="processing",
+        lease_owner="dead-node",
+        attempts=1,
+        lease_expires_at=now_ms() - 1000,
+    )
     api2 = api_factory(engines={engine.name: engine}, routes={"fake": engine.name})
     data = wait_task(api2.client, PATH, task_id, headers)
     assert data["task_status"] == "succeed"
@@ -115,10 +122,15 @@ def test_exhausted_attempts_fail_with_a_reason(api_factory) -> None:
     engine = GatedEngine()
     api, headers = start(api_factory, engine, workers=0, max_attempts=2)
     task_id = create(api, headers)
-    update(api, task_id, status="processing", lease_owner="dead-node", attempts=2,
-           lease_expires_at=now_ms() - 1000)
-    api2 = api_factory(engines={engine.name: engine}, routes={"fake": engine.name},
-                       max_attempts=2)
+    update(
+        api,
+        task_id,
+        status="processing",
+        lease_owner="dead-node",
+        attempts=2,
+        lease_expires_at=now_ms() - 1000,
+    )
+    api2 = api_factory(engines={engine.name: engine}, routes={"fake": engine.name}, max_attempts=2)
     data = wait_task(api2.client, PATH, task_id, headers)
     assert data["task_status"] == "failed"
     assert "interrupted 2 times" in data["task_status_msg"]

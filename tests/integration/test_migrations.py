@@ -27,7 +27,9 @@ async def test_upgrade_downgrade_upgrade(make_settings: Callable[..., Settings])
         await db.migrate()
         await db.migrate()  # idempotent
         async with db.engine.connect() as conn:
-            version = (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
+            version = (
+                await conn.execute(sa.text("select version_num from alembic_version"))
+            ).scalar()
         assert version == "0001"
     finally:
         await db.dispose()

@@ -33,30 +33,95 @@ CAMERA = {"type": "simple", "config": {"zoom": 5}}
 # (path, body, expected code, text the message must contain)
 CASES: list[tuple[str, dict[str, Any], int, str]] = [
     # images: format, prefix, size, sides, aspect
-    ("/v1/videos/image2video", i2v(image="data:image/png;base64," + IMG), 1201, "image: invalid base64"),
+    (
+        "/v1/videos/image2video",
+        i2v(image="data:image/png;base64," + IMG),
+        1201,
+        "image: invalid base64",
+    ),
     ("/v1/videos/image2video", i2v(image="!!notbase64!!"), 1201, "image: must be an http(s) URL"),
-    ("/v1/videos/image2video", i2v(image=b64(b"GIF89a" + b"\0" * 100)), 1201, "image: image format must be JPEG or PNG"),
-    ("/v1/videos/image2video", i2v(image=b64(encode(textured(200, 200)))), 1201, "each side must be at least 300"),
-    ("/v1/videos/image2video", i2v(image=b64(encode(textured(1000, 300)))), 1201, "image: image aspect ratio"),
-    ("/v1/videos/image2video", i2v(image=b64(encode(textured(640, 400))[:200])), 1201, "image: image could not be decoded"),
-    ("/v1/videos/image2video", i2v(image="A" * (14 * 1024 * 1024)), 1201, "image: image is larger than 10 MB"),
+    (
+        "/v1/videos/image2video",
+        i2v(image=b64(b"GIF89a" + b"\0" * 100)),
+        1201,
+        "image: image format must be JPEG or PNG",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(image=b64(encode(textured(200, 200)))),
+        1201,
+        "each side must be at least 300",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(image=b64(encode(textured(1000, 300)))),
+        1201,
+        "image: image aspect ratio",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(image=b64(encode(textured(640, 400))[:200])),
+        1201,
+        "image: image could not be decoded",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(image="A" * (14 * 1024 * 1024)),
+        1201,
+        "image: image is larger than 10 MB",
+    ),
     ("/v1/videos/image2video", i2v(image_tail=b64(encode(textured(640, 200)))), 1201, "image_tail"),
-    ("/v1/videos/image2video", {"prompt": "no image"}, 1201, "image: at least one of image and image_tail"),
-    ("/v1/videos/image2video", i2v(image="ftp://example.com/a.png"), 1201, "image: must be an http(s) URL"),
+    (
+        "/v1/videos/image2video",
+        {"prompt": "no image"},
+        1201,
+        "image: at least one of image and image_tail",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(image="ftp://example.com/a.png"),
+        1201,
+        "image: must be an http(s) URL",
+    ),
     # lists
     ("/kling/v1/videos/multi-image2video", mi2v(1), 1201, "image_list: must hold 2 to 4"),
     ("/kling/v1/videos/multi-image2video", mi2v(5), 1201, "image_list"),
     ("/v1/videos/multi-image2video", mi2v(5), 1201, "image_list"),
     ("/kling/v1/images/generations", mi2i(1), 1201, "subject_image_list: must hold 2 to 4"),
     ("/v1/images/multi-image2image", mi2i(5), 1201, "subject_image_list"),
-    ("/v1/videos/multi-image2video", mi2v(2, image_list=[{"image": b64(encode(textured(1000, 300)))}] * 2), 1201, "image_list[0].image: image aspect ratio"),
-    ("/v1/videos/multi-image2video", {"image_list": [{"image": IMG}] * 2}, 1201, "prompt: is required"),
+    (
+        "/v1/videos/multi-image2video",
+        mi2v(2, image_list=[{"image": b64(encode(textured(1000, 300)))}] * 2),
+        1201,
+        "image_list[0].image: image aspect ratio",
+    ),
+    (
+        "/v1/videos/multi-image2video",
+        {"image_list": [{"image": IMG}] * 2},
+        1201,
+        "prompt: is required",
+    ),
     # prompt lengths per prefix
     ("/kling/v1/videos/image2video", i2v(prompt="x" * 501), 1201, "prompt: must be at most 500"),
-    ("/kling/v1/videos/image2video", i2v(negative_prompt="x" * 201), 1201, "negative_prompt: must be at most 200"),
+    (
+        "/kling/v1/videos/image2video",
+        i2v(negative_prompt="x" * 201),
+        1201,
+        "negative_prompt: must be at most 200",
+    ),
     ("/v1/videos/image2video", i2v(prompt="x" * 2501), 1201, "prompt: must be at most 2500"),
-    ("/v1/videos/image2video", i2v(negative_prompt="x" * 2501), 1201, "negative_prompt: must be at most 2500"),
-    ("/kling/v1/videos/multi-image2video", mi2v(prompt="x" * 501), 1201, "prompt: must be at most 500"),
+    (
+        "/v1/videos/image2video",
+        i2v(negative_prompt="x" * 2501),
+        1201,
+        "negative_prompt: must be at most 2500",
+    ),
+    (
+        "/kling/v1/videos/multi-image2video",
+        mi2v(prompt="x" * 501),
+        1201,
+        "prompt: must be at most 500",
+    ),
     ("/kling/v1/images/generations", mi2i(prompt="x" * 2501), 1201, "prompt: must be at most 2500"),
     # enums and ranges
     ("/v1/videos/image2video", i2v(duration="7"), 1201, "duration"),
@@ -69,37 +134,147 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
     ("/v1/images/multi-image2image", mi2i(n=10), 1201, "n: "),
     ("/v1/images/multi-image2image", mi2i(resolution="4k"), 1201, "resolution"),
     # masks
-    ("/v1/videos/image2video", i2v(dynamic_masks=[{"mask": MASK, "trajectories": TRAJ}] * 7), 1201, "dynamic_masks"),
-    ("/v1/videos/image2video", i2v(dynamic_masks=[{"mask": MASK, "trajectories": TRAJ[:1]}]), 1201, "dynamic_masks[0].trajectories"),
-    ("/v1/videos/image2video", i2v(dynamic_masks=[{"mask": MASK, "trajectories": TRAJ * 39}]), 1201, "dynamic_masks[0].trajectories"),
-    ("/v1/videos/image2video", i2v(dynamic_masks=[{"mask": MASK}]), 1201, "dynamic_masks[0].trajectories: is required"),
+    (
+        "/v1/videos/image2video",
+        i2v(dynamic_masks=[{"mask": MASK, "trajectories": TRAJ}] * 7),
+        1201,
+        "dynamic_masks",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(dynamic_masks=[{"mask": MASK, "trajectories": TRAJ[:1]}]),
+        1201,
+        "dynamic_masks[0].trajectories",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(dynamic_masks=[{"mask": MASK, "trajectories": TRAJ * 39}]),
+        1201,
+        "dynamic_masks[0].trajectories",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(dynamic_masks=[{"mask": MASK}]),
+        1201,
+        "dynamic_masks[0].trajectories: is required",
+    ),
     # mutual exclusion
     ("/v1/videos/image2video", i2v(image_tail=IMG, static_mask=MASK), 1201, "cannot be combined"),
-    ("/v1/videos/image2video", i2v(image_tail=IMG, camera_control=CAMERA), 1201, "cannot be combined"),
-    ("/v1/videos/image2video", i2v(static_mask=MASK, camera_control=CAMERA), 1201, "cannot be combined"),
+    (
+        "/v1/videos/image2video",
+        i2v(image_tail=IMG, camera_control=CAMERA),
+        1201,
+        "cannot be combined",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(static_mask=MASK, camera_control=CAMERA),
+        1201,
+        "cannot be combined",
+    ),
     # camera control structure
-    ("/v1/videos/image2video", i2v(camera_control={"type": "simple", "config": {"zoom": 5, "pan": 1}}), 1201, "exactly one"),
+    (
+        "/v1/videos/image2video",
+        i2v(camera_control={"type": "simple", "config": {"zoom": 5, "pan": 1}}),
+        1201,
+        "exactly one",
+    ),
     ("/v1/videos/image2video", i2v(camera_control={"type": "simple"}), 1201, "config is required"),
-    ("/v1/videos/image2video", i2v(camera_control={"type": "simple", "config": {"zoom": 11}}), 1201, "camera_control.config.zoom"),
+    (
+        "/v1/videos/image2video",
+        i2v(camera_control={"type": "simple", "config": {"zoom": 11}}),
+        1201,
+        "camera_control.config.zoom",
+    ),
     ("/v1/videos/image2video", i2v(camera_control={"type": "orbit"}), 1201, "camera_control.type"),
     # model names and per-model rules (Kling's capability map)
-    ("/v1/videos/image2video", i2v(model_name="kling-v9"), 1203, "model_name: model 'kling-v9' does not exist"),
-    ("/v1/videos/multi-image2video", mi2v(model_name="kling-v2-master"), 1201, "model_name: kling-v2-master is not available"),
-    ("/v1/videos/image2video", i2v(model_name="kling-v2-master", image_tail=IMG), 1201, "image_tail: not supported by kling-v2-master"),
-    ("/v1/videos/image2video", i2v(model_name="kling-v1", image_tail=IMG, duration="10"), 1201, "image_tail: not supported by kling-v1 with mode std and duration 10"),
-    ("/v1/videos/image2video", i2v(model_name="kling-v1-6", static_mask=MASK), 1201, "static_mask: not supported by kling-v1-6"),
-    ("/v1/videos/image2video", i2v(model_name="kling-v1", camera_control=CAMERA), 1201, "camera_control: not supported by kling-v1"),
+    (
+        "/v1/videos/image2video",
+        i2v(model_name="kling-v9"),
+        1203,
+        "model_name: model 'kling-v9' does not exist",
+    ),
+    (
+        "/v1/videos/multi-image2video",
+        mi2v(model_name="kling-v2-master"),
+        1201,
+        "model_name: kling-v2-master is not available",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(model_name="kling-v2-master", image_tail=IMG),
+        1201,
+        "image_tail: not supported by kling-v2-master",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(model_name="kling-v1", image_tail=IMG, duration="10"),
+        1201,
+        "image_tail: not supported by kling-v1 with mode std and duration 10",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(model_name="kling-v1-6", static_mask=MASK),
+        1201,
+        "static_mask: not supported by kling-v1-6",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(model_name="kling-v1", camera_control=CAMERA),
+        1201,
+        "camera_control: not supported by kling-v1",
+    ),
     ("/v1/videos/image2video", i2v(model_name="kling-v2-1", sound="on"), 1201, "sound"),
     # features the classic engine does not honour yet: 1201 naming the feature
-    ("/v1/videos/image2video", i2v(model_name="kling-v1-6", mode="pro", image_tail=IMG), 1201, "image_tail: not supported yet by the 'classic' engine"),
-    ("/v1/videos/image2video", i2v(model_name="kling-v1", static_mask=MASK), 1201, "static_mask: not supported yet by the 'classic' engine"),
-    ("/v1/videos/image2video", i2v(model_name="kling-v1-5", mode="pro", camera_control=CAMERA), 1201, "camera_control: not supported yet"),
-    ("/v1/videos/image2video", i2v(watermark_info={"enabled": True}), 1201, "watermark_info.enabled"),
-    ("/v1/images/generations", {"prompt": "a cat"}, 1201, "image generation is not supported by the 'classic' engine"),
+    (
+        "/v1/videos/image2video",
+        i2v(model_name="kling-v1-6", mode="pro", image_tail=IMG),
+        1201,
+        "image_tail: not supported yet by the 'classic' engine",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(model_name="kling-v1", static_mask=MASK),
+        1201,
+        "static_mask: not supported yet by the 'classic' engine",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(model_name="kling-v1-5", mode="pro", camera_control=CAMERA),
+        1201,
+        "camera_control: not supported yet",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(watermark_info={"enabled": True}),
+        1201,
+        "watermark_info.enabled",
+    ),
+    (
+        "/v1/images/generations",
+        {"prompt": "a cat"},
+        1201,
+        "image generation is not supported by the 'classic' engine",
+    ),
     # other fields
-    ("/v1/videos/image2video", i2v(callback_url="not a url"), 1201, "callback_url: must be an http(s) URL"),
-    ("/v1/images/generations", {"prompt": "x", "image": IMG, "negative_prompt": "y"}, 1201, "negative_prompt: is not allowed"),
-    ("/v1/images/generations", mi2i(scene_image=IMG, scence_image=image_b64(seed=3)), 1201, "scene_image"),
+    (
+        "/v1/videos/image2video",
+        i2v(callback_url="not a url"),
+        1201,
+        "callback_url: must be an http(s) URL",
+    ),
+    (
+        "/v1/images/generations",
+        {"prompt": "x", "image": IMG, "negative_prompt": "y"},
+        1201,
+        "negative_prompt: is not allowed",
+    ),
+    (
+        "/v1/images/generations",
+        mi2i(scene_image=IMG, scence_image=image_b64(seed=3)),
+        1201,
+        "scene_image",
+    ),
     ("/v1/videos/image2video", i2v(image=123), 1201, "image: "),
 ]
 
@@ -107,8 +282,9 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
 @pytest.mark.parametrize(
     ("path", "body", "code", "text"), CASES, ids=[f"{i}-{c[3][:40]}" for i, c in enumerate(CASES)]
 )
-def test_rule(api: Api, headers: dict[str, str], path: str, body: dict[str, Any], code: int,
-              text: str) -> None:
+def test_rule(
+    api: Api, headers: dict[str, str], path: str, body: dict[str, Any], code: int, text: str
+) -> None:
     response = api.client.post(path, json=body, headers=headers)
     assert response.status_code == (404 if code == 1203 else 400), response.text
     payload = response.json()
@@ -127,7 +303,9 @@ def test_image_fields_accept_both_base64_and_jpeg(api: Api, headers) -> None:
     assert api.client.post("/v1/videos/image2video", json=body, headers=headers).status_code == 200
 
 
-def test_duration_accepts_number_and_aspect_ratio_is_ignored_on_image2video(api: Api, headers) -> None:
+def test_duration_accepts_number_and_aspect_ratio_is_ignored_on_image2video(
+    api: Api, headers
+) -> None:
     body = i2v(duration=10, aspect_ratio="16:9")
     response = api.client.post("/v1/videos/image2video", json=body, headers=headers)
     assert response.status_code == 200, response.text
@@ -138,10 +316,17 @@ def test_decompression_bomb_header_is_refused(api: Api, headers) -> None:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
     response = api.client.post("/v1/videos/image2video", json=i2v(image=b64(png)), headers=headers)
     assert response.status_code == 400
     assert "pixel limit" in response.json()["message"]
@@ -170,8 +355,13 @@ def test_external_task_id_is_per_owner(api: Api, headers) -> None:
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("pageNum=0", "pageNum"), ("pageNum=1001", "pageNum"), ("pageSize=0", "pageSize"),
-     ("pageSize=501", "pageSize"), ("pageNum=abc", "pageNum")],
+    [
+        ("pageNum=0", "pageNum"),
+        ("pageNum=1001", "pageNum"),
+        ("pageSize=0", "pageSize"),
+        ("pageSize=501", "pageSize"),
+        ("pageNum=abc", "pageNum"),
+    ],
 )
 def test_page_ranges(api: Api, headers, query: str, field: str) -> None:
     response = api.client.get(f"/v1/videos/image2video?{query}", headers=headers)

@@ -50,6 +50,8 @@ def test_image_sizes_keep_exact_ratios() -> None:
 
 
 def test_database_url_gets_async_driver() -> None:
-    assert Settings(database_url="postgresql://u@h/db").database_url == "postgresql+psycopg://u@h/db"
+    assert (
+        Settings(database_url="postgresql://u@h/db").database_url == "postgresql+psycopg://u@h/db"
+    )
     assert Settings(database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
     assert Settings(database_url="").resolved_database_url.startswith("sqlite+aiosqlite:///")

@@ -14,7 +14,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from openreel.wire.errors import illegal
 
@@ -82,7 +82,7 @@ def inspect_image(data: bytes, field: str) -> DecodedImage:
                         f"image is {width}x{height} pixels, over the {MAX_PIXELS} pixel limit",
                     )
                 img.load()
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise illegal(field, "image format must be JPEG or PNG") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise illegal(field, f"image is over the {MAX_PIXELS} pixel limit") from None

@@ -95,8 +95,12 @@ def _check_text(request: CreateRequest, limits: PrefixLimits, prefix: Prefix) ->
 
 
 def _check_callback(url: str | None) -> None:
-    if url is not None and not url.lower().startswith(("http://", "https://")):
+    if url is None:
+        return
+    if not url.lower().startswith(("http://", "https://")):
         raise illegal("callback_url", "must be an http(s) URL")
+    # Refused rather than silently dropped until the callback sender exists (docs/compat.md).
+    raise illegal("callback_url", "callbacks are not delivered by this server yet; poll the task")
 
 
 def image_size(aspect_ratio: str, resolution: str) -> tuple[int, int]:

@@ -1,0 +1,15 @@
+# The two commands of the README, plus the checks on their own.
+.PHONY: run test check bench
+
+run:  ## install (first time) and serve on 127.0.0.1:8000
+	./scripts/serve $(ARGS)
+
+test:  ## install with dev tools, lint + type-check, run the tests on SQLite and PostgreSQL
+	./scripts/test $(ARGS)
+
+check:
+	./scripts/check
+
+bench:
+	./scripts/_venv.sh dev >/dev/null 2>&1 || true
+	.venv/bin/python bench/api_bench.py
