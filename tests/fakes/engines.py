@@ -44,8 +44,10 @@ class MissingFileEngine:
         first = job.output_dir / "video.mp4"
         first.write_bytes(b"\0" * 100)
         return GenerationOutput(
-            [OutputFile(first, "video/mp4", "5"), OutputFile(job.output_dir / "gone.mp4",
-                                                             "video/mp4", "5")]
+            [
+                OutputFile(first, "video/mp4", "5"),
+                OutputFile(job.output_dir / "gone.mp4", "video/mp4", "5"),
+            ]
         )
 
 
