@@ -59,9 +59,7 @@ def print_first_key(issued: IssuedKey) -> None:
     )
 
 
-async def build_services(
-    settings: Settings, engines: dict[str, Engine] | None = None
-) -> Services:
+async def build_services(settings: Settings, engines: dict[str, Engine] | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     await db.migrate()

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["CameraMove", "camera_move_for", "render_window", "smoothstep", "window_matrix"]
+__all__ = [
+    "CameraMove",
+    "camera_move_for",
+    "render_window",
+    "smoothstep",
+    "window_matrix",
+    "working_source",
+]
 
 
 def smoothstep(t: float) -> float:
@@ -60,37 +67,37 @@ _KEYWORDS: list[tuple[re.Pattern[str], CameraMove]] = [
     (
         re.compile(
             r"\b(?:zoom(?:s|ing|ed)?|pull(?:s|ing|ed)?|dolly(?:ing)?)\s+(?:out|back)\b"
-            r"|拉远|后退"
+            r"|拉远|镜头后退"
         ),
         ZOOM_OUT,
     ),
     (
         re.compile(
             r"\b(?:zoom(?:s|ing|ed)?|push(?:es|ing|ed)?|dolly(?:ing)?)\s+in\b"
-            r"|推近|推进"
+            r"|推近|推进|镜头前推"
         ),
         PUSH_IN,
     ),
     (
         re.compile(
             r"\b(?:pan(?:s|ning|ned)?|track(?:s|ing)?|truck(?:s|ing)?)\s+"
-            r"(?:to\s+the\s+)?left\b|左移|向左"
+            r"(?:to\s+the\s+)?left\b|左摇|镜头左移|镜头向左"
         ),
         PAN_LEFT,
     ),
     (
         re.compile(
             r"\b(?:pan(?:s|ning|ned)?|track(?:s|ing)?|truck(?:s|ing)?)\s+"
-            r"(?:to\s+the\s+)?right\b|右移|向右"
+            r"(?:to\s+the\s+)?right\b|右摇|镜头右移|镜头向右"
         ),
         PAN_RIGHT,
     ),
     (
-        re.compile(r"\b(?:tilt(?:s|ing|ed)?|pan(?:s|ning|ned)?)\s+up(?:wards?)?\b|上摇|向上"),
+        re.compile(r"\b(?:tilt(?:s|ing|ed)?|pan(?:s|ning|ned)?)\s+up(?:wards?)?\b|上摇|镜头向上"),
         TILT_UP,
     ),
     (
-        re.compile(r"\b(?:tilt(?:s|ing|ed)?|pan(?:s|ning|ned)?)\s+down(?:wards?)?\b|下摇|向下"),
+        re.compile(r"\b(?:tilt(?:s|ing|ed)?|pan(?:s|ning|ned)?)\s+down(?:wards?)?\b|下摇|镜头向下"),
         TILT_DOWN,
     ),
 ]

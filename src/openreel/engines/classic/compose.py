@@ -6,6 +6,9 @@ so the ``count`` images differ while the whole task stays reproducible.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -110,7 +113,7 @@ def compose(background: np.ndarray, cutouts: list[Cutout], rng: np.random.Genera
     placements = grid_layout(
         (width, height),
         [cutouts[i].aspect for i in order],
-        margin=0.06 * short,
+        margin=(0.06 * short, 0.06 * short),
         gap=0.03 * short,
         rows=1 if len(cutouts) <= 3 else 2,
     )
@@ -129,6 +132,17 @@ def _subjects(job: GenerationJob, size: tuple[int, int]) -> list[Cutout]:
         rgb, alpha = load_rgba(path, field, size)
         cutouts.append(cut_out(rgb, alpha, job.seed))
     return cutouts
+
+
+def _save_png(image: np.ndarray, path: Path) -> Path:
+    """Write under a temporary name and rename, so a crash never leaves half a PNG at ``path``."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        Image.fromarray(image).save(partial, format="PNG", compress_level=4)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 def render_multi_image2image(job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
@@ -156,8 +170,8 @@ def render_multi_image2image(job: GenerationJob, progress: ProgressFn) -> Genera
         image = compose(background, cutouts, rng)
         if style is not None:
             image = transfer(image, style, STYLE_STRENGTH)
-        path = job.output_dir / f"image_{variant}.png"
-        Image.fromarray(image).save(path, format="PNG", compress_level=4)
-        files.append(OutputFile(path, "image/png"))
+        files.append(
+            OutputFile(_save_png(image, job.output_dir / f"image_{variant}.png"), "image/png")
+        )
         progress((variant + 1) / spec.count)
     return GenerationOutput(files)

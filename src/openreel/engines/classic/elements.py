@@ -25,18 +25,19 @@ from openreel.engines.classic.camera import render_window, smoothstep
 from openreel.engines.classic.canvas import blurred_backdrop
 from openreel.engines.classic.image2video import VIDEO_NAME, video_spec
 from openreel.engines.classic.layout import Rect, grid_layout
-from openreel.engines.classic.loading import indexed_images, load_rgba
+from openreel.engines.classic.loading import indexed_images, load_rgb
 from openreel.media.video import VideoWriter, even_size_for
 
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 
-CARD_ZOOM = 1.06  # camera push-in as seen on the cards
-BACKDROP_ZOOM = 1.04  # the (farther) backdrop moves less
+CARD_ZOOM = 1.05  # camera push-in as seen on the cards
+BACKDROP_ZOOM = 1.03  # the (farther) backdrop moves less
 BREATHE = 0.012  # card scale oscillation amplitude
-BOB = 0.02  # card drift amplitude, fraction of the frame's shorter side
+BOB = 0.015  # card drift amplitude, fraction of the frame's shorter side
+GAP = 0.045  # between cards, fraction of the frame's shorter side (> 2 x BOB + breathing)
 ENTRANCE_S = 0.6  # seconds of scale-in per card
 ENTRANCE_FROM = 0.94
-CARD_FILL = np.array([245, 245, 245], dtype=np.float32)
+CARD_FILL = (245, 245, 245)  # card border, and what transparent references are flattened onto
 
 
 def frame_size(aspect_ratio: object, short_side: int) -> tuple[int, int]:
@@ -89,7 +90,7 @@ def _card_sprite(
 
     sprite = np.zeros((sprite_h, sprite_w, 4), dtype=np.uint8)
     card = sprite[pad : pad + card_h, pad : pad + card_w, :3]
-    card[...] = CARD_FILL.astype(np.uint8)
+    card[...] = CARD_FILL
     card[border : border + img_h, border : border + img_w] = inner
     sprite[..., 3] = np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8)
     anchor = (pad + (card_w - 1) / 2, pad + (card_h - 1) / 2)
@@ -106,10 +107,21 @@ def _motion(rng: np.random.Generator, index: int) -> Motion:
     )
 
 
+def _margins(size: tuple[int, int]) -> tuple[float, float]:
+    """Margins that keep every card inside the frame through push-in, drift and breathing."""
+    short = min(size)
+    wobble = (BOB + BREATHE / 2 + 0.01) * short
+    width, height = size
+    return (
+        ((CARD_ZOOM - 1) * width / 2 + wobble) / CARD_ZOOM,
+        ((CARD_ZOOM - 1) * height / 2 + wobble) / CARD_ZOOM,
+    )
+
+
 def build_cards(references: list[np.ndarray], size: tuple[int, int], seed: int) -> list[Card]:
     short = min(size)
     aspects = [img.shape[1] / img.shape[0] for img in references]
-    placements = grid_layout(size, aspects, margin=0.08 * short, gap=0.07 * short)
+    placements = grid_layout(size, aspects, margin=_margins(size), gap=GAP * short)
     rng = np.random.default_rng(seed % 2**63)
     max_scale = CARD_ZOOM * (1 + BREATHE)
     cards = []
@@ -168,22 +180,17 @@ def _reference_images(job: GenerationJob, size: tuple[int, int]) -> list[np.ndar
     entries = indexed_images(job.images, "image_list", "image")
     if not entries:
         raise EngineError("image_list needs at least one image")
-    images = []
-    for field, path in entries:
-        rgb, alpha = load_rgba(path, field, size)
-        if alpha is not None:  # flatten transparency onto the card colour
-            a = alpha.astype(np.float32)[..., None] * np.float32(1 / 255)
-            flat = rgb.astype(np.float32) * a + CARD_FILL * (1 - a)
-            rgb = np.clip(flat + 0.5, 0, 255).astype(np.uint8)
-        images.append(rgb)
-    return images
+    return [load_rgb(path, field, size, background=CARD_FILL) for field, path in entries]
 
 
 def render_multi_image2video(job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
     spec = video_spec(job)
     size = frame_size(job.params.get("aspect_ratio"), spec.short_side)
     references = _reference_images(job, size)
-    backdrop = blurred_backdrop(references[0], size)
+    # The backdrop is a heavy blur: render its camera move at half size and upscale (4x fewer
+    # pixels to warp, no visible difference).
+    half = (max(2, size[0] // 2), max(2, size[1] // 2))
+    backdrop = blurred_backdrop(references[0], half)
     cards = build_cards(references, size, job.seed)
 
     frames = spec.frame_count
@@ -193,7 +200,9 @@ def render_multi_image2video(job: GenerationJob, progress: ProgressFn) -> Genera
             t = index / (frames - 1) if frames > 1 else 0.0
             seconds = index / spec.fps
             zoom = 1.0 + (BACKDROP_ZOOM - 1.0) * smoothstep(t)
-            frame = render_window(backdrop, size, zoom)
+            frame = cv2.resize(
+                render_window(backdrop, half, zoom), size, interpolation=cv2.INTER_LINEAR
+            )
             for card in cards:
                 draw_card(frame, card, _card_matrix(card, size, seconds, t))
             writer.write(frame)

@@ -29,7 +29,7 @@ def render_image2video(job: GenerationJob, progress: ProgressFn) -> GenerationOu
     path = required(job.images, "image")
     in_w, in_h = probe_size(path, "image")
     out_size = even_size_for(in_w, in_h, spec.short_side)
-    move = camera_move_for(job.params.get("prompt"))
+    move = camera_move_for(str(job.params.get("prompt") or ""))
 
     decode_hint = (
         math.ceil(out_size[0] * move.max_zoom),

@@ -36,21 +36,21 @@ def _fit(aspect: float, cell_w: float, cell_h: float) -> tuple[float, float]:
 def grid_layout(
     canvas: tuple[int, int],
     aspects: list[float],
-    margin: float,
+    margin: tuple[float, float],
     gap: float,
     rows: int | None = None,
 ) -> list[Placement]:
     """Lay ``aspects`` (width / height) out on a grid inside ``canvas`` = (width, height).
 
-    ``margin`` (around the grid) and ``gap`` (between cells) are in pixels. Unless ``rows`` is
-    given, the row count maximising the smallest item's shorter side is chosen. Items fill the
-    grid row by row; a short last row is centred.
+    ``margin`` = (horizontal, vertical) around the grid and ``gap`` between cells are in
+    pixels. Unless ``rows`` is given, the row count maximising the smallest item's shorter side
+    is chosen. Items fill the grid row by row; a short last row is centred.
     """
     count = len(aspects)
     if count == 0:
         return []
     width, height = canvas
-    inner_w, inner_h = width - 2 * margin, height - 2 * margin
+    inner_w, inner_h = width - 2 * margin[0], height - 2 * margin[1]
 
     def cells(n_rows: int) -> tuple[int, float, float]:
         n_cols = math.ceil(count / n_rows)

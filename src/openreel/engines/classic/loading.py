@@ -60,10 +60,27 @@ def _high_bit_depth_to_l(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(values * (255.0 / top) + 0.5, 0, 255).astype(np.uint8))
 
 
-def load_rgb(path: Path, field: str, min_size: tuple[int, int] | None = None) -> np.ndarray:
-    """HxWx3 uint8 RGB. ``min_size`` allows a reduced-scale JPEG decode that still covers it."""
-    rgb, _ = load_rgba(path, field, min_size)
-    return rgb
+def flatten(rgb: np.ndarray, alpha: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
+    """Composite ``rgb`` with ``alpha`` over a solid ``background`` colour."""
+    a = alpha.astype(np.float32)[..., None] * np.float32(1 / 255)
+    under = np.asarray(background, dtype=np.float32).reshape(1, 1, 3)
+    flat = rgb.astype(np.float32) * a + under * (np.float32(1) - a)
+    out: np.ndarray = np.clip(flat + np.float32(0.5), 0, 255).astype(np.uint8)
+    return out
+
+
+def load_rgb(
+    path: Path,
+    field: str,
+    min_size: tuple[int, int] | None = None,
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> np.ndarray:
+    """HxWx3 uint8 RGB, transparency flattened onto ``background``.
+
+    ``min_size`` allows a reduced-scale JPEG decode that still covers it.
+    """
+    rgb, alpha = load_rgba(path, field, min_size)
+    return rgb if alpha is None else flatten(rgb, alpha, background)
 
 
 def load_rgba(
