@@ -48,6 +48,18 @@ def update(api: Api, task_id: str, **values: Any) -> None:
     api.client.portal.call(run)
 
 
+def abandon(api: Api, task_id: str, attempts: int) -> None:
+    """As if a worker on another node claimed the task and died: processing, lease gone."""
+    update(
+        api,
+        task_id,
+        status="processing",
+        lease_owner="dead-node",
+        attempts=attempts,
+        lease_expires_at=now_ms() - 1000,
+    )
+
+
 def outputs(api: Api, task_id: str) -> list[Path]:
     root = Path(api.services.settings.data_dir) / "blobs" / "outputs" / task_id
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
@@ -102,15 +114,7 @@ def test_expired_lease_is_retried_by_another_worker(api_factory) -> None:
     engine.release.set()
     api, headers = start(api_factory, engine, workers=0)
     task_id = create(api, headers)
-    # As if a worker on another node claimed it and died: processing, lease long gone.
-    update(
-        api,
-        task_id,
-        status="processing",
-        lease_owner="dead-node",
-        attempts=1,
-        lease_expires_at=now_ms() - 1000,
-    )
+    abandon(api, task_id, attempts=1)
     api2 = api_factory(engines={engine.name: engine}, routes={"fake": engine.name})
     data = wait_task(api2.client, PATH, task_id, headers)
     assert data["task_status"] == "succeed"
@@ -122,14 +126,7 @@ def test_exhausted_attempts_fail_with_a_reason(api_factory) -> None:
     engine = GatedEngine()
     api, headers = start(api_factory, engine, workers=0, max_attempts=2)
     task_id = create(api, headers)
-    update(
-        api,
-        task_id,
-        status="processing",
-        lease_owner="dead-node",
-        attempts=2,
-        lease_expires_at=now_ms() - 1000,
-    )
+    abandon(api, task_id, attempts=2)
     api2 = api_factory(engines={engine.name: engine}, routes={"fake": engine.name}, max_attempts=2)
     data = wait_task(api2.client, PATH, task_id, headers)
     assert data["task_status"] == "failed"
