@@ -70,21 +70,22 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
     router = EngineRouter(engines, settings.routes)
     work_dir = settings.data_dir / "work"
     work_dir.mkdir(exist_ok=True)
+    http = new_client()
     pool = LocalWorkerPool(
-        WorkerDeps(tasks_repo, blobs, engines, settings.lease_seconds, work_dir),
+        WorkerDeps(
+            repo=tasks_repo,
+            blobs=blobs,
+            engines=engines,
+            lease_seconds=settings.lease_seconds,
+            work_dir=work_dir,
+            http=http,
+            fetch_timeout=settings.fetch_timeout_seconds,
+        ),
         size=settings.workers,
         max_attempts=settings.max_attempts,
         poll_interval=settings.poll_interval,
     )
-    http = new_client()
-    service = TaskService(
-        tasks_repo,
-        router,
-        blobs,
-        http,
-        fetch_timeout=settings.fetch_timeout_seconds,
-        on_created=pool.notify,
-    )
+    service = TaskService(tasks_repo, router, blobs, on_created=pool.notify)
     return Services(
         settings=settings,
         db=db,

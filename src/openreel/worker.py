@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from openreel.blobs.base import BlobStore
 from openreel.engines.base import (
     Engine,
     EngineError,
     GenerationJob,
+    GenerationOutput,
     ImageSpec,
     TaskKind,
     VideoSpec,
@@ -28,6 +31,8 @@ from openreel.engines.base import (
 from openreel.store.tables import TaskRow
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.ids import new_id
+from openreel.tasks.inputs import resolve_inputs
+from openreel.wire.errors import KlingError
 from openreel.wire.tasks import TaskStatus
 
 log = logging.getLogger("openreel.worker")
@@ -44,6 +49,8 @@ class WorkerDeps:
     engines: dict[str, Engine]
     lease_seconds: float
     work_dir: Path
+    http: httpx.AsyncClient
+    fetch_timeout: float
 
 
 class _Progress:
@@ -64,9 +71,8 @@ class _Progress:
         return min(99, int(self.fraction * 100))
 
 
-def build_job(row: TaskRow, blobs: BlobStore, output_dir: Path) -> GenerationJob:
+def build_job(row: TaskRow, images: dict[str, Path], output_dir: Path) -> GenerationJob:
     params: dict[str, Any] = dict(row.params)
-    inputs: dict[str, str] = params.get("inputs", {})
     video = params.get("video_spec")
     image = params.get("image_spec")
     return GenerationJob(
@@ -74,7 +80,7 @@ def build_job(row: TaskRow, blobs: BlobStore, output_dir: Path) -> GenerationJob
         kind=TaskKind(row.kind),
         model_name=row.model_name,
         params=params,
-        images={path: blobs.local_path(key) for path, key in inputs.items()},
+        images=images,
         output_dir=output_dir,
         # From the request itself: identical requests render identical outputs.
         seed=int(row.request_hash[:8], 16) % (2**31),
@@ -96,9 +102,15 @@ async def run_generation(
     work = Path(tempfile.mkdtemp(prefix=f"task-{row.id}-", dir=deps.work_dir))
     lease_lost = threading.Event()
     progress = _Progress(stop, lease_lost)
+
+    async def generate() -> GenerationOutput:
+        images = await resolve_inputs(row.id, row.params, deps.blobs, deps.http, deps.fetch_timeout)
+        progress(0.0)  # stop before the engine starts if we are already shutting down
+        return await asyncio.to_thread(engine.run, build_job(row, images, work), progress)
+
     try:
-        job = build_job(row, deps.blobs, work)
-        render = asyncio.ensure_future(asyncio.to_thread(engine.run, job, progress))
+        # The lease is renewed while inputs are fetched and while the engine runs.
+        render = asyncio.ensure_future(generate())
         while True:
             done, _ = await asyncio.wait({render}, timeout=min(1.0, deps.lease_seconds / 3))
             if done:
@@ -114,6 +126,8 @@ async def run_generation(
         if not lease_lost.is_set():
             # Shutting down: hand the task back without spending an attempt.
             await deps.repo.release(row, worker_id)
+    except KlingError as exc:  # an input that cannot be used (URL image fetched here)
+        await deps.repo.finish(row, worker_id, TaskStatus.FAILED, exc.message)
     except EngineError as exc:
         await deps.repo.finish(row, worker_id, TaskStatus.FAILED, str(exc))
     except Exception as exc:

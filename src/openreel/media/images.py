@@ -13,6 +13,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
@@ -105,3 +106,12 @@ def check_geometry(image: DecodedImage, field: str, *, aspect: bool) -> None:
                 field,
                 f"image aspect ratio {image.width}:{image.height} is outside 1:2.5 to 2.5:1",
             )
+
+
+def probe_size(path: Path, field: str) -> tuple[int, int]:
+    """Width and height from the header of an already validated image file."""
+    try:
+        with Image.open(path, formats=("JPEG", "PNG")) as img:
+            return img.size
+    except (OSError, UnidentifiedImageError):
+        raise illegal(field, "image could not be decoded") from None

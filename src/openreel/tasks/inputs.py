@@ -1,16 +1,23 @@
-"""Loading a plan's images: fetch or base64-decode, bounded decode, Kling's geometry rules.
+"""Task input images: validated once, stored as blobs, handed to engines as local files.
 
-Runs at create time so a bad image is a synchronous 1201 naming the field, and the worker
-later reads the exact bytes that were validated (a URL's content cannot change under it).
+Base64 images are checked at create time (the bytes are in hand, so a bad one is a
+synchronous 1201 naming the field). URL images are fetched by the worker before the engine
+runs, as the first step of generation: a create never waits on someone else's server, and a
+URL that cannot be fetched or is not a valid image fails the task with a message that names
+the field. Either way the engine reads the exact bytes that were validated.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 
+from openreel.blobs.base import BlobStore
 from openreel.media.fetch import fetch_bytes
 from openreel.media.images import (
     DecodedImage,
@@ -18,62 +25,122 @@ from openreel.media.images import (
     decode_base64,
     inspect_image,
     is_url,
+    probe_size,
 )
-from openreel.tasks.rules import ImageField
 from openreel.wire.errors import illegal
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-async def load_image(field: ImageField, client: httpx.AsyncClient, timeout: float) -> DecodedImage:
-    if is_url(field.value):
-        data = await fetch_bytes(client, field.value, field.path, timeout=timeout)
-    else:
-        data = decode_base64(field.value, field.path)
-    image = await asyncio.to_thread(inspect_image, data, field.path)
+@dataclass(frozen=True)
+class ImageField:
+    path: str
+    value: str
+    aspect_rule: bool = True
+    is_mask: bool = False
+
+    @property
+    def is_remote(self) -> bool:
+        return is_url(self.value)
+
+
+def _validated(field: ImageField, data: bytes) -> DecodedImage:
+    image = inspect_image(data, field.path)
     if not field.is_mask:
         check_geometry(image, field.path, aspect=field.aspect_rule)
     return image
 
 
-async def load_images(
-    fields: list[ImageField], client: httpx.AsyncClient, timeout: float
-) -> dict[str, DecodedImage]:
-    images = await asyncio.gather(*(load_image(f, client, timeout) for f in fields))
-    loaded = {f.path: image for f, image in zip(fields, images, strict=True)}
-    _check_masks(loaded)
-    return loaded
+def input_key(task_id: str, path: str, extension: str) -> str:
+    return f"inputs/{task_id}/{_UNSAFE.sub('_', path)}.{extension}"
 
 
-def _check_masks(images: dict[str, DecodedImage]) -> None:
+async def store_inline_images(
+    task_id: str, fields: list[ImageField], blobs: BlobStore
+) -> dict[str, str]:
+    """Decode and check the base64 images of a create; store them; return path -> blob key.
+
+    URL fields are only checked for their scheme here (the worker fetches them).
+    """
+
+    def run() -> dict[str, str]:
+        sizes: dict[str, tuple[int, int]] = {}
+        decoded: list[tuple[ImageField, DecodedImage]] = []
+        for field in fields:
+            if field.is_remote:
+                continue
+            image = _validated(field, decode_base64(field.value, field.path))
+            decoded.append((field, image))
+            sizes[field.path] = (image.width, image.height)
+        check_masks(sizes)
+        keys: dict[str, str] = {}
+        for field, image in decoded:
+            key = input_key(task_id, field.path, image.extension)
+            blobs.put_bytes(key, image.data)
+            keys[field.path] = key
+        return keys
+
+    if not any(not f.is_remote for f in fields):
+        return {}
+    return await asyncio.to_thread(run)
+
+
+def remote_fields(fields: list[ImageField]) -> list[dict[str, Any]]:
+    """The URL fields of a plan, as stored in the task's params for the worker."""
+    return [asdict(f) for f in fields if f.is_remote]
+
+
+async def resolve_inputs(
+    task_id: str,
+    params: dict[str, Any],
+    blobs: BlobStore,
+    client: httpx.AsyncClient,
+    timeout: float,
+) -> dict[str, Path]:
+    """Worker side: fetch and check URL images, then every field -> a local file.
+
+    Raises ``KlingError`` (1201, naming the field) for an input that cannot be used.
+    """
+    keys: dict[str, str] = dict(params.get("inputs", {}))
+    pending = [ImageField(**item) for item in params.get("remote_inputs", [])]
+    fetched = await asyncio.gather(
+        *(fetch_bytes(client, f.value, f.path, timeout=timeout) for f in pending)
+    )
+    for field, data in zip(pending, fetched, strict=True):
+        image = await asyncio.to_thread(_validated, field, data)
+        key = input_key(task_id, field.path, image.extension)
+        await asyncio.to_thread(blobs.put_bytes, key, image.data)
+        keys[field.path] = key
+    paths = {path: blobs.local_path(key) for path, key in keys.items()}
+    if pending:
+        check_masks({path: probe_size(file, path) for path, file in paths.items()})
+    return paths
+
+
+def check_masks(sizes: dict[str, tuple[int, int]]) -> None:
     """Masks must share the image's aspect ratio and each other's resolution (compat.md)."""
     masks = [
-        (path, img)
-        for path, img in images.items()
+        (path, size)
+        for path, size in sizes.items()
         if path == "static_mask" or path.startswith("dynamic_masks[")
     ]
     if not masks:
         return
-    base = images.get("image")
+    base = sizes.get("image")
     if base is not None:
-        for path, mask in masks:
-            if abs(mask.width * base.height - base.width * mask.height) > max(
-                base.width, base.height
-            ):
+        bw, bh = base
+        for path, (mw, mh) in masks:
+            if abs(mw * bh - bw * mh) > max(bw, bh):
                 raise illegal(
                     path,
-                    f"mask is {mask.width}x{mask.height} but image is {base.width}x{base.height}; "
+                    f"mask is {mw}x{mh} but image is {bw}x{bh}; "
                     "a mask must have the same aspect ratio as image",
                 )
     first_path, first = masks[0]
-    for path, mask in masks[1:]:
-        if (mask.width, mask.height) != (first.width, first.height):
+    for path, size in masks[1:]:
+        if size != first:
             raise illegal(
                 path,
-                f"mask is {mask.width}x{mask.height} but {first_path} is "
-                f"{first.width}x{first.height}; all masks must have the same resolution",
+                f"mask is {size[0]}x{size[1]} but {first_path} is {first[0]}x{first[1]}; "
+                "all masks must have the same resolution",
             )
-
-
-def input_key(task_id: str, index: int, path: str, image: DecodedImage) -> str:
-    return f"inputs/{task_id}/{index:02d}-{_UNSAFE.sub('_', path)}.{image.extension}"

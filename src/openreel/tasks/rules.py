@@ -14,6 +14,7 @@ from typing import Any
 
 from openreel.engines.base import Feature, ImageSpec, TaskKind, VideoSpec
 from openreel.tasks.families import Family, Prefix
+from openreel.tasks.inputs import ImageField
 from openreel.tasks.models import (
     CUSTOM_VIDEO_RULES,
     DEFAULT_MODEL,
@@ -31,14 +32,6 @@ from openreel.wire.requests import (
     MultiImage2ImageRequest,
     MultiImage2VideoRequest,
 )
-
-
-@dataclass(frozen=True)
-class ImageField:
-    path: str
-    value: str
-    aspect_rule: bool = True
-    is_mask: bool = False
 
 
 @dataclass

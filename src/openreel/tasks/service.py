@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
 from sqlalchemy.exc import IntegrityError
 
 from openreel.blobs.base import BlobStore
@@ -16,7 +15,7 @@ from openreel.store.tables import TaskRow
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.families import Family, Prefix
 from openreel.tasks.ids import new_id
-from openreel.tasks.inputs import input_key, load_images
+from openreel.tasks.inputs import remote_fields, store_inline_images
 from openreel.tasks.parsing import parse_request
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.rules import TaskPlan, plan_task
@@ -38,16 +37,12 @@ class TaskService:
         repo: TaskRepository,
         router: EngineRouter,
         blobs: BlobStore,
-        http: httpx.AsyncClient,
         *,
-        fetch_timeout: float,
         on_created: Callable[[], None] = lambda: None,
     ) -> None:
         self.repo = repo
         self.router = router
         self.blobs = blobs
-        self.http = http
-        self.fetch_timeout = fetch_timeout
         self.on_created = on_created
 
     async def create(self, owner_id: str, family: Family, prefix: Prefix, body: Any) -> TaskRow:
@@ -59,13 +54,8 @@ class TaskService:
             if existing is not None:
                 return self._same_request(existing, digest)
         task_id = new_id()
-        images = await load_images(plan.image_fields, self.http, self.fetch_timeout)
-        inputs: dict[str, str] = {}
         try:
-            for index, (path, image) in enumerate(images.items()):
-                key = input_key(task_id, index, path, image)
-                self.blobs.put_bytes(key, image.data)
-                inputs[path] = key
+            inputs = await store_inline_images(task_id, plan.image_fields, self.blobs)
             row = self._row(task_id, owner_id, plan, digest, inputs)
             await self.repo.insert(row)
         except IntegrityError:
@@ -98,9 +88,10 @@ class TaskService:
     ) -> TaskRow:
         now = now_ms()
         params = dict(plan.params)
-        for path in inputs:
-            _blank_image_value(params, path)
+        for image in plan.image_fields:
+            _blank_image_value(params, image.path)
         params["inputs"] = inputs
+        params["remote_inputs"] = remote_fields(plan.image_fields)
         if plan.video is not None:
             params["video_spec"] = {
                 "short_side": plan.video.short_side,
