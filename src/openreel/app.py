@@ -28,6 +28,7 @@ from openreel.queue.local import LocalWorkerPool
 from openreel.services import Services
 from openreel.store.db import Database
 from openreel.store.keys import KeyRepository
+from openreel.store.task_views import TaskViews
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import TaskService
@@ -85,7 +86,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         max_attempts=settings.max_attempts,
         poll_interval=settings.poll_interval,
     )
-    service = TaskService(tasks_repo, router, blobs, on_created=pool.notify)
+    service = TaskService(TaskViews(db), router, blobs, on_created=pool.notify)
     return Services(
         settings=settings,
         db=db,

@@ -53,13 +53,14 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:
-        # Users paste plain PostgreSQL/SQLite URLs; the server needs the async drivers.
+        # Users paste plain PostgreSQL URLs; PostgreSQL is used through async psycopg.
+        # SQLite runs on the stdlib driver (see store.db); an aiosqlite URL means the same file.
         if value is None or value == "":
             return None
         for plain, driver in (
             ("postgresql://", "postgresql+psycopg://"),
             ("postgres://", "postgresql+psycopg://"),
-            ("sqlite:///", "sqlite+aiosqlite:///"),
+            ("sqlite+aiosqlite:///", "sqlite:///"),
         ):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
@@ -80,7 +81,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'openreel.db').resolve()}"
+        return f"sqlite:///{(self.data_dir / 'openreel.db').resolve()}"
 
     @property
     def is_sqlite(self) -> bool:

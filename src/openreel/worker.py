@@ -8,6 +8,8 @@ are conditional on still holding the lease.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -71,6 +73,16 @@ class _Progress:
         return min(99, int(self.fraction * 100))
 
 
+def request_seed(params: dict[str, Any]) -> int:
+    """A seed from the request itself, so identical requests render identical outputs.
+
+    ``inputs`` is left out: its blob keys contain the task id.
+    """
+    stable = {k: v for k, v in params.items() if k != "inputs"}
+    digest = hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (2**31)
+
+
 def build_job(row: TaskRow, images: dict[str, Path], output_dir: Path) -> GenerationJob:
     params: dict[str, Any] = dict(row.params)
     video = params.get("video_spec")
@@ -82,8 +94,7 @@ def build_job(row: TaskRow, images: dict[str, Path], output_dir: Path) -> Genera
         params=params,
         images=images,
         output_dir=output_dir,
-        # From the request itself: identical requests render identical outputs.
-        seed=int(row.request_hash[:8], 16) % (2**31),
+        seed=request_seed(params),
         video=VideoSpec(**video) if video else None,
         image=ImageSpec(**image) if image else None,
     )

@@ -40,12 +40,9 @@ def row(api: Api, task_id: str) -> TaskRow:
 
 
 def update(api: Api, task_id: str, **values: Any) -> None:
-    async def run() -> None:
-        async with api.services.db.session() as session, session.begin():
-            await session.execute(sa.update(TaskRow).where(TaskRow.id == task_id).values(**values))
-
+    stmt = sa.update(TaskRow).where(TaskRow.id == task_id).values(**values)
     assert api.client.portal is not None
-    api.client.portal.call(run)
+    api.client.portal.call(api.services.db.write, lambda conn: conn.execute(stmt))
 
 
 def abandon(api: Api, task_id: str, attempts: int) -> None:

@@ -53,5 +53,5 @@ def test_database_url_gets_async_driver() -> None:
     assert (
         Settings(database_url="postgresql://u@h/db").database_url == "postgresql+psycopg://u@h/db"
     )
-    assert Settings(database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
-    assert Settings(database_url="").resolved_database_url.startswith("sqlite+aiosqlite:///")
+    assert Settings(database_url="sqlite+aiosqlite:///x.db").database_url == "sqlite:///x.db"
+    assert Settings(database_url="").resolved_database_url.startswith("sqlite:///")

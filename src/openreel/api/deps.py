@@ -10,7 +10,8 @@ from openreel.auth.authenticate import ANONYMOUS_OWNER
 from openreel.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: a sync dependency would run in the thread pool on every request.
     services: Services = request.app.state.services
     return services
 

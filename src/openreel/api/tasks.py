@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from openreel.api.deps import OwnerDep, ServicesDep, base_url
 from openreel.api.request_id import current_request_id
 from openreel.services import Services
-from openreel.store.tables import TaskRow
+from openreel.store.task_views import TaskView
 from openreel.tasks.families import Family, Prefix
 from openreel.tasks.presenter import task_data
 from openreel.wire.errors import illegal
@@ -34,16 +34,13 @@ def envelope(data: Any) -> JSONResponse:
     return JSONResponse({"code": 0, "message": "SUCCEED", "request_id": rid, "data": data})
 
 
-async def _present(
-    request: Request, services: Services, rows: list[TaskRow]
-) -> list[dict[str, Any]]:
+def _present(request: Request, services: Services, views: list[TaskView]) -> list[dict[str, Any]]:
     base = base_url(request, services)
-    positions = await services.tasks.queue_positions(rows)
 
     def url_for(key: str) -> str:
         return services.signer.url(base, key)
 
-    return [task_data(row, url_for, positions.get(row.id)) for row in rows]
+    return [task_data(view, url_for) for view in views]
 
 
 def _int_query(value: str | None, name: str, default: int) -> int:
@@ -65,8 +62,8 @@ def _create_handler(prefix: Prefix, family: Family) -> Handler:
         owner: OwnerDep,
         body: Annotated[Any, Body()],
     ) -> JSONResponse:
-        row = await services.tasks.create(owner, family, prefix, body)
-        return envelope((await _present(request, services, [row]))[0])
+        view = await services.tasks.create(owner, family, prefix, body)
+        return envelope(_present(request, services, [view])[0])
 
     return create_task
 
@@ -75,8 +72,8 @@ def _get_handler(family: Family) -> Handler:
     async def get_task(
         request: Request, task_id: str, services: ServicesDep, owner: OwnerDep
     ) -> JSONResponse:
-        row = await services.tasks.get(owner, family, task_id)
-        return envelope((await _present(request, services, [row]))[0])
+        view = await services.tasks.get(owner, family, task_id)
+        return envelope(_present(request, services, [view])[0])
 
     return get_task
 
@@ -91,15 +88,15 @@ def _list_handler(family: Family) -> Handler:
         external_task_id: str | None = None,
     ) -> JSONResponse:
         if external_task_id:
-            row = await services.tasks.get(owner, family, external_task_id)
-            return envelope((await _present(request, services, [row]))[0])
-        rows = await services.tasks.page(
+            view = await services.tasks.get(owner, family, external_task_id)
+            return envelope(_present(request, services, [view])[0])
+        views = await services.tasks.page(
             owner,
             family,
             _int_query(pageNum, "pageNum", 1),
             _int_query(pageSize, "pageSize", 30),
         )
-        return envelope(await _present(request, services, list(rows)))
+        return envelope(_present(request, services, views))
 
     return list_tasks
 

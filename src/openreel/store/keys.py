@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from openreel.clock import now_ms
 from openreel.store.db import Database
-from openreel.store.tables import ApiKeyRow
+from openreel.store.tables import ApiKeyRow, Base
+
+_k = Base.metadata.tables[ApiKeyRow.__tablename__]
+
+
+def _key(row: Any) -> ApiKeyRow:
+    return ApiKeyRow(**row._mapping)
 
 
 class KeyRepository:
@@ -14,44 +23,44 @@ class KeyRepository:
         self.db = db
 
     async def add(self, row: ApiKeyRow) -> None:
-        async with self.db.session() as session, session.begin():
-            session.add(row)
+        values = {c.name: getattr(row, c.name) for c in _k.columns}
+        await self.db.write(lambda conn: conn.execute(sa.insert(_k).values(**values)))
 
     async def count_active(self) -> int:
-        async with self.db.session() as session:
-            stmt = (
-                sa.select(sa.func.count())
-                .select_from(ApiKeyRow)
-                .where(ApiKeyRow.revoked_at.is_(None))
-            )
-            return int((await session.execute(stmt)).scalar_one())
+        stmt = sa.select(sa.func.count()).select_from(_k).where(_k.c.revoked_at.is_(None))
+        return await self.db.read(lambda conn: int(conn.execute(stmt).scalar_one()))
+
+    async def _one(self, stmt: sa.Select[Any]) -> ApiKeyRow | None:
+        def query(conn: Connection) -> ApiKeyRow | None:
+            row = conn.execute(stmt).one_or_none()
+            return _key(row) if row is not None else None
+
+        return await self.db.read(query)
 
     async def by_hash(self, key_hash: str) -> ApiKeyRow | None:
-        async with self.db.session() as session:
-            stmt = sa.select(ApiKeyRow).where(ApiKeyRow.key_hash == key_hash)
-            return (await session.execute(stmt)).scalar_one_or_none()
+        return await self._one(sa.select(_k).where(_k.c.key_hash == key_hash))
 
     async def by_access_key(self, access_key: str) -> ApiKeyRow | None:
-        async with self.db.session() as session:
-            stmt = sa.select(ApiKeyRow).where(ApiKeyRow.access_key == access_key)
-            return (await session.execute(stmt)).scalar_one_or_none()
+        return await self._one(sa.select(_k).where(_k.c.access_key == access_key))
 
     async def list(self) -> list[ApiKeyRow]:
-        async with self.db.session() as session:
-            stmt = sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at)
-            return list((await session.execute(stmt)).scalars())
+        stmt = sa.select(_k).order_by(_k.c.created_at)
+        return await self.db.read(lambda conn: [_key(row) for row in conn.execute(stmt)])
 
     async def revoke(self, id_or_prefix: str) -> ApiKeyRow | None:
         """Revoke by id, key prefix or access key; returns the row, or None if unknown."""
-        async with self.db.session() as session, session.begin():
-            stmt = sa.select(ApiKeyRow).where(
-                sa.or_(
-                    ApiKeyRow.id == id_or_prefix,
-                    ApiKeyRow.key_prefix == id_or_prefix,
-                    ApiKeyRow.access_key == id_or_prefix,
-                )
-            )
-            row = (await session.execute(stmt)).scalars().first()
-            if row is not None and row.revoked_at is None:
-                row.revoked_at = now_ms()
-            return row
+        match = sa.or_(
+            _k.c.id == id_or_prefix,
+            _k.c.key_prefix == id_or_prefix,
+            _k.c.access_key == id_or_prefix,
+        )
+
+        def change(conn: Connection) -> ApiKeyRow | None:
+            row = conn.execute(sa.select(_k).where(match).limit(1)).one_or_none()
+            if row is None:
+                return None
+            if row.revoked_at is None:
+                conn.execute(sa.update(_k).where(_k.c.id == row.id).values(revoked_at=now_ms()))
+            return _key(row)
+
+        return await self.db.write(change)

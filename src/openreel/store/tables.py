@@ -41,7 +41,7 @@ class TaskRow(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         sa.UniqueConstraint("owner_id", "external_task_id", name="uq_tasks_owner_external"),
-        sa.Index("ix_tasks_claim", "status", "created_at"),
+        sa.Index("ix_tasks_claim", "status", "created_at", "id"),
         sa.Index("ix_tasks_owner_family_created", "owner_id", "family", "created_at"),
     )
 

@@ -1,89 +1,41 @@
-"""Task rows: insert, owner-scoped lookups, and the worker's lease-based claim and updates.
+"""The worker's side of the task table: lease-based claim, heartbeats and final states.
 
-Every worker-side state change is a conditional UPDATE on (id, lease_owner, attempts), so a
-worker that lost its lease can never overwrite the task's state.
+Every worker-side state change is a conditional UPDATE on (id, status, lease_owner, attempts),
+so a worker that lost its lease can never overwrite the task's state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from openreel.clock import now_ms
 from openreel.store.db import Database
-from openreel.store.tables import TaskRow
+from openreel.store.tables import Base, TaskRow
 from openreel.wire.tasks import TaskStatus
 
 SUBMITTED = TaskStatus.SUBMITTED.value
 PROCESSING = TaskStatus.PROCESSING.value
+
+_t = Base.metadata.tables[TaskRow.__tablename__]
+
+
+def _task(row: Any) -> TaskRow:
+    return TaskRow(**row._mapping)
 
 
 class TaskRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, row: TaskRow) -> None:
-        async with self.db.session() as session, session.begin():
-            session.add(row)
-
     async def get(self, task_id: str) -> TaskRow | None:
-        async with self.db.session() as session:
-            return await session.get(TaskRow, task_id)
+        def query(conn: Connection) -> TaskRow | None:
+            row = conn.execute(sa.select(_t).where(_t.c.id == task_id)).one_or_none()
+            return _task(row) if row is not None else None
 
-    async def by_external_id(self, owner_id: str, external_task_id: str) -> TaskRow | None:
-        async with self.db.session() as session:
-            stmt = sa.select(TaskRow).where(
-                TaskRow.owner_id == owner_id, TaskRow.external_task_id == external_task_id
-            )
-            return (await session.execute(stmt)).scalar_one_or_none()
-
-    async def find(self, owner_id: str, family: str, task_or_external_id: str) -> TaskRow | None:
-        """A task of this owner and family by task_id, else by external_task_id."""
-        async with self.db.session() as session:
-            base = sa.select(TaskRow).where(TaskRow.owner_id == owner_id, TaskRow.family == family)
-            row = (
-                await session.execute(base.where(TaskRow.id == task_or_external_id))
-            ).scalar_one_or_none()
-            if row is None:
-                row = (
-                    await session.execute(
-                        base.where(TaskRow.external_task_id == task_or_external_id)
-                    )
-                ).scalar_one_or_none()
-            return row
-
-    async def page(self, owner_id: str, family: str, page: int, size: int) -> Sequence[TaskRow]:
-        async with self.db.session() as session:
-            stmt = (
-                sa.select(TaskRow)
-                .where(TaskRow.owner_id == owner_id, TaskRow.family == family)
-                .order_by(TaskRow.created_at.desc(), TaskRow.id.desc())
-                .offset((page - 1) * size)
-                .limit(size)
-            )
-            return list((await session.execute(stmt)).scalars())
-
-    async def queue_positions(self, rows: Sequence[TaskRow]) -> dict[str, int]:
-        """1-based place among all submitted tasks, for the submitted rows given."""
-        waiting = [r for r in rows if r.status == SUBMITTED]
-        if not waiting:
-            return {}
-        async with self.db.session() as session:
-            positions: dict[str, int] = {}
-            for row in waiting:
-                stmt = sa.select(sa.func.count()).where(
-                    TaskRow.status == SUBMITTED,
-                    sa.or_(
-                        TaskRow.created_at < row.created_at,
-                        sa.and_(TaskRow.created_at == row.created_at, TaskRow.id < row.id),
-                    ),
-                )
-                positions[row.id] = int((await session.execute(stmt)).scalar_one()) + 1
-            return positions
-
-    # --- worker side -------------------------------------------------------------------
+        return await self.db.read(query)
 
     async def claim(
         self, worker_id: str, lease_seconds: float, max_attempts: int
@@ -92,59 +44,58 @@ class TaskRepository:
         attempts left (exhausted ones are settled by ``fail_exhausted``)."""
         now = now_ms()
         runnable = sa.or_(
-            TaskRow.status == SUBMITTED,
+            _t.c.status == SUBMITTED,
             sa.and_(
-                TaskRow.status == PROCESSING,
-                TaskRow.lease_expires_at < now,
-                TaskRow.attempts < max_attempts,
+                _t.c.status == PROCESSING,
+                _t.c.lease_expires_at < now,
+                _t.c.attempts < max_attempts,
             ),
         )
-        candidate = (
-            sa.select(TaskRow.id).where(runnable).order_by(TaskRow.created_at, TaskRow.id).limit(1)
-        )
+        candidate = sa.select(_t.c.id).where(runnable).order_by(_t.c.created_at, _t.c.id).limit(1)
         if not self.db.is_sqlite:
             candidate = candidate.with_for_update(skip_locked=True)
         stmt = (
-            sa.update(TaskRow)
-            .where(TaskRow.id == candidate.scalar_subquery(), runnable)
+            sa.update(_t)
+            .where(_t.c.id == candidate.scalar_subquery(), runnable)
             .values(
                 status=PROCESSING,
                 lease_owner=worker_id,
                 lease_expires_at=now + int(lease_seconds * 1000),
-                attempts=TaskRow.attempts + 1,
+                attempts=_t.c.attempts + 1,
                 updated_at=now,
             )
-            .returning(TaskRow)
-            .execution_options(synchronize_session=False)
+            .returning(*_t.columns)
         )
-        async with self.db.session() as session, session.begin():
-            return (await session.execute(stmt)).scalar_one_or_none()
+
+        def change(conn: Connection) -> TaskRow | None:
+            row = conn.execute(stmt).one_or_none()
+            return _task(row) if row is not None else None
+
+        return await self.db.write(change)
+
+    async def _update(self, where: sa.ColumnElement[bool], **values: Any) -> int:
+        stmt = sa.update(_t).where(where).values(**values)
+        return await self.db.write(lambda conn: int(conn.execute(stmt).rowcount))
 
     def _held(self, row: TaskRow, worker_id: str) -> sa.ColumnElement[bool]:
         return sa.and_(
-            TaskRow.id == row.id,
-            TaskRow.status == PROCESSING,
-            TaskRow.lease_owner == worker_id,
-            TaskRow.attempts == row.attempts,
+            _t.c.id == row.id,
+            _t.c.status == PROCESSING,
+            _t.c.lease_owner == worker_id,
+            _t.c.attempts == row.attempts,
         )
-
-    async def _update_held(self, row: TaskRow, worker_id: str, **values: Any) -> bool:
-        stmt = sa.update(TaskRow).where(self._held(row, worker_id)).values(**values)
-        async with self.db.session() as session, session.begin():
-            result = await session.execute(stmt.execution_options(synchronize_session=False))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def heartbeat(
         self, row: TaskRow, worker_id: str, lease_seconds: float, progress: int
     ) -> bool:
         now = now_ms()
-        return await self._update_held(
-            row,
-            worker_id,
+        changed = await self._update(
+            self._held(row, worker_id),
             lease_expires_at=now + int(lease_seconds * 1000),
             progress=progress,
             updated_at=now,
         )
+        return changed > 0
 
     async def finish(
         self,
@@ -163,54 +114,39 @@ class TaskRepository:
         }
         if status == TaskStatus.SUCCEED:
             values.update(progress=100, result=result)
-        return await self._update_held(row, worker_id, **values)
+        return await self._update(self._held(row, worker_id), **values) > 0
 
     async def release(self, row: TaskRow, worker_id: str) -> bool:
         """Hand a task back to the queue on graceful shutdown, not counting the attempt."""
-        return await self._update_held(
-            row,
-            worker_id,
+        changed = await self._update(
+            self._held(row, worker_id),
             status=SUBMITTED,
             lease_owner=None,
             lease_expires_at=None,
             attempts=row.attempts - 1,
             updated_at=now_ms(),
         )
+        return changed > 0
 
     async def fail_exhausted(self, max_attempts: int) -> int:
         """Fail tasks whose lease expired after their last allowed attempt."""
         now = now_ms()
-        stmt = (
-            sa.update(TaskRow)
-            .where(
-                TaskRow.status == PROCESSING,
-                TaskRow.lease_expires_at < now,
-                TaskRow.attempts >= max_attempts,
-            )
-            .values(
-                status=TaskStatus.FAILED.value,
-                status_msg=(
-                    f"generation was interrupted {max_attempts} times (worker crash or restart); "
-                    "giving up"
-                ),
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        return await self._update(
+            sa.and_(
+                _t.c.status == PROCESSING,
+                _t.c.lease_expires_at < now,
+                _t.c.attempts >= max_attempts,
+            ),
+            status=TaskStatus.FAILED.value,
+            status_msg=(
+                f"generation was interrupted {max_attempts} times (worker crash or restart); "
+                "giving up"
+            ),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=now,
         )
-        async with self.db.session() as session, session.begin():
-            result = await session.execute(stmt)
-            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def expire_all_leases(self) -> int:
         """Single-node (SQLite) start-up: no other process can hold a lease, so free them now."""
-        stmt = (
-            sa.update(TaskRow)
-            .where(TaskRow.status == PROCESSING)
-            .values(lease_expires_at=0)
-            .execution_options(synchronize_session=False)
-        )
-        async with self.db.session() as session, session.begin():
-            result = await session.execute(stmt)
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return await self._update(_t.c.status == PROCESSING, lease_expires_at=0)

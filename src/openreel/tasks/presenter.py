@@ -1,46 +1,41 @@
-"""Task rows -> Kling task data, with result URLs minted fresh on every call."""
+"""Task views -> Kling task data, with result URLs minted fresh on every call.
+
+Built as plain dicts (no model round trip): this runs on every poll.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from openreel.store.tables import TaskRow
-from openreel.wire.tasks import (
-    ImageResult,
-    TaskData,
-    TaskInfo,
-    TaskResult,
-    TaskStatus,
-    VideoResult,
-    dump_task,
-)
+from openreel.store.task_views import TaskView
+from openreel.wire.tasks import TaskStatus
 
 UrlFor = Callable[[str], str]
 
 
-def task_data(row: TaskRow, url_for: UrlFor, queue_position: int | None = None) -> dict[str, Any]:
-    status = TaskStatus(row.status)
-    result = TaskResult()
-    if status == TaskStatus.SUCCEED and row.result:
-        if "videos" in row.result:
-            result.videos = [
-                VideoResult(id=v["id"], url=url_for(v["key"]), duration=v["duration"])
-                for v in row.result["videos"]
+def task_data(view: TaskView, url_for: UrlFor) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if view.status == TaskStatus.SUCCEED and view.result:
+        if "videos" in view.result:
+            result["videos"] = [
+                {"id": v["id"], "url": url_for(v["key"]), "duration": v["duration"]}
+                for v in view.result["videos"]
             ]
-        if "images" in row.result:
-            result.images = [
-                ImageResult(index=i["index"], url=url_for(i["key"])) for i in row.result["images"]
+        if "images" in view.result:
+            result["images"] = [
+                {"index": i["index"], "url": url_for(i["key"])} for i in view.result["images"]
             ]
-    data = TaskData(
-        task_id=row.id,
-        task_status=status,
-        task_status_msg=row.status_msg or "",
-        task_info=TaskInfo(external_task_id=row.external_task_id),
-        task_result=result,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        progress=row.progress,
-        queue_position=queue_position if status == TaskStatus.SUBMITTED else None,
-    )
-    return dump_task(data)
+    data: dict[str, Any] = {
+        "task_id": view.id,
+        "task_status": view.status,
+        "task_status_msg": view.status_msg or "",
+        "task_info": ({"external_task_id": view.external_task_id} if view.external_task_id else {}),
+        "task_result": result,
+        "created_at": view.created_at,
+        "updated_at": view.updated_at,
+        "progress": view.progress,
+    }
+    if view.status == TaskStatus.SUBMITTED and view.queue_position is not None:
+        data["queue_position"] = view.queue_position
+    return data

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from openreel.blobs.base import BlobStore
 from openreel.clock import now_ms
-from openreel.store.tables import TaskRow
-from openreel.store.tasks import TaskRepository
+from openreel.store.task_views import TaskView, TaskViews
 from openreel.tasks.families import Family, Prefix
 from openreel.tasks.ids import new_id
 from openreel.tasks.inputs import remote_fields, store_inline_images
@@ -34,35 +33,35 @@ def request_hash(family: Family, body: Any) -> str:
 class TaskService:
     def __init__(
         self,
-        repo: TaskRepository,
+        views: TaskViews,
         router: EngineRouter,
         blobs: BlobStore,
         *,
         on_created: Callable[[], None] = lambda: None,
     ) -> None:
-        self.repo = repo
+        self.views = views
         self.router = router
         self.blobs = blobs
         self.on_created = on_created
 
-    async def create(self, owner_id: str, family: Family, prefix: Prefix, body: Any) -> TaskRow:
+    async def create(self, owner_id: str, family: Family, prefix: Prefix, body: Any) -> TaskView:
         request = parse_request(family, body)
         plan = plan_task(request, family, prefix, self.router)
-        digest = request_hash(family, body)
+        # Only an idempotent retry compares bodies; hashing a 10 MB body otherwise is waste.
+        digest = request_hash(family, body) if plan.external_task_id is not None else ""
         if plan.external_task_id is not None:
-            existing = await self.repo.by_external_id(owner_id, plan.external_task_id)
+            existing = await self.views.by_external_id(owner_id, plan.external_task_id)
             if existing is not None:
                 return self._same_request(existing, digest)
         task_id = new_id()
         try:
             inputs = await store_inline_images(task_id, plan.image_fields, self.blobs)
-            row = self._row(task_id, owner_id, plan, digest, inputs)
-            await self.repo.insert(row)
+            view = await self.views.insert(self._values(task_id, owner_id, plan, digest, inputs))
         except IntegrityError:
             self.blobs.delete_prefix(f"inputs/{task_id}")
             # Two creates raced on one external_task_id: the other one won.
             assert plan.external_task_id is not None
-            existing = await self.repo.by_external_id(owner_id, plan.external_task_id)
+            existing = await self.views.by_external_id(owner_id, plan.external_task_id)
             if existing is None:
                 raise
             return self._same_request(existing, digest)
@@ -70,10 +69,10 @@ class TaskService:
             self.blobs.delete_prefix(f"inputs/{task_id}")
             raise
         self.on_created()
-        return row
+        return view
 
     @staticmethod
-    def _same_request(existing: TaskRow, digest: str) -> TaskRow:
+    def _same_request(existing: TaskView, digest: str) -> TaskView:
         if existing.request_hash != digest:
             raise illegal(
                 "external_task_id",
@@ -83,9 +82,9 @@ class TaskService:
         return existing
 
     @staticmethod
-    def _row(
+    def _values(
         task_id: str, owner_id: str, plan: TaskPlan, digest: str, inputs: dict[str, str]
-    ) -> TaskRow:
+    ) -> dict[str, Any]:
         now = now_ms()
         params = dict(plan.params)
         for image in plan.image_fields:
@@ -104,7 +103,7 @@ class TaskService:
                 "height": plan.image.height,
                 "count": plan.image.count,
             }
-        return TaskRow(
+        return dict(
             id=task_id,
             owner_id=owner_id,
             family=plan.family.value,
@@ -125,25 +124,22 @@ class TaskService:
             updated_at=now,
         )
 
-    async def get(self, owner_id: str, family: Family, task_id: str) -> TaskRow:
-        row = await self.repo.find(owner_id, family.value, task_id)
-        if row is None:
+    async def get(self, owner_id: str, family: Family, task_id: str) -> TaskView:
+        view = await self.views.find(owner_id, family.value, task_id)
+        if view is None:
             raise KlingError(
                 ErrorCode.NOT_FOUND, f"task_id: task '{task_id}' does not exist on {family.value}"
             )
-        return row
+        return view
 
     async def page(
         self, owner_id: str, family: Family, page_num: int, page_size: int
-    ) -> Sequence[TaskRow]:
+    ) -> list[TaskView]:
         if not 1 <= page_num <= MAX_PAGE_NUM:
             raise illegal("pageNum", f"must be between 1 and {MAX_PAGE_NUM}")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise illegal("pageSize", f"must be between 1 and {MAX_PAGE_SIZE}")
-        return await self.repo.page(owner_id, family.value, page_num, page_size)
-
-    async def queue_positions(self, rows: Sequence[TaskRow]) -> dict[str, int]:
-        return await self.repo.queue_positions(rows)
+        return await self.views.page(owner_id, family.value, page_num, page_size)
 
 
 def _blank_image_value(params: dict[str, Any], path: str) -> None:

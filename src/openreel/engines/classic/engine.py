@@ -11,9 +11,6 @@ from openreel.engines.base import (
     ProgressFn,
     TaskKind,
 )
-from openreel.engines.classic.compose import render_multi_image2image
-from openreel.engines.classic.elements import render_multi_image2video
-from openreel.engines.classic.image2video import render_image2video
 
 
 class ClassicEngine:
@@ -29,6 +26,12 @@ class ClassicEngine:
     )
 
     def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+        # Imported here: OpenCV, PyAV and NumPy cost ~95 MiB, which API-only nodes
+        # (--workers 0) that only read the capabilities above should not pay.
+        from openreel.engines.classic.compose import render_multi_image2image
+        from openreel.engines.classic.elements import render_multi_image2video
+        from openreel.engines.classic.image2video import render_image2video
+
         if job.kind is TaskKind.IMAGE2VIDEO:
             return render_image2video(job, progress)
         if job.kind is TaskKind.MULTI_IMAGE2VIDEO:

@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_tasks"),
         sa.UniqueConstraint("owner_id", "external_task_id", name="uq_tasks_owner_external"),
     )
-    op.create_index("ix_tasks_claim", "tasks", ["status", "created_at"])
+    op.create_index("ix_tasks_claim", "tasks", ["status", "created_at", "id"])
     op.create_index("ix_tasks_owner_family_created", "tasks", ["owner_id", "family", "created_at"])
 
 
