@@ -5,10 +5,10 @@ from __future__ import annotations
 import mimetypes
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from openreel.api.deps import ServicesDep
+from openreel.api.deps import services_of
 from openreel.wire.errors import ErrorCode, KlingError
 
 router = APIRouter()
@@ -17,7 +17,8 @@ CONTENT_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg"}
 
 
 @router.api_route("/files/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
-async def get_file(key: str, services: ServicesDep, exp: int = 0, sig: str = "") -> FileResponse:
+async def get_file(request: Request, key: str, exp: int = 0, sig: str = "") -> FileResponse:
+    services = services_of(request)
     if not sig or not services.signer.verify(key, exp, sig):
         raise KlingError(ErrorCode.NO_PERMISSION, "sig: invalid file signature")
     if exp < int(time.time()):

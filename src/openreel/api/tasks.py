@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from openreel.api.deps import OwnerDep, ServicesDep, base_url
+from openreel.api.deps import base_url, json_body, owner_of, services_of
 from openreel.api.request_id import current_request_id
 from openreel.services import Services
 from openreel.store.task_views import TaskView
@@ -56,12 +56,10 @@ Handler = Callable[..., Awaitable[JSONResponse]]
 
 
 def _create_handler(prefix: Prefix, family: Family) -> Handler:
-    async def create_task(
-        request: Request,
-        services: ServicesDep,
-        owner: OwnerDep,
-        body: Annotated[Any, Body()],
-    ) -> JSONResponse:
+    async def create_task(request: Request) -> JSONResponse:
+        services = services_of(request)
+        owner = await owner_of(request, services)
+        body = await json_body(request)
         view = await services.tasks.create(owner, family, prefix, body)
         return envelope(_present(request, services, [view])[0])
 
@@ -69,9 +67,9 @@ def _create_handler(prefix: Prefix, family: Family) -> Handler:
 
 
 def _get_handler(family: Family) -> Handler:
-    async def get_task(
-        request: Request, task_id: str, services: ServicesDep, owner: OwnerDep
-    ) -> JSONResponse:
+    async def get_task(request: Request, task_id: str) -> JSONResponse:
+        services = services_of(request)
+        owner = await owner_of(request, services)
         view = await services.tasks.get(owner, family, task_id)
         return envelope(_present(request, services, [view])[0])
 
@@ -79,26 +77,53 @@ def _get_handler(family: Family) -> Handler:
 
 
 def _list_handler(family: Family) -> Handler:
-    async def list_tasks(
-        request: Request,
-        services: ServicesDep,
-        owner: OwnerDep,
-        pageNum: str | None = None,  # noqa: N803 - Kling's parameter names
-        pageSize: str | None = None,  # noqa: N803
-        external_task_id: str | None = None,
-    ) -> JSONResponse:
+    async def list_tasks(request: Request) -> JSONResponse:
+        services = services_of(request)
+        owner = await owner_of(request, services)
+        query = request.query_params
+        external_task_id = query.get("external_task_id")
         if external_task_id:
             view = await services.tasks.get(owner, family, external_task_id)
             return envelope(_present(request, services, [view])[0])
         views = await services.tasks.page(
             owner,
             family,
-            _int_query(pageNum, "pageNum", 1),
-            _int_query(pageSize, "pageSize", 30),
+            _int_query(query.get("pageNum"), "pageNum", 1),
+            _int_query(query.get("pageSize"), "pageSize", 30),
         )
         return envelope(_present(request, services, views))
 
     return list_tasks
+
+
+LIST_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "pageNum",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+    },
+    {
+        "name": "pageSize",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 30},
+    },
+    {
+        "name": "external_task_id",
+        "in": "query",
+        "required": False,
+        "description": "Return the one task with this external_task_id instead of a page",
+        "schema": {"type": "string"},
+    },
+]
+AUTH_HEADER: dict[str, Any] = {
+    "name": "Authorization",
+    "in": "header",
+    "required": False,
+    "description": "Bearer <API key> or Bearer <Kling AK/SK JWT>",
+    "schema": {"type": "string"},
+}
 
 
 CREATE_SUMMARIES = {
@@ -111,36 +136,40 @@ CREATE_SUMMARIES = {
 
 
 def build_router() -> APIRouter:
+    """All task routes. Polls are registered first: routes are matched in order."""
     router = APIRouter()
     for prefix in Prefix:
         for family in Family:
-            path = f"{prefix.value}/{family.value}"
-            tag = family.value
             router.add_api_route(
-                path,
-                _create_handler(prefix, family),
-                methods=["POST"],
-                summary=CREATE_SUMMARIES[family],
-                tags=[tag],
-                responses=ERROR_RESPONSES,
-                operation_id=f"create_{family.name.lower()}{prefix.name.lower()}",
-            )
-            router.add_api_route(
-                f"{path}/{{task_id}}",
+                f"{prefix.value}/{family.value}/{{task_id}}",
                 _get_handler(family),
                 methods=["GET"],
                 summary="Query one task by task_id or external_task_id",
-                tags=[tag],
+                tags=[family.value],
                 responses=ERROR_RESPONSES,
                 operation_id=f"get_{family.name.lower()}{prefix.name.lower()}",
+                openapi_extra={"parameters": [AUTH_HEADER]},
+            )
+    for prefix in Prefix:
+        for family in Family:
+            router.add_api_route(
+                f"{prefix.value}/{family.value}",
+                _create_handler(prefix, family),
+                methods=["POST"],
+                summary=CREATE_SUMMARIES[family],
+                tags=[family.value],
+                responses=ERROR_RESPONSES,
+                operation_id=f"create_{family.name.lower()}{prefix.name.lower()}",
+                openapi_extra={"parameters": [AUTH_HEADER]},
             )
             router.add_api_route(
-                path,
+                f"{prefix.value}/{family.value}",
                 _list_handler(family),
                 methods=["GET"],
                 summary="List tasks (pageNum, pageSize; newest first) or find by external_task_id",
-                tags=[tag],
+                tags=[family.value],
                 responses=ERROR_RESPONSES,
                 operation_id=f"list_{family.name.lower()}{prefix.name.lower()}",
+                openapi_extra={"parameters": [AUTH_HEADER, *LIST_PARAMETERS]},
             )
     return router

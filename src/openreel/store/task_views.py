@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from openreel.store.db import Database
+from openreel.store.prepared import PreparedQuery, json_value
 from openreel.store.tables import Base, TaskRow
 from openreel.wire.tasks import TaskStatus
 
@@ -55,6 +56,8 @@ def _queue_position() -> sa.Label[Any]:
     return sa.case((_t.c.status == SUBMITTED, ahead + 1), else_=None).label("queue_position")
 
 
+_INSERT = sa.insert(_t)
+
 _COLUMNS = (
     _t.c.id,
     _t.c.family,
@@ -71,7 +74,35 @@ _COLUMNS = (
 
 
 def _view(row: Sequence[Any]) -> TaskView:
-    return TaskView(*row)
+    values = list(row)
+    values[6] = json_value(values[6]) if values[6] is not None else None  # result
+    return TaskView(*values)
+
+
+_FIND = PreparedQuery(
+    sa.select(*_COLUMNS)
+    .where(
+        _t.c.owner_id == sa.bindparam("owner"),
+        _t.c.family == sa.bindparam("family"),
+        sa.or_(_t.c.id == sa.bindparam("x"), _t.c.external_task_id == sa.bindparam("x")),
+    )
+    # A task_id match wins over another task whose external id is that string.
+    .order_by((_t.c.id == sa.bindparam("x")).desc())
+    .limit(1)
+)
+_BY_ID = PreparedQuery(sa.select(*_COLUMNS).where(_t.c.id == sa.bindparam("x")))
+_BY_EXTERNAL_ID = PreparedQuery(
+    sa.select(*_COLUMNS).where(
+        _t.c.owner_id == sa.bindparam("owner"), _t.c.external_task_id == sa.bindparam("x")
+    )
+)
+_PAGE = PreparedQuery(
+    sa.select(*_COLUMNS)
+    .where(_t.c.owner_id == sa.bindparam("owner"), _t.c.family == sa.bindparam("family"))
+    .order_by(_t.c.created_at.desc(), _t.c.id.desc())
+    .limit(sa.bindparam("size"))
+    .offset(sa.bindparam("skip"))
+)
 
 
 class TaskViews:
@@ -82,46 +113,26 @@ class TaskViews:
         """Insert one task row; returns its view (with its place in the queue)."""
 
         def change(conn: Connection) -> TaskView:
-            conn.execute(sa.insert(_t).values(**values))
-            return _view(conn.execute(sa.select(*_COLUMNS).where(_t.c.id == values["id"])).one())
+            conn.execute(_INSERT, values)
+            return _view(_BY_ID.all(conn, x=values["id"])[0])
 
         return await self.db.write(change)
 
-    async def _one(self, stmt: sa.Select[Any]) -> TaskView | None:
-        def query(conn: Connection) -> TaskView | None:
-            row = conn.execute(stmt).one_or_none()
-            return _view(row) if row is not None else None
-
-        return await self.db.read(query)
+    async def _first(self, query: PreparedQuery, **params: Any) -> TaskView | None:
+        rows = await self.db.read(lambda conn: query.all(conn, **params))
+        return _view(rows[0]) if rows else None
 
     async def by_external_id(self, owner_id: str, external_task_id: str) -> TaskView | None:
-        return await self._one(
-            sa.select(*_COLUMNS).where(
-                _t.c.owner_id == owner_id, _t.c.external_task_id == external_task_id
-            )
-        )
+        return await self._first(_BY_EXTERNAL_ID, owner=owner_id, x=external_task_id)
 
     async def find(self, owner_id: str, family: str, task_or_external_id: str) -> TaskView | None:
         """A task of this owner and family by task_id, else by external_task_id."""
-        x = task_or_external_id
-        return await self._one(
-            sa.select(*_COLUMNS)
-            .where(
-                _t.c.owner_id == owner_id,
-                _t.c.family == family,
-                sa.or_(_t.c.id == x, _t.c.external_task_id == x),
-            )
-            # A task_id match wins over another task whose external id is that string.
-            .order_by((_t.c.id == x).desc())
-            .limit(1)
-        )
+        return await self._first(_FIND, owner=owner_id, family=family, x=task_or_external_id)
 
     async def page(self, owner_id: str, family: str, page: int, size: int) -> list[TaskView]:
-        stmt = (
-            sa.select(*_COLUMNS)
-            .where(_t.c.owner_id == owner_id, _t.c.family == family)
-            .order_by(_t.c.created_at.desc(), _t.c.id.desc())
-            .offset((page - 1) * size)
-            .limit(size)
+        rows = await self.db.read(
+            lambda conn: _PAGE.all(
+                conn, owner=owner_id, family=family, size=size, skip=(page - 1) * size
+            )
         )
-        return await self.db.read(lambda conn: [_view(row) for row in conn.execute(stmt)])
+        return [_view(row) for row in rows]

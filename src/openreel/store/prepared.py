@@ -1,0 +1,57 @@
+"""Statements compiled once per dialect and run through the driver directly.
+
+A task poll is one small indexed query; SQLAlchemy's per-execution work (building the
+statement, its cache key, parameter processing) cost several times the query itself. A
+``PreparedQuery`` keeps the dialect's SQL string and hands the parameters straight to the
+driver. Results come back raw: JSON columns must be decoded by the caller (``json_value``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+class PreparedQuery:
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, conn: Connection) -> _Compiled:
+        compiled = self._compiled.get(conn.dialect.name)
+        if compiled is None:
+            sql = cast(SQLCompiler, self.statement.compile(dialect=conn.dialect))
+            # Literals in the statement (e.g. status = 'submitted') are bound parameters too.
+            defaults = dict(sql.params)
+            order = tuple(sql.positiontup or ()) if conn.dialect.positional else None
+            compiled = _Compiled(str(sql), defaults, order)
+            self._compiled[conn.dialect.name] = compiled
+        return compiled
+
+    def all(self, conn: Connection, **params: Any) -> Sequence[Any]:
+        compiled = self._for(conn)
+        values = {**compiled.defaults, **params}
+        args: Any = (
+            tuple(values[name] for name in compiled.order) if compiled.order is not None else values
+        )
+        return conn.exec_driver_sql(compiled.sql, args).all()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    defaults: dict[str, Any]
+    order: tuple[str, ...] | None
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column as Python: SQLite hands back text, psycopg already-decoded values."""
+    if isinstance(value, str | bytes):
+        return json.loads(value)
+    return value
