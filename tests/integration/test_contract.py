@@ -200,3 +200,39 @@ def test_queue_position_while_submitted(api_factory) -> None:
     listed = api.client.get("/v1/videos/image2video", headers=headers).json()["data"]
     assert [d["queue_position"] for d in listed] == [3, 2, 1]
     assert all(d["task_status"] == "submitted" and d["progress"] == 0 for d in listed)
+
+
+def test_queue_position_is_capped_past_1000_ahead(api_factory) -> None:
+    import sqlalchemy as sa
+
+    from openreel.store.tables import TaskRow
+    from openreel.store.task_views import QUEUE_COUNT_CAP
+
+    api = api_factory(workers=0)
+    headers = api.auth(api.new_key())
+    base = {
+        "owner_id": "someone-else",
+        "family": "videos/image2video",
+        "kind": "image2video",
+        "model_name": "kling-v1",
+        "engine": "classic",
+        "external_task_id": None,
+        "request_hash": "",
+        "params": {},
+        "status": "submitted",
+        "status_msg": "",
+        "progress": 0,
+        "result": None,
+        "attempts": 0,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "created_at": 1_000,
+        "updated_at": 1_000,
+    }
+    rows = [{**base, "id": f"{i:06d}"} for i in range(QUEUE_COUNT_CAP + 5)]
+    assert api.client.portal is not None
+    api.client.portal.call(
+        api.services.db.write, lambda conn: conn.execute(sa.insert(TaskRow.__table__), rows)
+    )
+    created = api.client.post("/v1/videos/image2video", json=i2v_body(), headers=headers)
+    assert created.json()["data"]["queue_position"] == QUEUE_COUNT_CAP + 1

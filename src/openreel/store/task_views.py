@@ -19,6 +19,9 @@ from openreel.store.tables import Base, TaskRow
 from openreel.wire.tasks import TaskStatus
 
 SUBMITTED = TaskStatus.SUBMITTED.value
+# Counting the whole queue on every poll costs O(queue); past this many tasks ahead the
+# exact place matters little, so the count stops there (see docs/compat.md).
+QUEUE_COUNT_CAP = 1000
 
 _t = Base.metadata.tables[TaskRow.__tablename__]
 _ahead = _t.alias("ahead")
@@ -38,22 +41,24 @@ class TaskView:
     created_at: int
     updated_at: int
     request_hash: str
+    # 1-based among submitted tasks, oldest first; QUEUE_COUNT_CAP + 1 means "more than
+    # QUEUE_COUNT_CAP ahead". None unless submitted.
     queue_position: int | None
 
 
-def _queue_position() -> sa.Label[Any]:
-    """1-based place among all submitted tasks (oldest first), NULL unless submitted."""
-    ahead = (
-        sa.select(sa.func.count())
-        .select_from(_ahead)
+_POSITION = PreparedQuery(
+    sa.select(sa.func.count()).select_from(
+        sa.select(sa.literal(1))
         .where(
-            _ahead.c.status == SUBMITTED,
+            _t.c.status == SUBMITTED,
             # Row-value comparison lets the (status, created_at, id) index answer it.
-            sa.tuple_(_ahead.c.created_at, _ahead.c.id) < sa.tuple_(_t.c.created_at, _t.c.id),
+            sa.tuple_(_t.c.created_at, _t.c.id)
+            < sa.tuple_(sa.bindparam("created_at"), sa.bindparam("id")),
         )
-        .scalar_subquery()
+        .limit(QUEUE_COUNT_CAP)
+        .subquery()
     )
-    return sa.case((_t.c.status == SUBMITTED, ahead + 1), else_=None).label("queue_position")
+)
 
 
 _INSERT = sa.insert(_t)
@@ -69,14 +74,28 @@ _COLUMNS = (
     _t.c.created_at,
     _t.c.updated_at,
     _t.c.request_hash,
-    _queue_position(),
 )
 
 
-def _view(row: Sequence[Any]) -> TaskView:
-    values = list(row)
-    values[6] = json_value(values[6]) if values[6] is not None else None  # result
-    return TaskView(*values)
+def _view(conn: Connection, row: Sequence[Any]) -> TaskView:
+    (task_id, family, status, msg, progress, external_id, result, created, updated, digest) = row
+    position = None
+    if status == SUBMITTED:
+        ahead = _POSITION.all(conn, created_at=created, id=task_id)[0][0]
+        position = int(ahead) + 1
+    return TaskView(
+        id=task_id,
+        family=family,
+        status=status,
+        status_msg=msg,
+        progress=progress,
+        external_task_id=external_id,
+        result=json_value(result) if result is not None else None,
+        created_at=created,
+        updated_at=updated,
+        request_hash=digest,
+        queue_position=position,
+    )
 
 
 _FIND = PreparedQuery(
@@ -114,13 +133,16 @@ class TaskViews:
 
         def change(conn: Connection) -> TaskView:
             conn.execute(_INSERT, values)
-            return _view(_BY_ID.all(conn, x=values["id"])[0])
+            return _view(conn, _BY_ID.all(conn, x=values["id"])[0])
 
         return await self.db.write(change)
 
     async def _first(self, query: PreparedQuery, **params: Any) -> TaskView | None:
-        rows = await self.db.read(lambda conn: query.all(conn, **params))
-        return _view(rows[0]) if rows else None
+        def read(conn: Connection) -> TaskView | None:
+            rows = query.all(conn, **params)
+            return _view(conn, rows[0]) if rows else None
+
+        return await self.db.read(read)
 
     async def by_external_id(self, owner_id: str, external_task_id: str) -> TaskView | None:
         return await self._first(_BY_EXTERNAL_ID, owner=owner_id, x=external_task_id)
@@ -130,9 +152,8 @@ class TaskViews:
         return await self._first(_FIND, owner=owner_id, family=family, x=task_or_external_id)
 
     async def page(self, owner_id: str, family: str, page: int, size: int) -> list[TaskView]:
-        rows = await self.db.read(
-            lambda conn: _PAGE.all(
-                conn, owner=owner_id, family=family, size=size, skip=(page - 1) * size
-            )
-        )
-        return [_view(row) for row in rows]
+        def read(conn: Connection) -> list[TaskView]:
+            rows = _PAGE.all(conn, owner=owner_id, family=family, size=size, skip=(page - 1) * size)
+            return [_view(conn, row) for row in rows]
+
+        return await self.db.read(read)
