@@ -15,7 +15,7 @@ from openreel.api.errors import install_error_handlers
 from openreel.api.files import router as files_router
 from openreel.api.openapi import install_openapi
 from openreel.api.request_id import RequestIdMiddleware
-from openreel.api.tasks import build_router
+from openreel.api.tasks import install_task_routes
 from openreel.auth.authenticate import Authenticator
 from openreel.auth.keys import IssuedKey, issue_key
 from openreel.blobs.local import LocalBlobStore
@@ -133,7 +133,7 @@ def create_app(
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
-    app.include_router(build_router())
+    install_task_routes(app.router)
     app.include_router(files_router)
 
     @app.get("/healthz", include_in_schema=False)

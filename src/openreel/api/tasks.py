@@ -135,9 +135,9 @@ CREATE_SUMMARIES = {
 }
 
 
-def build_router() -> APIRouter:
-    """All task routes. Polls are registered first: routes are matched in order."""
-    router = APIRouter()
+def install_task_routes(router: APIRouter) -> None:
+    """Add all task routes to ``router`` (the app's own router: an included router would be
+    matched twice per request). Polls go first, since routes are matched in order."""
     for prefix in Prefix:
         for family in Family:
             router.add_api_route(
@@ -172,4 +172,3 @@ def build_router() -> APIRouter:
                 operation_id=f"list_{family.name.lower()}{prefix.name.lower()}",
                 openapi_extra={"parameters": [AUTH_HEADER, *LIST_PARAMETERS]},
             )
-    return router

@@ -1,9 +1,10 @@
 """Statements compiled once per dialect and run through the driver directly.
 
 A task poll is one small indexed query; SQLAlchemy's per-execution work (building the
-statement, its cache key, parameter processing) cost several times the query itself. A
-``PreparedQuery`` keeps the dialect's SQL string and hands the parameters straight to the
-driver. Results come back raw: JSON columns must be decoded by the caller (``json_value``).
+statement, its cache key, parameter and result processing) cost several times the query
+itself. A ``PreparedQuery`` keeps the dialect's SQL string and runs it on the DB-API cursor
+of the connection SQLAlchemy checked out (so pooling and transactions stay SQLAlchemy's).
+Results come back as raw tuples: JSON columns must be decoded by the caller (``json_value``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,13 @@ class PreparedQuery:
         args: Any = (
             tuple(values[name] for name in compiled.order) if compiled.order is not None else values
         )
-        return conn.exec_driver_sql(compiled.sql, args).all()
+        # The DB-API cursor directly: SQLAlchemy's result machinery cost as much as the query.
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, args)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 @dataclass(frozen=True)
