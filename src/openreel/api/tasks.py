@@ -137,7 +137,7 @@ CREATE_SUMMARIES = {
 
 def install_task_routes(router: APIRouter) -> None:
     """Add all task routes to ``router`` (the app's own router: an included router would be
-    matched twice per request). Polls go first, since routes are matched in order."""
+    matched twice per request). Routes are matched in order: polls, then creates, then lists."""
     for prefix in Prefix:
         for family in Family:
             router.add_api_route(
@@ -162,6 +162,8 @@ def install_task_routes(router: APIRouter) -> None:
                 operation_id=f"create_{family.name.lower()}{prefix.name.lower()}",
                 openapi_extra={"parameters": [AUTH_HEADER]},
             )
+    for prefix in Prefix:
+        for family in Family:
             router.add_api_route(
                 f"{prefix.value}/{family.value}",
                 _list_handler(family),

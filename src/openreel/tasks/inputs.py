@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,11 @@ async def store_inline_images(
 
 def remote_fields(fields: list[ImageField]) -> list[dict[str, Any]]:
     """The URL fields of a plan, as stored in the task's params for the worker."""
-    return [asdict(f) for f in fields if f.is_remote]
+    return [
+        {"path": f.path, "value": f.value, "aspect_rule": f.aspect_rule, "is_mask": f.is_mask}
+        for f in fields
+        if f.is_remote
+    ]
 
 
 async def resolve_inputs(
