@@ -1,0 +1,70 @@
+"""model_name -> engine routing from configuration, and the engine's declared capabilities."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from openreel.config import Settings
+from openreel.engines.base import Capabilities, TaskKind
+from openreel.tasks.routing import EngineRouter
+from tests.conftest import Api
+from tests.fakes.engines import GatedEngine
+from tests.helpers import image_b64
+from tests.polling import wait_task
+
+PATH = "/v1/videos/image2video"
+
+
+def test_custom_model_name_routes_to_its_engine(api_factory) -> None:
+    engine = GatedEngine(name="mine")
+    engine.release.set()
+    classic_free = {"*": "mine", "studio-x": "mine"}
+    api: Api = api_factory(engines={"mine": engine}, routes=classic_free)
+    headers = api.auth(api.new_key())
+    created = api.client.post(
+        PATH, json={"image": image_b64(), "model_name": "studio-x"}, headers=headers
+    )
+    assert created.status_code == 200, created.text
+    data = wait_task(api.client, PATH, created.json()["data"]["task_id"], headers)
+    assert data["task_status"] == "succeed" and engine.runs == 1
+    # A custom name follows its engine's rules, not Kling's per-model map: the gated engine
+    # declares no tail-frame feature, so the error names the engine.
+    response = api.client.post(
+        PATH,
+        json={"image": image_b64(), "image_tail": image_b64(), "model_name": "studio-x"},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "image_tail: not supported yet by the 'mine' engine serving studio-x"
+    )
+    unknown = api.client.post(
+        PATH, json={"image": image_b64(), "model_name": "studio-y"}, headers=headers
+    )
+    assert unknown.status_code == 404 and unknown.json()["code"] == 1203
+
+
+def test_engine_without_a_kind_refuses_it(api_factory) -> None:
+    engine = GatedEngine(
+        name="videos-only", capabilities=Capabilities(kinds=frozenset({TaskKind.IMAGE2VIDEO}))
+    )
+    api: Api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})
+    headers = api.auth(api.new_key())
+    body = {"subject_image_list": [{"subject_image": image_b64(seed=i)} for i in range(2)]}
+    response = api.client.post("/v1/images/multi-image2image", json=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(
+        "model_name: multi image2image is not supported by the 'videos-only' engine"
+    )
+
+
+def test_routes_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENREEL_ROUTES", json.dumps({"*": "classic", "house": "classic"}))
+    assert Settings().routes == {"*": "classic", "house": "classic"}
+
+
+def test_routes_naming_an_unknown_engine_fail_at_start() -> None:
+    with pytest.raises(ValueError, match="unknown engines"):
+        EngineRouter({}, {"*": "nope"})
