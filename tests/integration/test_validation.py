@@ -367,3 +367,17 @@ def test_page_ranges(api: Api, headers, query: str, field: str) -> None:
     response = api.client.get(f"/v1/videos/image2video?{query}", headers=headers)
     assert response.status_code == 400
     assert response.json()["code"] == 1201 and response.json()["message"].startswith(field)
+
+
+def test_a_colliding_task_id_is_replaced_not_an_error(api: Api, headers, monkeypatch) -> None:
+    import openreel.tasks.service as service
+    from openreel.tasks.ids import new_id
+
+    first = api.client.post("/v1/videos/image2video", json=i2v(), headers=headers)
+    taken = first.json()["data"]["task_id"]
+    minted = iter([taken, new_id()])
+    monkeypatch.setattr(service, "new_id", lambda: next(minted))
+    second = api.client.post("/v1/videos/image2video", json=i2v(prompt="b"), headers=headers)
+    assert second.status_code == 200, second.text
+    assert second.json()["data"]["task_id"] != taken
+    assert len(api.client.get("/v1/videos/image2video", headers=headers).json()["data"]) == 2

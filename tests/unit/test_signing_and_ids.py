@@ -25,8 +25,9 @@ def test_signed_url_round_trip_and_tamper() -> None:
 
 
 def test_ids_are_numeric_unique_and_time_ordered() -> None:
-    ids = [new_id() for _ in range(1000)]
-    assert len(set(ids)) == 1000
+    ids = [new_id() for _ in range(20000)]  # several ms, thousands per ms
+    assert len(set(ids)) == 20000
+    assert [int(i) for i in ids] == sorted(int(i) for i in ids)
     assert all(i.isdigit() and 18 <= len(i) <= 20 for i in ids)
     earlier = new_id()
     time.sleep(0.002)

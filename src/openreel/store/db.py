@@ -14,7 +14,8 @@ and hand it to ``Database.read`` or ``Database.write``:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from openreel.store.prepared import AsyncDriverConnection, InlineConnection, RawConnection
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 T = TypeVar("T")
@@ -73,6 +76,21 @@ class Database:
         assert self._async is not None
         async with self._async.connect() as conn:
             return await conn.run_sync(query)
+
+    @asynccontextmanager
+    async def raw(self) -> AsyncIterator[RawConnection]:
+        """A connection for prepared statements, each its own transaction (the hot path:
+        task polls and creates)."""
+        if self._sync is not None:
+            with self._sync.connect() as conn:
+                yield InlineConnection(conn)
+            return
+        assert self._async is not None
+        # Autocommit: no BEGIN/COMMIT/ROLLBACK around single statements, fewer round trips.
+        async with self._async.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            raw = await conn.get_raw_connection()
+            yield AsyncDriverConnection(raw.driver_connection, conn.dialect)
 
     async def write(self, change: Callable[[Connection], T]) -> T:
         """Run ``change`` in one transaction, committed when it returns."""

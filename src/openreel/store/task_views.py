@@ -6,12 +6,12 @@ the columns a response needs and compute the queue position in the same statemen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
 
 from openreel.store.db import Database
 from openreel.store.prepared import PreparedQuery, json_value
@@ -46,22 +46,30 @@ class TaskView:
     queue_position: int | None
 
 
-_POSITION = PreparedQuery(
-    sa.select(sa.func.count()).select_from(
+def _queue_position() -> sa.Label[Any]:
+    """Place among submitted tasks (oldest first), counted up to the cap; NULL unless submitted.
+
+    One correlated subquery, so a poll is one round trip on PostgreSQL too.
+    """
+    ahead = (
         sa.select(sa.literal(1))
+        .select_from(_ahead)
         .where(
-            _t.c.status == SUBMITTED,
+            _ahead.c.status == SUBMITTED,
             # Row-value comparison lets the (status, created_at, id) index answer it.
-            sa.tuple_(_t.c.created_at, _t.c.id)
-            < sa.tuple_(sa.bindparam("created_at"), sa.bindparam("id")),
+            sa.tuple_(_ahead.c.created_at, _ahead.c.id) < sa.tuple_(_t.c.created_at, _t.c.id),
         )
+        # Index order: PostgreSQL walks (status, created_at, id) instead of the table.
+        .order_by(_ahead.c.created_at, _ahead.c.id)
         .limit(QUEUE_COUNT_CAP)
+        .correlate(_t)
         .subquery()
     )
-)
+    count = sa.select(sa.func.count()).select_from(ahead).scalar_subquery()
+    return sa.case((_t.c.status == SUBMITTED, count + 1), else_=None).label("queue_position")
 
 
-_INSERT = sa.insert(_t)
+_INSERT = PreparedQuery(sa.insert(_t))
 
 _COLUMNS = (
     _t.c.id,
@@ -74,15 +82,24 @@ _COLUMNS = (
     _t.c.created_at,
     _t.c.updated_at,
     _t.c.request_hash,
+    _queue_position(),
 )
 
 
-def _view(conn: Connection, row: Sequence[Any]) -> TaskView:
-    (task_id, family, status, msg, progress, external_id, result, created, updated, digest) = row
-    position = None
-    if status == SUBMITTED:
-        ahead = _POSITION.all(conn, created_at=created, id=task_id)[0][0]
-        position = int(ahead) + 1
+def _view(row: Sequence[Any]) -> TaskView:
+    (
+        task_id,
+        family,
+        status,
+        msg,
+        progress,
+        external_id,
+        result,
+        created,
+        updated,
+        digest,
+        position,
+    ) = row
     return TaskView(
         id=task_id,
         family=family,
@@ -94,7 +111,7 @@ def _view(conn: Connection, row: Sequence[Any]) -> TaskView:
         created_at=created,
         updated_at=updated,
         request_hash=digest,
-        queue_position=position,
+        queue_position=int(position) if position is not None else None,
     )
 
 
@@ -129,20 +146,19 @@ class TaskViews:
         self.db = db
 
     async def insert(self, values: dict[str, Any]) -> TaskView:
-        """Insert one task row; returns its view (with its place in the queue)."""
+        """Insert one task row; returns its view (with its place in the queue).
 
-        def change(conn: Connection) -> TaskView:
-            conn.execute(_INSERT, values)
-            return _view(conn, _BY_ID.all(conn, x=values["id"])[0])
-
-        return await self.db.write(change)
+        Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken.
+        """
+        row = {**values, "params": json.dumps(values["params"]), "result": None}
+        async with self.db.raw() as conn:
+            await conn.execute(_INSERT, **row)
+            return _view((await conn.all(_BY_ID, x=values["id"]))[0])
 
     async def _first(self, query: PreparedQuery, **params: Any) -> TaskView | None:
-        def read(conn: Connection) -> TaskView | None:
-            rows = query.all(conn, **params)
-            return _view(conn, rows[0]) if rows else None
-
-        return await self.db.read(read)
+        async with self.db.raw() as conn:
+            rows = await conn.all(query, **params)
+            return _view(rows[0]) if rows else None
 
     async def by_external_id(self, owner_id: str, external_task_id: str) -> TaskView | None:
         return await self._first(_BY_EXTERNAL_ID, owner=owner_id, x=external_task_id)
@@ -152,8 +168,8 @@ class TaskViews:
         return await self._first(_FIND, owner=owner_id, family=family, x=task_or_external_id)
 
     async def page(self, owner_id: str, family: str, page: int, size: int) -> list[TaskView]:
-        def read(conn: Connection) -> list[TaskView]:
-            rows = _PAGE.all(conn, owner=owner_id, family=family, size=size, skip=(page - 1) * size)
-            return [_view(conn, row) for row in rows]
-
-        return await self.db.read(read)
+        async with self.db.raw() as conn:
+            rows = await conn.all(
+                _PAGE, owner=owner_id, family=family, size=size, skip=(page - 1) * size
+            )
+            return [_view(row) for row in rows]

@@ -7,10 +7,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from openreel.blobs.base import BlobStore
 from openreel.clock import now_ms
+from openreel.store.prepared import DuplicateKey
 from openreel.store.task_views import TaskView, TaskViews
 from openreel.tasks.families import Family, Prefix
 from openreel.tasks.ids import new_id
@@ -22,6 +21,7 @@ from openreel.wire.errors import ErrorCode, KlingError, illegal
 from openreel.wire.tasks import TaskStatus
 
 MAX_PAGE_NUM = 1000
+ID_ATTEMPTS = 3
 MAX_PAGE_SIZE = 500
 
 
@@ -53,23 +53,26 @@ class TaskService:
             existing = await self.views.by_external_id(owner_id, plan.external_task_id)
             if existing is not None:
                 return self._same_request(existing, digest)
-        task_id = new_id()
-        try:
-            inputs = await store_inline_images(task_id, plan.image_fields, self.blobs)
-            view = await self.views.insert(self._values(task_id, owner_id, plan, digest, inputs))
-        except IntegrityError:
-            self.blobs.delete_prefix(f"inputs/{task_id}")
-            # Two creates raced on one external_task_id: the other one won.
-            assert plan.external_task_id is not None
-            existing = await self.views.by_external_id(owner_id, plan.external_task_id)
-            if existing is None:
+        for _ in range(ID_ATTEMPTS):
+            task_id = new_id()
+            try:
+                inputs = await store_inline_images(task_id, plan.image_fields, self.blobs)
+                values = self._values(task_id, owner_id, plan, digest, inputs)
+                view = await self.views.insert(values)
+            except DuplicateKey:
+                self.blobs.delete_prefix(f"inputs/{task_id}")
+                if plan.external_task_id is not None:
+                    # Two creates raced on one external_task_id: the other one won.
+                    existing = await self.views.by_external_id(owner_id, plan.external_task_id)
+                    if existing is not None:
+                        return self._same_request(existing, digest)
+                continue  # another node minted the same id (see tasks.ids): take a new one
+            except BaseException:
+                self.blobs.delete_prefix(f"inputs/{task_id}")
                 raise
-            return self._same_request(existing, digest)
-        except BaseException:
-            self.blobs.delete_prefix(f"inputs/{task_id}")
-            raise
-        self.on_created()
-        return view
+            self.on_created()
+            return view
+        raise KlingError(ErrorCode.INTERNAL, "could not allocate a task id; try again")
 
     @staticmethod
     def _same_request(existing: TaskView, digest: str) -> TaskView:
