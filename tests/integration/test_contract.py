@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from openreel.wire.tasks import TaskData
 from tests.conftest import Api
 from tests.helpers import image_b64
 from tests.polling import wait_task
@@ -58,6 +59,7 @@ def test_create_returns_kling_envelope(api: Api, headers, prefix, family, make_b
     assert isinstance(data["created_at"], int) and data["created_at"] > 1_700_000_000_000
     assert isinstance(data["updated_at"], int)
     assert 0 <= data["progress"] <= 100
+    TaskData.model_validate(data)  # the wire model (shared with clients) accepts it
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
@@ -85,6 +87,7 @@ def test_finished_task_schema(api: Api, headers) -> None:
     assert data["task_status_msg"] == ""
     assert data["progress"] == 100
     assert "queue_position" not in data
+    TaskData.model_validate(data)
     (video,) = data["task_result"]["videos"]
     assert set(video) == {"id", "url", "duration"}
     assert video["duration"] == "5" and isinstance(video["id"], str)
@@ -176,6 +179,8 @@ def test_openapi_describes_kling_errors_not_422(api: Api) -> None:
     schemas = doc["components"]["schemas"]
     assert set(schemas["ErrorEnvelope"]["properties"]) == {"code", "message", "request_id"}
     create = doc["paths"]["/kling/v1/videos/image2video"]["post"]
+    ok = create["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert "TaskData" in str(schemas[ok.rsplit("/", 1)[1]])
     assert create["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "ErrorEnvelope"
     )

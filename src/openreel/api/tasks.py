@@ -15,8 +15,14 @@ from openreel.store.task_views import TaskView
 from openreel.tasks.families import Family, Prefix
 from openreel.tasks.presenter import task_data
 from openreel.wire.errors import illegal
-from openreel.wire.tasks import ErrorEnvelope
+from openreel.wire.tasks import Envelope, ErrorEnvelope, TaskData
 
+TASK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Envelope[TaskData], "description": "The task (code 0)"}
+}
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Envelope[list[TaskData]], "description": "Tasks, newest first (code 0)"}
+}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": description}
     for status, description in (
@@ -146,7 +152,7 @@ def install_task_routes(router: APIRouter) -> None:
                 methods=["GET"],
                 summary="Query one task by task_id or external_task_id",
                 tags=[family.value],
-                responses=ERROR_RESPONSES,
+                responses={**TASK_RESPONSES, **ERROR_RESPONSES},
                 operation_id=f"get_{family.name.lower()}{prefix.name.lower()}",
                 openapi_extra={"parameters": [AUTH_HEADER]},
             )
@@ -158,7 +164,7 @@ def install_task_routes(router: APIRouter) -> None:
                 methods=["POST"],
                 summary=CREATE_SUMMARIES[family],
                 tags=[family.value],
-                responses=ERROR_RESPONSES,
+                responses={**TASK_RESPONSES, **ERROR_RESPONSES},
                 operation_id=f"create_{family.name.lower()}{prefix.name.lower()}",
                 openapi_extra={"parameters": [AUTH_HEADER]},
             )
@@ -170,7 +176,7 @@ def install_task_routes(router: APIRouter) -> None:
                 methods=["GET"],
                 summary="List tasks (pageNum, pageSize; newest first) or find by external_task_id",
                 tags=[family.value],
-                responses=ERROR_RESPONSES,
+                responses={**LIST_RESPONSES, **ERROR_RESPONSES},
                 operation_id=f"list_{family.name.lower()}{prefix.name.lower()}",
                 openapi_extra={"parameters": [AUTH_HEADER, *LIST_PARAMETERS]},
             )

@@ -1,7 +1,8 @@
-"""The API's side of the task table: insert and owner-scoped reads, in one round trip each.
+"""The API's side of the task table: insert and owner-scoped reads.
 
-These are the hot paths (every poll is a query), so they use Core statements that select only
-the columns a response needs and compute the queue position in the same statement.
+These are the hot paths (every poll is a query), so they run prepared statements that select
+only the columns a response needs and compute the queue position in the same statement: a
+poll is one statement, a create two (insert, then read back).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,15 +74,3 @@ class ErrorEnvelope(BaseModel):
     code: int
     message: str
     request_id: str
-
-
-def dump_task(data: TaskData) -> dict[str, Any]:
-    """Serialise task data the way Kling does: results only for the kind present."""
-    body = data.model_dump(mode="json", exclude_none=False)
-    result = {k: v for k, v in body["task_result"].items() if v is not None}
-    body["task_result"] = result
-    info = {k: v for k, v in body["task_info"].items() if v is not None}
-    body["task_info"] = info
-    if body.get("queue_position") is None:
-        body.pop("queue_position", None)
-    return body
