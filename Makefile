@@ -10,6 +10,6 @@ test:  ## install with dev tools, lint + type-check, run the tests on SQLite and
 check:
 	./scripts/check
 
-bench:
-	./scripts/_venv.sh dev >/dev/null 2>&1 || true
-	.venv/bin/python bench/api_bench.py
+bench:  ## API throughput/latency vs a bare FastAPI app, and memory (see bench/README.md)
+	bash scripts/_venv.sh dev
+	.venv/bin/python bench/api_bench.py $(ARGS)

@@ -241,3 +241,11 @@ def test_queue_position_is_capped_past_1000_ahead(api_factory) -> None:
     )
     created = api.client.post("/v1/videos/image2video", json=i2v_body(), headers=headers)
     assert created.json()["data"]["queue_position"] == QUEUE_COUNT_CAP + 1
+
+
+def test_task_id_wins_over_an_equal_external_id(api: Api, headers) -> None:
+    path = "/v1/videos/image2video"
+    first = api.client.post(path, json=i2v_body(), headers=headers).json()["data"]["task_id"]
+    other = api.client.post(path, json=i2v_body(external_task_id=first), headers=headers)
+    assert other.status_code == 200 and other.json()["data"]["task_id"] != first
+    assert api.client.get(f"{path}/{first}", headers=headers).json()["data"]["task_id"] == first

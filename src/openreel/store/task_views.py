@@ -57,11 +57,12 @@ def _queue_position() -> sa.Label[Any]:
         .select_from(_ahead)
         .where(
             _ahead.c.status == SUBMITTED,
-            # Row-value comparison lets the (status, created_at, id) index answer it.
-            sa.tuple_(_ahead.c.created_at, _ahead.c.id) < sa.tuple_(_t.c.created_at, _t.c.id),
+            # A plain range on the index's second column, which every planner can bound
+            # (PostgreSQL 15 cannot bound a scan by a row-value comparison); the OR only
+            # filters the tasks created in the same millisecond.
+            _ahead.c.created_at <= _t.c.created_at,
+            sa.or_(_ahead.c.created_at < _t.c.created_at, _ahead.c.id < _t.c.id),
         )
-        # Index order: PostgreSQL walks (status, created_at, id) instead of the table.
-        .order_by(_ahead.c.created_at, _ahead.c.id)
         .limit(QUEUE_COUNT_CAP)
         .correlate(_t)
         .subquery()
@@ -100,7 +101,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         updated,
         digest,
         position,
-    ) = row
+    ) = row[: len(_COLUMNS)]
     return TaskView(
         id=task_id,
         family=family,
@@ -116,17 +117,23 @@ def _view(row: Sequence[Any]) -> TaskView:
     )
 
 
-_FIND = PreparedQuery(
-    sa.select(*_COLUMNS)
-    .where(
-        _t.c.owner_id == sa.bindparam("owner"),
-        _t.c.family == sa.bindparam("family"),
-        sa.or_(_t.c.id == sa.bindparam("x"), _t.c.external_task_id == sa.bindparam("x")),
+def _find() -> PreparedQuery:
+    """Candidates by task_id, then by (owner, external_task_id).
+
+    Each branch can only use its own unique index (primary key; uq_tasks_owner_external), so
+    the plan does not depend on the planner's statistics; owner and family are checked by
+    the caller (``TaskViews.find``), and a task_id match comes first.
+    """
+    by_id = sa.select(*_COLUMNS, _t.c.owner_id, sa.literal(0).label("rank")).where(
+        _t.c.id == sa.bindparam("x")
     )
-    # A task_id match wins over another task whose external id is that string.
-    .order_by((_t.c.id == sa.bindparam("x")).desc())
-    .limit(1)
-)
+    by_external = sa.select(*_COLUMNS, _t.c.owner_id, sa.literal(1).label("rank")).where(
+        _t.c.owner_id == sa.bindparam("owner"), _t.c.external_task_id == sa.bindparam("x")
+    )
+    return PreparedQuery(sa.union_all(by_id, by_external).order_by("rank"))
+
+
+_FIND = _find()
 _BY_ID = PreparedQuery(sa.select(*_COLUMNS).where(_t.c.id == sa.bindparam("x")))
 _BY_EXTERNAL_ID = PreparedQuery(
     sa.select(*_COLUMNS).where(
@@ -166,7 +173,14 @@ class TaskViews:
 
     async def find(self, owner_id: str, family: str, task_or_external_id: str) -> TaskView | None:
         """A task of this owner and family by task_id, else by external_task_id."""
-        return await self._first(_FIND, owner=owner_id, family=family, x=task_or_external_id)
+        async with self.db.raw() as conn:
+            rows = await conn.all(_FIND, owner=owner_id, x=task_or_external_id)
+        owner_at = len(_COLUMNS)
+        for row in rows:
+            view = _view(row)
+            if row[owner_at] == owner_id and view.family == family:
+                return view
+        return None
 
     async def page(self, owner_id: str, family: str, page: int, size: int) -> list[TaskView]:
         async with self.db.raw() as conn:
