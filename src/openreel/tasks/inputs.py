@@ -56,7 +56,7 @@ def input_key(task_id: str, path: str, extension: str) -> str:
 
 
 async def store_inline_images(
-    task_id: str, fields: list[ImageField], blobs: BlobStore
+    task_id: str, fields: list[ImageField], blobs: BlobStore, params: dict[str, Any]
 ) -> dict[str, str]:
     """Decode and check the base64 images of a create; store them; return path -> blob key.
 
@@ -72,7 +72,7 @@ async def store_inline_images(
             image = _validated(field, decode_base64(field.value, field.path))
             decoded.append((field, image))
             sizes[field.path] = (image.width, image.height)
-        check_masks(sizes)
+        check_image_set(sizes, params)
         keys: dict[str, str] = {}
         for field, image in decoded:
             key = input_key(task_id, field.path, image.extension)
@@ -117,8 +117,31 @@ async def resolve_inputs(
         keys[field.path] = key
     paths = {path: blobs.local_path(key) for path, key in keys.items()}
     if pending:
-        check_masks({path: probe_size(file, path) for path, file in paths.items()})
+        check_image_set({path: probe_size(file, path) for path, file in paths.items()}, params)
     return paths
+
+
+def check_image_set(sizes: dict[str, tuple[int, int]], params: dict[str, Any]) -> None:
+    """Rules between images, checked once every size involved is known."""
+    check_masks(sizes)
+    check_trajectories(sizes, params)
+
+
+def check_trajectories(sizes: dict[str, tuple[int, int]], params: dict[str, Any]) -> None:
+    """Trajectory points are integer pixels of ``image`` (origin bottom-left): inside it."""
+    base = sizes.get("image")
+    if base is None:
+        return
+    width, height = base
+    for g, group in enumerate(params.get("dynamic_masks") or []):
+        for p, point in enumerate(group.get("trajectories", [])):
+            x, y = point["x"], point["y"]
+            if not (0 <= x < width and 0 <= y < height):
+                raise illegal(
+                    f"dynamic_masks[{g}].trajectories[{p}]",
+                    f"point ({x}, {y}) is outside the {width}x{height} image "
+                    "(pixels, origin at the bottom-left corner)",
+                )
 
 
 def check_masks(sizes: dict[str, tuple[int, int]]) -> None:

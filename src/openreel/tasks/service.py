@@ -56,7 +56,9 @@ class TaskService:
         for _ in range(ID_ATTEMPTS):
             task_id = new_id()
             try:
-                inputs = await store_inline_images(task_id, plan.image_fields, self.blobs)
+                inputs = await store_inline_images(
+                    task_id, plan.image_fields, self.blobs, plan.params
+                )
                 values = self._values(task_id, owner_id, plan, digest, inputs)
                 view = await self.views.insert(values)
             except DuplicateKey:
