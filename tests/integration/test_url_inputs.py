@@ -70,7 +70,7 @@ def test_unreachable_host_fails_the_task(api: Api, headers) -> None:
 
     data = run(api, headers, {"image": f"http://127.0.0.1:{free_port()}/x.png"})
     assert data["task_status"] == "failed"
-    assert data["task_status_msg"].startswith("image: could not fetch image")
+    assert data["task_status_msg"] == "image: could not fetch image: cannot connect to 127.0.0.1"
 
 
 def test_url_image_in_a_list_names_its_index(api: Api, headers, host: ImageHost) -> None:

@@ -41,6 +41,9 @@ async def fetch_bytes(client: httpx.AsyncClient, url: str, field: str, *, timeou
         ) from None
     except httpx.TimeoutException:
         raise illegal(field, "could not fetch image: timed out") from None
+    except httpx.ConnectError:
+        host = httpx.URL(url).host
+        raise illegal(field, f"could not fetch image: cannot connect to {host}") from None
     except httpx.HTTPError as exc:
         raise illegal(field, f"could not fetch image: {type(exc).__name__}") from None
 
