@@ -68,3 +68,31 @@ def test_routes_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatc
 def test_routes_naming_an_unknown_engine_fail_at_start() -> None:
     with pytest.raises(ValueError, match="unknown engines"):
         EngineRouter({}, {"*": "nope"})
+
+
+FEATURE_BODIES = {
+    "image_tail": {"image_tail": image_b64(seed=4)},
+    "static_mask": {"static_mask": image_b64(seed=5)},
+    "dynamic_masks": {
+        "dynamic_masks": [
+            {"mask": image_b64(seed=6), "trajectories": [{"x": 1, "y": 1}, {"x": 9, "y": 9}]}
+        ]
+    },
+    "camera_control": {"camera_control": {"type": "simple", "config": {"zoom": 5}}},
+}
+
+
+@pytest.mark.parametrize("feature", sorted(FEATURE_BODIES))
+def test_a_feature_the_engine_lacks_is_refused_by_name(api_factory, feature: str) -> None:
+    engine = GatedEngine(
+        name="plain", capabilities=Capabilities(kinds=frozenset({TaskKind.IMAGE2VIDEO}))
+    )
+    api: Api = api_factory(engines={"plain": engine}, routes={"plain-model": "plain"})
+    headers = api.auth(api.new_key())
+    body = {"image": image_b64(), "model_name": "plain-model", **FEATURE_BODIES[feature]}
+    response = api.client.post(PATH, json=body, headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == 1201
+    assert response.json()["message"] == (
+        f"{feature}: not supported yet by the 'plain' engine serving plain-model"
+    )
+    assert api.client.get(PATH, headers=headers).json()["data"] == []

@@ -225,25 +225,7 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         "camera_control: not supported by kling-v1",
     ),
     ("/v1/videos/image2video", i2v(model_name="kling-v2-1", sound="on"), 1201, "sound"),
-    # features the classic engine does not honour yet: 1201 naming the feature
-    (
-        "/v1/videos/image2video",
-        i2v(model_name="kling-v1-6", mode="pro", image_tail=IMG),
-        1201,
-        "image_tail: not supported yet by the 'classic' engine",
-    ),
-    (
-        "/v1/videos/image2video",
-        i2v(model_name="kling-v1", static_mask=MASK),
-        1201,
-        "static_mask: not supported yet by the 'classic' engine",
-    ),
-    (
-        "/v1/videos/image2video",
-        i2v(model_name="kling-v1-5", mode="pro", camera_control=CAMERA),
-        1201,
-        "camera_control: not supported yet",
-    ),
+    # features no engine can honour: 1201 naming the feature (engine gaps: test_routing.py)
     (
         "/v1/videos/image2video",
         i2v(watermark_info={"enabled": True}),

@@ -129,7 +129,15 @@ def test_declares_what_it_serves() -> None:
         TaskKind.MULTI_IMAGE2VIDEO,
         TaskKind.MULTI_IMAGE2IMAGE,
     }
-    assert engine.capabilities.features == {Feature.SCENE_IMAGE, Feature.STYLE_IMAGE}
+    assert engine.capabilities.features == {
+        Feature.SCENE_IMAGE,
+        Feature.STYLE_IMAGE,
+        Feature.IMAGE_TAIL,
+        Feature.TAIL_ONLY,
+        Feature.STATIC_MASK,
+        Feature.DYNAMIC_MASKS,
+        Feature.CAMERA_CONTROL,
+    }
     assert engine.capabilities.advisory == {"cfg_scale", "negative_prompt"}
 
 

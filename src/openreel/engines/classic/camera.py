@@ -62,8 +62,18 @@ PAN_LEFT = CameraMove("pan_left", (_PAN_ZOOM, _PAN_ZOOM), (_PAN_REACH, 0.0), (-_
 PAN_RIGHT = CameraMove("pan_right", (_PAN_ZOOM, _PAN_ZOOM), (-_PAN_REACH, 0.0), (_PAN_REACH, 0.0))
 TILT_UP = CameraMove("tilt_up", (_PAN_ZOOM, _PAN_ZOOM), (0.0, _PAN_REACH), (0.0, -_PAN_REACH))
 TILT_DOWN = CameraMove("tilt_down", (_PAN_ZOOM, _PAN_ZOOM), (0.0, -_PAN_REACH), (0.0, _PAN_REACH))
+# A marker: image2video renders an orbit as a two-layer yaw arc (see parallax.py); as a plain
+# Ken Burns path it is a slow pan right.
+ORBIT = CameraMove("orbit", (_PAN_ZOOM, _PAN_ZOOM), (-0.5, 0.0), (0.5, 0.0))
 
 _KEYWORDS: list[tuple[re.Pattern[str], CameraMove]] = [
+    (
+        re.compile(
+            r"\b(?:orbit(?:s|ing|ed)?|circl(?:e|es|ing|ed)\s+(?:a)?round|arc(?:s|ing)?\s+"
+            r"(?:a)?round|revolv(?:e|es|ing)\s+around)\b|环绕|环拍|绕拍"
+        ),
+        ORBIT,
+    ),
     (
         re.compile(
             r"\b(?:zoom(?:s|ing|ed)?|pull(?:s|ing|ed)?|dolly(?:ing)?)\s+(?:out|back)\b"

@@ -43,7 +43,9 @@ from openreel.engines.classic.camera import smoothstep
 __all__ = [
     "CameraRig",
     "Framing",
+    "RigRenderer",
     "fit_overscan",
+    "framing_for",
     "rig_for_control",
     "source_matrix",
     "warp_view",
@@ -99,10 +101,9 @@ class CameraRig:
             [[math.cos(r), -math.sin(r), 0.0], [math.sin(r), math.cos(r), 0.0], [0.0, 0.0, 1.0]]
         )
         move = _translation(self.shift[0] * width * e, self.shift[1] * height * e)
-        result: np.ndarray = (
-            move @ k @ yaw @ pitch @ k_inv @ roll @ _scaling(self.scale**e)
-        )
-        return result / result[2, 2]
+        result: np.ndarray = move @ k @ yaw @ pitch @ k_inv @ roll @ _scaling(self.scale**e)
+        normalised: np.ndarray = result / result[2, 2]
+        return normalised
 
     @property
     def max_magnification(self) -> float:
@@ -172,11 +173,7 @@ def source_matrix(
     to_centred = _translation(0.5 - ow / 2, 0.5 - oh / 2)
     to_source = np.array([[sw / ow, 0.0, sw / 2 - 0.5], [0.0, sh / oh, sh / 2 - 0.5], [0, 0, 1.0]])
     result: np.ndarray = (
-        to_source
-        @ _translation(*framing.centre)
-        @ view
-        @ _scaling(1.0 / framing.zoom)
-        @ to_centred
+        to_source @ _translation(*framing.centre) @ view @ _scaling(1.0 / framing.zoom) @ to_centred
     )
     return result
 
@@ -241,3 +238,31 @@ def rig_for_control(control: object) -> CameraRig | None:
     if kind == "simple" and isinstance(config, Mapping):
         return _simple(config)
     return None
+
+
+def framing_for(rigs: list[CameraRig], size: tuple[int, int], samples: int = 17) -> Framing:
+    """The overscan that keeps every rig's views (all sampled times) inside the image."""
+    views = [rig.view(i / (samples - 1), size) for rig in rigs for i in range(samples)]
+    return fit_overscan(views, size)
+
+
+class RigRenderer:
+    """Frames of one rig over a still: ``frame(t)`` for t in [0, 1] (eased internally)."""
+
+    def __init__(self, source: np.ndarray, out_size: tuple[int, int], rig: CameraRig) -> None:
+        self.source = source
+        self.out_size = out_size
+        self.rig = rig
+        self.framing = framing_for([rig], out_size)
+        self.src_size = (source.shape[1], source.shape[0])
+
+    @staticmethod
+    def max_zoom(rig: CameraRig, out_size: tuple[int, int]) -> float:
+        return framing_for([rig], out_size).zoom * rig.max_magnification
+
+    def matrix(self, rig: CameraRig, t: float) -> np.ndarray:
+        view = rig.view(smoothstep(t), self.out_size)
+        return source_matrix(view, self.framing, self.out_size, self.src_size)
+
+    def frame(self, t: float) -> np.ndarray:
+        return warp_view(self.source, self.matrix(self.rig, t), self.out_size)

@@ -1,5 +1,13 @@
 """multi_image2image: cut-out subjects composited onto a scene (or gradient), optional style.
 
+The canvas is exactly ``job.image``'s size (every aspect ratio, 1k or 2k). Subjects are cut
+out (``cutout.cut_out``), harmonised part of the way towards the background's L*a*b*
+statistics (Reinhard), and laid out on a grid whose row count suits the canvas shape. With a
+``style_image``, the result's colour statistics always move towards the style's; when the style
+image is detected as painterly (``painterly.style_features``: little fine noise, large flat
+areas, strong edges) a painterly finish (edge-preserving smoothing, posterised lightness,
+darkened outlines) is applied first.
+
 Each variant ``i`` draws its layout (subject order, scale, position) from seed ``job.seed + i``,
 so the ``count`` images differ while the whole task stays reproducible.
 """
@@ -26,6 +34,7 @@ from openreel.engines.classic.color import LabStats, lab_stats, to_u8, transfer
 from openreel.engines.classic.cutout import Cutout, cut_out
 from openreel.engines.classic.layout import Rect, grid_layout
 from openreel.engines.classic.loading import indexed_images, load_rgb, load_rgba
+from openreel.engines.classic.painterly import painterly, style_features
 
 HARMONY = 0.35  # how far each subject's colours move towards the background's
 STYLE_STRENGTH = 0.8  # how far the final image's colours move towards the style image's
@@ -106,7 +115,7 @@ def _place(
 
 
 def compose(background: np.ndarray, cutouts: list[Cutout], rng: np.random.Generator) -> np.ndarray:
-    """One layout: subjects side by side (two rows beyond three), bottom-aligned in their cells."""
+    """One layout: subjects on a grid fitted to the canvas shape, bottom-aligned in their cells."""
     height, width = background.shape[:2]
     short = min(width, height)
     order = [int(i) for i in rng.permutation(len(cutouts))]
@@ -115,7 +124,6 @@ def compose(background: np.ndarray, cutouts: list[Cutout], rng: np.random.Genera
         [cutouts[i].aspect for i in order],
         margin=(0.06 * short, 0.06 * short),
         gap=0.03 * short,
-        rows=1 if len(cutouts) <= 3 else 2,
     )
     canvas = background.astype(np.float32)
     for index, placement in zip(order, placements, strict=True):
@@ -160,14 +168,19 @@ def render_multi_image2image(job: GenerationJob, progress: ProgressFn) -> Genera
 
     style_path = job.images.get("style_image")
     style = None
+    painted = False
     if style_path is not None:
         style_min = (STATS_SIDE, STATS_SIDE)
-        style = lab_stats(_small(load_rgb(style_path, "style_image", style_min)))
+        style_rgb = _small(load_rgb(style_path, "style_image", style_min))
+        style = lab_stats(style_rgb)
+        painted = style_features(style_rgb).painterly
 
     files = []
     for variant in range(spec.count):
         rng = np.random.default_rng((job.seed + variant) % 2**63)
         image = compose(background, cutouts, rng)
+        if painted:
+            image = painterly(image)
         if style is not None:
             image = transfer(image, style, STYLE_STRENGTH)
         files.append(

@@ -126,7 +126,8 @@ def _contact(mask: np.ndarray) -> float:
     inner = mask[my : height - my, mx : width - mx]
     if inner.shape[0] < 3 or inner.shape[1] < 3:
         return 1.0
-    return float(np.count_nonzero(_ring(inner[..., None], 1))) / _ring(inner[..., None], 1).shape[0]
+    outline = _ring(inner[..., None], 1)
+    return float(np.count_nonzero(outline)) / float(outline.shape[0])
 
 
 def _compact(small: np.ndarray, subject: np.ndarray) -> np.ndarray | None:

@@ -21,7 +21,17 @@ class ClassicEngine:
         kinds=frozenset(
             {TaskKind.IMAGE2VIDEO, TaskKind.MULTI_IMAGE2VIDEO, TaskKind.MULTI_IMAGE2IMAGE}
         ),
-        features=frozenset({Feature.SCENE_IMAGE, Feature.STYLE_IMAGE}),
+        features=frozenset(
+            {
+                Feature.SCENE_IMAGE,
+                Feature.STYLE_IMAGE,
+                Feature.IMAGE_TAIL,
+                Feature.TAIL_ONLY,
+                Feature.STATIC_MASK,
+                Feature.DYNAMIC_MASKS,
+                Feature.CAMERA_CONTROL,
+            }
+        ),
         advisory=frozenset({"cfg_scale", "negative_prompt"}),
     )
 

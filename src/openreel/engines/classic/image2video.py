@@ -1,21 +1,56 @@
-"""image2video: an eased camera move (Ken Burns) over the input image, streamed to H.264."""
+"""image2video: camera moves, first/last-frame morphs and motion-brush drags, streamed to H.264.
+
+What drives the clip, in order of precedence (Kling allows only one group per request):
+
+1. ``image`` + ``image_tail``: an optical-flow morph from one to the other (``morph.py``).
+   ``image_tail`` alone: a pull-back over the tail that ends exactly on it.
+2. ``dynamic_masks``: the masked regions follow their trajectories (``motion_brush.py``).
+3. ``camera_control``: a virtual-camera homography path (``camera_control.py``).
+4. Otherwise the prompt picks the move ("zoom out", "pan left", "tilt up", "orbit"...); the
+   default is a two-layer parallax push-in (``parallax.py``).
+
+``static_mask`` is applied last, on top of any of these: its pixels stay those of frame 0.
+Frames are produced one at a time and encoded immediately; nothing holds the whole clip.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
 
 from openreel.engines.base import (
+    EngineError,
     GenerationJob,
     GenerationOutput,
     OutputFile,
     ProgressFn,
     VideoSpec,
 )
-from openreel.engines.classic.camera import camera_move_for, render_window, working_source
-from openreel.engines.classic.loading import load_rgb, probe_size, required
+from openreel.engines.classic.camera import (
+    ZOOM_OUT,
+    camera_move_for,
+    render_window,
+    working_source,
+)
+from openreel.engines.classic.camera_control import RigRenderer, rig_for_control
+from openreel.engines.classic.canvas import cover_crop
+from openreel.engines.classic.loading import indexed_images, load_rgb, probe_size
+from openreel.engines.classic.masks import StaticFreeze, load_mask
+from openreel.engines.classic.morph import TailMorph
+from openreel.engines.classic.motion_brush import MotionBrush, brush_groups
+from openreel.engines.classic.parallax import (
+    ORBIT,
+    PUSH_IN,
+    LayeredRenderer,
+    find_foreground,
+)
 from openreel.media.video import VideoWriter, even_size_for
 
 VIDEO_NAME = "video.mp4"
+
+FrameAt = Callable[[float], np.ndarray]
 
 
 def video_spec(job: GenerationJob) -> VideoSpec:
@@ -24,26 +59,125 @@ def video_spec(job: GenerationJob) -> VideoSpec:
     return job.video
 
 
+def _frame_sized(path: Path, field: str, out_size: tuple[int, int]) -> np.ndarray:
+    """The whole image at exactly ``out_size`` (cover-cropped if its aspect differs)."""
+    image = load_rgb(path, field, out_size)
+    if (image.shape[1], image.shape[0]) == out_size:
+        return image
+    return cover_crop(image, out_size)
+
+
+def _tail_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
+    first = _frame_sized(job.images["image"], "image", out_size)
+    last = _frame_sized(job.images["image_tail"], "image_tail", out_size)
+    return TailMorph(first, last).frame
+
+
+def _tail_only_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
+    hint = (round(out_size[0] * ZOOM_OUT.max_zoom), round(out_size[1] * ZOOM_OUT.max_zoom))
+    source = working_source(
+        load_rgb(job.images["image_tail"], "image_tail", hint), out_size, ZOOM_OUT.max_zoom
+    )
+
+    def frame(t: float) -> np.ndarray:
+        zoom, ox, oy = ZOOM_OUT.at(t)
+        return render_window(source, out_size, zoom, (ox, oy))
+
+    return frame
+
+
+def _brush_clip(
+    job: GenerationJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
+) -> FrameAt | None:
+    fields = indexed_images(job.images, "dynamic_masks", "mask")
+    if not fields:
+        return None
+    masks = {
+        int(field.split("[", 1)[1].split("]", 1)[0]): load_mask(path, field, out_size)
+        for field, path in fields
+    }
+    groups = brush_groups(job.params, masks, in_size, out_size)
+    if not groups:
+        return None
+    brush = MotionBrush(_frame_sized(job.images["image"], "image", out_size), groups, count)
+
+    def frame(t: float) -> np.ndarray:
+        return brush.frame(round(t * (count - 1)))
+
+    return frame
+
+
+def _camera_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt | None:
+    rig = rig_for_control(job.params.get("camera_control"))
+    if rig is None:
+        return None
+    max_zoom = RigRenderer.max_zoom(rig, out_size)
+    hint = (round(out_size[0] * max_zoom), round(out_size[1] * max_zoom))
+    source = working_source(load_rgb(job.images["image"], "image", hint), out_size, max_zoom)
+    return RigRenderer(source, out_size, rig).frame
+
+
+def _prompt_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
+    move = camera_move_for(str(job.params.get("prompt") or ""))
+    path = job.images["image"]
+    if move.name in ("push_in", "orbit"):
+        motion = ORBIT if move.name == "orbit" else PUSH_IN
+        max_zoom = LayeredRenderer.max_zoom(motion, out_size)
+        hint = (round(out_size[0] * max_zoom), round(out_size[1] * max_zoom))
+        source = working_source(load_rgb(path, "image", hint), out_size, max_zoom)
+        return LayeredRenderer(source, out_size, motion, find_foreground(source, job.seed)).frame
+
+    hint = (round(out_size[0] * move.max_zoom), round(out_size[1] * move.max_zoom))
+    source = working_source(load_rgb(path, "image", hint), out_size, move.max_zoom)
+
+    def frame(t: float) -> np.ndarray:
+        zoom, ox, oy = move.at(t)
+        return render_window(source, out_size, zoom, (ox, oy))
+
+    return frame
+
+
+def _clip(
+    job: GenerationJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
+) -> FrameAt:
+    has_image, has_tail = "image" in job.images, "image_tail" in job.images
+    if has_image and has_tail:
+        return _tail_clip(job, out_size)
+    if has_tail:
+        return _tail_only_clip(job, out_size)
+    return (
+        _brush_clip(job, in_size, out_size, count)
+        or _camera_clip(job, out_size)
+        or _prompt_clip(job, out_size)
+    )
+
+
 def render_image2video(job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
     spec = video_spec(job)
-    path = required(job.images, "image")
-    in_w, in_h = probe_size(path, "image")
-    out_size = even_size_for(in_w, in_h, spec.short_side)
-    move = camera_move_for(str(job.params.get("prompt") or ""))
-
-    decode_hint = (
-        math.ceil(out_size[0] * move.max_zoom),
-        math.ceil(out_size[1] * move.max_zoom),
-    )
-    source = working_source(load_rgb(path, "image", decode_hint), out_size, move.max_zoom)
-
+    if "image" in job.images:
+        field = "image"
+    elif "image_tail" in job.images:
+        field = "image_tail"
+    else:
+        raise EngineError("image is required")
+    in_size = probe_size(job.images[field], field)
+    out_size = even_size_for(in_size[0], in_size[1], spec.short_side)
     frames = spec.frame_count
+    clip = _clip(job, in_size, out_size, frames)
+    freeze = (
+        StaticFreeze(load_mask(job.images["static_mask"], "static_mask", out_size))
+        if "static_mask" in job.images
+        else None
+    )
+
     target = job.output_dir / VIDEO_NAME
     with VideoWriter(target, out_size[0], out_size[1], spec.fps) as writer:
         for index in range(frames):
             t = index / (frames - 1) if frames > 1 else 0.0
-            zoom, ox, oy = move.at(t)
-            writer.write(render_window(source, out_size, zoom, (ox, oy)))
+            frame = clip(t)
+            if freeze is not None:
+                frame = freeze.apply(frame)
+            writer.write(frame)
             progress((index + 1) / (frames + 1))
     progress(1.0)
     return GenerationOutput([OutputFile(target, "video/mp4", duration=str(spec.seconds))])
