@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from openreel.engines.classic.color import to_lab
+from openreel.engines.classic.loading import shrink_to
 
 _WORK_SIDE = 512  # masks are computed at most at this size, then upscaled
 _GRABCUT_SIDE = 320
@@ -44,15 +45,6 @@ class Cutout:
         return float(self.rgb.shape[1] / self.rgb.shape[0])
 
 
-def _shrink(image: np.ndarray, side: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = side / max(height, width)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def _ring(image: np.ndarray, band: int) -> np.ndarray:
     """The pixels of the ``band``-wide frame around ``image``, flattened to (N, channels)."""
     channels = image.shape[2] if image.ndim == 3 else 1
@@ -67,7 +59,7 @@ def _fraction_ok(mask: np.ndarray, low: float, high: float) -> bool:
 
 def _key_border(rgb: np.ndarray) -> np.ndarray | None:
     """Binary (0/255) subject mask at working size, or None if the border is not uniform."""
-    small = _shrink(rgb, _WORK_SIDE)
+    small = shrink_to(rgb, _WORK_SIDE)
     lab = to_lab(small)
     band = max(2, round(0.02 * min(small.shape[:2])))
     ring = _ring(lab, band)
@@ -96,7 +88,7 @@ def _largest_parts(mask: np.ndarray, keep: float = 0.1) -> np.ndarray:
 
 def _grabcut_raw(rgb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
     """(working-size RGB, binary 0/255 GrabCut subject mask) or None when GrabCut fails."""
-    small = np.ascontiguousarray(_shrink(rgb, _GRABCUT_SIDE))
+    small = np.ascontiguousarray(shrink_to(rgb, _GRABCUT_SIDE))
     height, width = small.shape[:2]
     mx, my = max(1, round(0.06 * width)), max(1, round(0.04 * height))
     rect = (mx, my, width - 2 * mx, height - 2 * my)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -117,3 +118,13 @@ def required(images: dict[str, Path], field: str) -> Path:
         return images[field]
     except KeyError:
         raise EngineError(f"{field} is required") from None
+
+
+def shrink_to(image: np.ndarray, side: int) -> np.ndarray:
+    """Downscale (area filter) so the longer side is at most ``side``; never upscale."""
+    height, width = image.shape[:2]
+    scale = side / max(height, width)
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from openreel.engines.classic.color import to_lab, to_rgb8, to_u8
+from openreel.engines.classic.loading import shrink_to
 
 _PROBE_SIDE = 384
 _FLAT_GRADIENT = 6.0
@@ -49,17 +50,8 @@ class StyleFeatures:
         return self.noise <= NOISE_MAX and self.flat >= FLAT_MIN and self.edges >= EDGES_MIN
 
 
-def _shrink(image: np.ndarray, side: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = side / max(height, width)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def style_features(rgb: np.ndarray) -> StyleFeatures:
-    grey = cv2.cvtColor(_shrink(rgb, _PROBE_SIDE), cv2.COLOR_RGB2GRAY)
+    grey = cv2.cvtColor(shrink_to(rgb, _PROBE_SIDE), cv2.COLOR_RGB2GRAY)
     residual = grey.astype(np.float32) - cv2.medianBlur(grey, 3).astype(np.float32)
     noise = 1.4826 * float(np.median(np.abs(residual)))
     # A plain median of |residual| is 0 whenever over half the pixels are exactly flat; the
@@ -79,7 +71,7 @@ def is_painterly(rgb: np.ndarray) -> bool:
 def painterly(rgb: np.ndarray) -> np.ndarray:
     """A painterly finish of ``rgb`` (HxWx3 uint8): smoothed, posterised, outlined."""
     height, width = rgb.shape[:2]
-    work = _shrink(rgb, _WORK_SIDE)
+    work = shrink_to(rgb, _WORK_SIDE)
     sigma_s = max(10.0, 0.03 * max(work.shape[:2]))
     smooth = cv2.edgePreservingFilter(work, flags=cv2.RECURS_FILTER, sigma_s=sigma_s, sigma_r=0.4)
     if smooth.shape[:2] != (height, width):

@@ -25,6 +25,7 @@ from openreel.engines.classic.camera_control import (
     source_matrix,
     warp_view,
 )
+from openreel.engines.classic.loading import shrink_to
 
 __all__ = ["ORBIT", "PUSH_IN", "Foreground", "LayeredRenderer", "Parallax", "find_foreground"]
 
@@ -56,13 +57,6 @@ class Foreground:
     plate: np.ndarray  # source-sized RGB with the subject's core inpainted
 
 
-def _shrink(image: np.ndarray, side: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = min(1.0, side / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1 else image
-
-
 def _subject_mask(small: np.ndarray, seed: int) -> np.ndarray | None:
     height, width = small.shape[:2]
     rect = (round(0.18 * width), round(0.12 * height), round(0.64 * width), round(0.76 * height))
@@ -88,7 +82,7 @@ def _subject_mask(small: np.ndarray, seed: int) -> np.ndarray | None:
 def find_foreground(source: np.ndarray, seed: int) -> Foreground | None:
     """Foreground layer and background plate of ``source`` (HxWx3 uint8), or None."""
     height, width = source.shape[:2]
-    small = _shrink(source, _GRABCUT_SIDE)
+    small = shrink_to(source, _GRABCUT_SIDE)
     mask_small = _subject_mask(small, seed)
     if mask_small is None:
         return None
