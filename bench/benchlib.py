@@ -320,7 +320,6 @@ def machine_info(work_dir: Path) -> dict[str, Any]:
                 "uvloop",
                 "httptools",
                 "sqlalchemy",
-                "aiosqlite",
                 "psycopg",
                 "pydantic",
                 "pillow",
