@@ -33,7 +33,7 @@ from openreel.engines.classic.canvas import cover_crop, palette_gradient
 from openreel.engines.classic.color import LabStats, lab_stats, to_u8, transfer
 from openreel.engines.classic.cutout import Cutout, cut_out
 from openreel.engines.classic.layout import Rect, grid_layout
-from openreel.engines.classic.loading import indexed_images, load_rgb, load_rgba
+from openreel.engines.classic.loading import indexed_images, load_rgb, load_rgba, shrink_to
 from openreel.engines.classic.painterly import painterly, style_features
 
 HARMONY = 0.35  # how far each subject's colours move towards the background's
@@ -46,15 +46,6 @@ def image_spec(job: GenerationJob) -> ImageSpec:
     if job.image is None:
         raise ValueError(f"{job.kind} job {job.task_id} has no ImageSpec")
     return job.image
-
-
-def _small(image: np.ndarray) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = STATS_SIDE / max(height, width)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _subject_colour(cutout: Cutout) -> np.ndarray:
@@ -163,7 +154,7 @@ def render_multi_image2image(job: GenerationJob, progress: ProgressFn) -> Genera
         background = cover_crop(load_rgb(scene_path, "scene_image", size), size)
     else:
         background = palette_gradient(size, [_subject_colour(c) for c in cutouts])
-    target = lab_stats(_small(background))
+    target = lab_stats(shrink_to(background, STATS_SIDE))
     cutouts = [_harmonise(c, target) for c in cutouts]
 
     style_path = job.images.get("style_image")
@@ -171,7 +162,7 @@ def render_multi_image2image(job: GenerationJob, progress: ProgressFn) -> Genera
     painted = False
     if style_path is not None:
         style_min = (STATS_SIDE, STATS_SIDE)
-        style_rgb = _small(load_rgb(style_path, "style_image", style_min))
+        style_rgb = shrink_to(load_rgb(style_path, "style_image", style_min), STATS_SIDE)
         style = lab_stats(style_rgb)
         painted = style_features(style_rgb).painterly
 

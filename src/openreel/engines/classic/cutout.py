@@ -185,14 +185,23 @@ def _crop(rgb: np.ndarray, alpha: np.ndarray, method: str) -> Cutout:
     )
 
 
-def cut_out(rgb: np.ndarray, alpha: np.ndarray | None, seed: int) -> Cutout:
-    """Extract the subject of ``rgb`` (HxWx3 uint8); ``alpha`` is the file's own, if any."""
+def _alpha_or_key(rgb: np.ndarray, alpha: np.ndarray | None) -> Cutout | None:
+    """The cheap, certain cut-outs: the file's own alpha, or a near-uniform border keyed out."""
     height, width = rgb.shape[:2]
     if alpha is not None and _fraction_ok(alpha > 127, 0.005, 1.0):
         return _crop(rgb, alpha, "alpha")
     keyed = _key_border(rgb)
     if keyed is not None:
         return _crop(rgb, _feather(keyed, (width, height), 0.004), "key")
+    return None
+
+
+def cut_out(rgb: np.ndarray, alpha: np.ndarray | None, seed: int) -> Cutout:
+    """Extract the subject of ``rgb`` (HxWx3 uint8); ``alpha`` is the file's own, if any."""
+    height, width = rgb.shape[:2]
+    cheap = _alpha_or_key(rgb, alpha)
+    if cheap is not None:
+        return cheap
     cut = _grabcut(rgb, seed)
     if cut is not None:
         return _crop(rgb, _feather(cut, (width, height), 0.006), "grabcut")
@@ -202,11 +211,9 @@ def cut_out(rgb: np.ndarray, alpha: np.ndarray | None, seed: int) -> Cutout:
 def find_subject(rgb: np.ndarray, alpha: np.ndarray | None, seed: int) -> Cutout | None:
     """A confident subject cut-out of ``rgb`` (alpha, border key or compact GrabCut), or None."""
     height, width = rgb.shape[:2]
-    if alpha is not None and _fraction_ok(alpha > 127, 0.005, 1.0):
-        return _crop(rgb, alpha, "alpha")
-    keyed = _key_border(rgb)
-    if keyed is not None:
-        return _crop(rgb, _feather(keyed, (width, height), 0.004), "key")
+    cheap = _alpha_or_key(rgb, alpha)
+    if cheap is not None:
+        return cheap
     raw = _grabcut_raw(rgb, seed)
     if raw is None:
         return None
