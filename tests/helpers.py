@@ -8,6 +8,7 @@ import os
 import uuid
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -79,3 +80,28 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir(exist_ok=True)
     return path
+
+
+def shapes_image(
+    seed: int, width: int, height: int, noise: float = 0.0, shapes: int = 70
+) -> np.ndarray:
+    """A gradient covered in random coloured shapes (plenty of ORB corners), optional noise."""
+    rng = np.random.default_rng(seed)
+    c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    t = np.linspace(0.0, 1.0, width)[None, :, None]
+    image = np.ascontiguousarray((c0 * (1 - t) + c1 * t).astype(np.uint8).repeat(height, axis=0))
+    for _ in range(shapes):
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        size = int(rng.integers(6, max(7, min(width, height) // 7)))
+        kind = int(rng.integers(0, 3))
+        if kind == 0:
+            cv2.circle(image, (x, y), size, colour, -1)
+        elif kind == 1:
+            cv2.rectangle(image, (x, y), (x + size, y + int(rng.integers(6, 50))), colour, -1)
+        else:
+            points = (rng.integers(-size, size, (5, 2)) + [x, y]).astype(np.int32)
+            cv2.fillPoly(image, [points], colour)
+    if noise:
+        image = np.clip(image + rng.normal(0, noise, image.shape), 0, 255).astype(np.uint8)
+    return image

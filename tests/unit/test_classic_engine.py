@@ -25,30 +25,10 @@ from openreel.engines.base import (
 from openreel.engines.classic import ClassicEngine
 from openreel.engines.classic.camera import camera_move_for
 from openreel.engines.classic.cutout import cut_out
+from tests.helpers import shapes_image
 from tests.matching import find
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def textured(seed: int, width: int, height: int) -> np.ndarray:
-    """A gradient covered in random coloured shapes: plenty of corners for ORB, never flat."""
-    rng = np.random.default_rng(seed)
-    c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-    t = np.linspace(0.0, 1.0, width)[None, :, None]
-    image = np.ascontiguousarray((c0 * (1 - t) + c1 * t).astype(np.uint8).repeat(height, axis=0))
-    for _ in range(70):
-        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
-        size = int(rng.integers(6, max(7, min(width, height) // 7)))
-        kind = int(rng.integers(0, 3))
-        if kind == 0:
-            cv2.circle(image, (x, y), size, colour, -1)
-        elif kind == 1:
-            cv2.rectangle(image, (x, y), (x + size, y + int(rng.integers(6, 50))), colour, -1)
-        else:
-            points = (rng.integers(-size, size, (5, 2)) + [x, y]).astype(np.int32)
-            cv2.fillPoly(image, [points], colour)
-    return image
 
 
 def save(path: Path, image: np.ndarray) -> Path:
@@ -133,7 +113,7 @@ I2V_SPEC = VideoSpec(short_side=360, fps=24, seconds=5)
 
 @pytest.fixture(scope="module")
 def i2v_source(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, Path]:
-    image = textured(1, 640, 400)
+    image = shapes_image(1, 640, 400)
     return image, save(tmp_path_factory.mktemp("i2v") / "input.png", image)
 
 
@@ -200,6 +180,15 @@ def test_image2video_is_deterministic(
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
+def render_prompt(tmp_path: Path, source: Path, prompt: str) -> list[np.ndarray]:
+    """A 1 s, 6 fps, 360p image2video render of ``source`` for ``prompt``; decoded frames."""
+    job = video_job(
+        tmp_path, TaskKind.IMAGE2VIDEO, {"image": source}, VideoSpec(360, 6, 1), prompt=prompt
+    )
+    frames, _ = decode(run(job).output.files[0].path)
+    return frames
+
+
 @pytest.mark.parametrize(
     ("prompt", "direction"),
     [("the camera pans left", (1, 0)), ("slow pan right", (-1, 0)), ("tilt up", (0, 1))],
@@ -207,14 +196,7 @@ def test_image2video_is_deterministic(
 def test_image2video_prompt_picks_the_pan(
     tmp_path: Path, i2v_source: tuple[np.ndarray, Path], prompt: str, direction: tuple[int, int]
 ) -> None:
-    job = video_job(
-        tmp_path,
-        TaskKind.IMAGE2VIDEO,
-        {"image": i2v_source[1]},
-        VideoSpec(360, 6, 1),
-        prompt=prompt,
-    )
-    frames, _ = decode(run(job).output.files[0].path)
+    frames = render_prompt(tmp_path, i2v_source[1], prompt)
     first, last = (
         cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32) for f in (frames[0], frames[-1])
     )
@@ -229,14 +211,7 @@ def test_image2video_prompt_picks_the_pan(
 def test_image2video_zoom_out_ends_on_the_whole_image(
     tmp_path: Path, i2v_source: tuple[np.ndarray, Path]
 ) -> None:
-    job = video_job(
-        tmp_path,
-        TaskKind.IMAGE2VIDEO,
-        {"image": i2v_source[1]},
-        VideoSpec(360, 6, 1),
-        prompt="Zoom out slowly",
-    )
-    frames, _ = decode(run(job).output.files[0].path)
+    frames = render_prompt(tmp_path, i2v_source[1], "Zoom out slowly")
     expected = cv2.resize(i2v_source[0], (576, 360), interpolation=cv2.INTER_AREA)
     assert psnr(frames[-1], expected) > 25
     assert psnr(frames[0], expected) < 22
@@ -271,7 +246,7 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[np.ndarra
     folder = tmp_path_factory.mktemp("refs")
     refs = []
     for index, (w, h) in enumerate(REFERENCE_SIZES):
-        image = textured(100 + index, w, h)
+        image = shapes_image(100 + index, w, h)
         refs.append((image, save(folder / f"ref{index}.png", image)))
     return refs
 
@@ -357,7 +332,7 @@ def subject_on_white(seed: int) -> tuple[np.ndarray, np.ndarray]:
     image = np.full((500, 400, 3), 248, np.uint8)
     mask = np.zeros((500, 400), np.uint8)
     cv2.ellipse(mask, (200, 260), (150, 200), 0, 0, 360, 255, -1)
-    image[mask > 0] = textured(seed, 400, 500)[mask > 0]
+    image[mask > 0] = shapes_image(seed, 400, 500)[mask > 0]
     return image, mask
 
 
@@ -367,7 +342,7 @@ def star_rgba(seed: int) -> np.ndarray:
     radii = np.array([210, 90] * 5)
     points = np.stack([225 + radii * np.cos(angles), 225 + radii * np.sin(angles)], axis=1)
     cv2.fillPoly(alpha, [points.astype(np.int32)], 255)
-    return np.dstack([textured(seed, 450, 450), alpha])
+    return np.dstack([shapes_image(seed, 450, 450), alpha])
 
 
 def scene(width: int = 1600, height: int = 900) -> np.ndarray:

@@ -22,34 +22,10 @@ from openreel.engines.classic.canvas import cover_crop
 from openreel.engines.classic.painterly import style_features
 from openreel.engines.classic.scene import Reference, analyse, pick_scene
 from openreel.tasks.rules import image_size
+from tests.helpers import shapes_image
 from tests.matching import find
 
 # ---------------------------------------------------------------------------- inputs
-
-
-def textured(
-    seed: int, width: int, height: int, noise: float = 0.0, shapes: int = 70
-) -> np.ndarray:
-    """A gradient covered in random coloured shapes (plenty of ORB corners), optional noise."""
-    rng = np.random.default_rng(seed)
-    c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-    t = np.linspace(0.0, 1.0, width)[None, :, None]
-    image = np.ascontiguousarray((c0 * (1 - t) + c1 * t).astype(np.uint8).repeat(height, axis=0))
-    for _ in range(shapes):
-        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
-        size = int(rng.integers(6, max(7, min(width, height) // 7)))
-        kind = int(rng.integers(0, 3))
-        if kind == 0:
-            cv2.circle(image, (x, y), size, colour, -1)
-        elif kind == 1:
-            cv2.rectangle(image, (x, y), (x + size, y + int(rng.integers(6, 50))), colour, -1)
-        else:
-            points = (rng.integers(-size, size, (5, 2)) + [x, y]).astype(np.int32)
-            cv2.fillPoly(image, [points], colour)
-    if noise:
-        image = np.clip(image + rng.normal(0, noise, image.shape), 0, 255).astype(np.uint8)
-    return image
 
 
 def star_rgba(seed: int, side: int = 400) -> np.ndarray:
@@ -59,7 +35,7 @@ def star_rgba(seed: int, side: int = 400) -> np.ndarray:
     radii = np.array([0.48, 0.28] * 5) * side
     points = np.stack([side / 2 + radii * np.cos(angles), side / 2 + radii * np.sin(angles)], 1)
     cv2.fillPoly(alpha, [points.astype(np.int32)], 255)
-    return np.dstack([textured(seed, side, side, shapes=150), alpha])
+    return np.dstack([shapes_image(seed, side, side, shapes=150), alpha])
 
 
 def on_flat(seed: int, noise: float = 0.0) -> np.ndarray:
@@ -67,7 +43,7 @@ def on_flat(seed: int, noise: float = 0.0) -> np.ndarray:
     image = np.full((440, 340, 3), (40, 150, 220), np.uint8)
     mask = np.zeros((440, 340), np.uint8)
     cv2.ellipse(mask, (170, 225), (145, 195), 0, 0, 360, 255, -1)
-    image[mask > 0] = textured(seed, 340, 440, noise)[mask > 0]
+    image[mask > 0] = shapes_image(seed, 340, 440, noise)[mask > 0]
     return image
 
 
@@ -80,7 +56,7 @@ def photo_like(seed: int) -> np.ndarray:
     image = np.clip(background, 0, 255).astype(np.uint8)
     mask = np.zeros((360, 480), np.uint8)
     cv2.ellipse(mask, (240, 190), (130, 145), 0, 0, 360, 255, -1)
-    image[mask > 0] = textured(seed + 1, 480, 360)[mask > 0]
+    image[mask > 0] = shapes_image(seed + 1, 480, 360)[mask > 0]
     photo: np.ndarray = image
     return photo
 
@@ -156,7 +132,7 @@ def element_refs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[np.ndar
         (np.ascontiguousarray(star[..., :3]), save(folder / "star.png", star)),
         (on_flat(2), save(folder / "flat.png", on_flat(2))),
         (photo_like(3), save(folder / "photo.png", photo_like(3))),
-        (textured(4, 1200, 480), save(folder / "wide.png", textured(4, 1200, 480))),
+        (shapes_image(4, 1200, 480), save(folder / "wide.png", shapes_image(4, 1200, 480))),
     ]
 
 
@@ -271,14 +247,14 @@ def test_scene_heuristic(element_refs: list[tuple[np.ndarray, Path]]) -> None:
     assert pick_scene(analysed[:3]) is None
     assert pick_scene(analysed[3:]) is None  # a lone reference is always an element
     # Same-sized photos without subjects: none is singled out as the background.
-    photos = [Reference(textured(50 + i, 420, 360), None) for i in range(3)]
+    photos = [Reference(shapes_image(50 + i, 420, 360), None) for i in range(3)]
     assert pick_scene(photos) is None
     # A much larger (not wider) subject-less picture is a background too.
-    big = Reference(textured(60, 900, 800), None)
+    big = Reference(shapes_image(60, 900, 800), None)
     assert pick_scene([analysed[0], analysed[1], big]) == 2
     assert pick_scene([*photos, big]) == 3
     # Transparency always means a subject, however wide the picture.
-    wide_rgba = np.dstack([textured(61, 900, 300), np.full((300, 900), 255, np.uint8)])
+    wide_rgba = np.dstack([shapes_image(61, 900, 300), np.full((300, 900), 255, np.uint8)])
     wide_rgba[:40, :, 3] = 0
     wide_subject = analyse(wide_rgba[..., :3], wide_rgba[..., 3], 7)
     assert pick_scene([analysed[0], wide_subject]) is None
@@ -302,7 +278,7 @@ def test_elements_aspect_ratios_on_a_scene(
 @pytest.fixture(scope="module")
 def compose_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("compose")
-    scene = textured(30, 1200, 700, noise=10)
+    scene = shapes_image(30, 1200, 700, noise=10)
     return {
         "subject_image_list[0].subject_image": save(folder / "star.png", star_rgba(31)),
         "subject_image_list[1].subject_image": save(folder / "flat.png", on_flat(32, noise=10)),
@@ -354,7 +330,7 @@ def test_multi_image_variants_differ(tmp_path: Path, compose_files: dict[str, Pa
 def test_painterly_style_detection(compose_files: dict[str, Path]) -> None:
     assert style_features(painting(33)).painterly
     assert not style_features(photo_style(33)).painterly
-    assert not style_features(textured(34, 400, 300, noise=10)).painterly
+    assert not style_features(shapes_image(34, 400, 300, noise=10)).painterly
 
 
 def test_multi_image_painterly_style(tmp_path: Path, compose_files: dict[str, Path]) -> None:
