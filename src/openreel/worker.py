@@ -27,6 +27,7 @@ from openreel.engines.base import (
     GenerationJob,
     GenerationOutput,
     ImageSpec,
+    OutputFile,
     TaskKind,
     VideoSpec,
 )
@@ -150,15 +151,15 @@ async def run_generation(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _store_outputs(row: TaskRow, files: list[Any], blobs: BlobStore) -> dict[str, Any]:
+def _store_outputs(row: TaskRow, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:
     if not files:
         raise EngineError("the engine produced no output")
     prefix = f"outputs/{row.id}/{row.attempts}"
     stored = []
     try:
         for file in files:
-            key = f"{prefix}/{Path(file.path).name}"
-            blobs.put_file(key, Path(file.path))
+            key = f"{prefix}/{file.path.name}"
+            blobs.put_file(key, file.path)
             stored.append((key, file))
     except BaseException:
         blobs.delete_prefix(prefix)
