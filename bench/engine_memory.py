@@ -2,8 +2,8 @@
 
 Not a test. Each case renders in a fresh Python process (so imports and earlier renders do
 not count twice) and reports that process's peak resident set (``ru_maxrss``) and the size of
-the same process before the render (imports and the 1920x1080 test images), from a
-photo-like source::
+the same process before the render (imports only: the 1920x1080 test pictures are written
+by another process), from a photo-like source::
 
     python bench/engine_memory.py
 """
@@ -16,15 +16,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-CHILD = r"""
-import json, resource, sys, time
+# Builds the test pictures once, in the parent, so the child's peak is imports plus render.
+PICTURES = r"""
+import sys
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from openreel.engines.base import GenerationJob, TaskKind, VideoSpec
-from openreel.engines.classic import ClassicEngine
 
-case, work = sys.argv[1], Path(sys.argv[2])
+work = Path(sys.argv[1])
 rng = np.random.default_rng(3)
 y, x = np.mgrid[0:1080, 0:1920]
 base = np.stack([x * 255 // 1919, y * 255 // 1079, (x // 7 + y // 5) % 256], -1)
@@ -35,16 +34,45 @@ Image.fromarray(np.roll(photo, 40, axis=1)).save(work / "tail.png")
 mask = np.zeros((1080, 1920), np.uint8)
 mask[:, :600] = 255
 Image.fromarray(mask).save(work / "mask.png")
+subject = np.zeros((700, 700, 4), np.uint8)
+subject[100:600, 150:550] = (200, 60, 40, 255)
+subject[250:450, 250:450] = (30, 90, 220, 255)
+Image.fromarray(subject).save(work / "subject.png")
+"""
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from openreel.engines.base import GenerationJob, TaskKind, VideoSpec
+from openreel.engines.classic import ClassicEngine
+import av, cv2  # what a render imports, loaded before the baseline is taken
+
+case, work = sys.argv[1], Path(sys.argv[2])
+kind = TaskKind.IMAGE2VIDEO
 images = {"image": work / "image.png"}
 params = {"prompt": "zoom in"}
 if case == "tail":
     images["image_tail"] = work / "tail.png"
 if case == "static_mask":
     images["static_mask"] = work / "mask.png"
+if case == "dynamic_masks":
+    images["dynamic_masks[0].mask"] = work / "mask.png"
+    points = [{"x": 300 + 200 * i, "y": 540} for i in range(5)]
+    params = {"dynamic_masks": [{"mask": "m", "trajectories": points}]}
+if case == "camera_control":
+    params = {"camera_control": {"type": "simple", "config": {"pan": 6}}}
+if case == "elements":
+    kind = TaskKind.MULTI_IMAGE2VIDEO
+    images = {
+        "image_list[0].image": work / "subject.png",
+        "image_list[1].image": work / "subject.png",
+        "image_list[2].image": work / "image.png",
+    }
+    params = {"aspect_ratio": "16:9"}
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-out = work / "out"
+out = work / ("out-" + case)
 out.mkdir()
-job = GenerationJob("m", TaskKind.IMAGE2VIDEO, "kling-v1-6", params, images, out, 7,
+job = GenerationJob("m", kind, "kling-v1-6", params, images, out, 7,
                     video=VideoSpec(1080, 24, 10))
 started = time.perf_counter()
 ClassicEngine().run(job, lambda _: None)
@@ -53,13 +81,14 @@ print(json.dumps({"case": case, "seconds": time.perf_counter() - started,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
-CASES = ("push_in", "tail", "static_mask")
+CASES = ("push_in", "tail", "static_mask", "dynamic_masks", "camera_control", "elements")
 
 
 def main() -> None:
     results = []
-    for case in CASES:
-        with tempfile.TemporaryDirectory(prefix="openreel-mem-") as work:
+    with tempfile.TemporaryDirectory(prefix="openreel-mem-") as work:
+        subprocess.run([sys.executable, "-c", PICTURES, work], check=True, timeout=120)
+        for case in CASES:
             done = subprocess.run(
                 [sys.executable, "-c", CHILD, case, work],
                 capture_output=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from openreel.media.video import VideoWriter, even_size_for
+from openreel.media.video import VideoWriter, Yuv420, even_size_for, rgb_to_yuv444
 
 
 def _frames(count: int, width: int, height: int) -> list[np.ndarray]:
@@ -147,3 +148,79 @@ def test_same_frames_give_the_same_bytes(tmp_path: Path) -> None:
                 writer.write(frame)
         outputs.add(path.read_bytes())
     assert len(outputs) == 1
+
+
+def test_encode_streams_an_iterable_in_order_and_reports_each_frame(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    source = _frames(12, 96, 64)
+    seen: list[int] = []
+    with VideoWriter(path, 96, 64, fps=12) as writer:
+        writer.encode(iter(source), seen.append)
+
+    assert seen == list(range(1, 13))
+    decoded, _ = _decode(path)
+    assert len(decoded) == 12
+    # Order kept: each decoded frame is closest to its own source frame.
+    for index, got in enumerate(decoded):
+        errors = [np.abs(got.astype(np.int16) - want).mean() for want in source]
+        assert int(np.argmin(errors)) == index
+
+
+def test_encode_reraises_the_frame_source_error_and_leaves_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+
+    def frames() -> Iterator[np.ndarray]:
+        yield from _frames(3, 64, 64)
+        raise RuntimeError("render failed at frame 4")
+
+    with pytest.raises(RuntimeError, match="frame 4"), VideoWriter(path, 64, 64, fps=24) as writer:
+        writer.encode(frames())
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_encode_stops_the_frame_source_when_encoding_fails(tmp_path: Path) -> None:
+    produced: list[int] = []
+
+    def frames() -> Iterator[np.ndarray]:
+        for index in range(200):
+            frame = np.full((64, 64, 3), index % 256, np.uint8)
+            produced.append(index)
+            yield frame
+
+    def fail(done: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt  # e.g. a cancelled task
+
+    with pytest.raises(KeyboardInterrupt), VideoWriter(tmp_path / "c.mp4", 64, 64, 24) as writer:
+        writer.encode(frames(), fail)
+    # The helper thread rendered at most a few frames ahead, then stopped.
+    assert len(produced) < 12
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_yuv_planes_encode_like_the_same_picture_in_rgb(tmp_path: Path) -> None:
+    rgb = _frames(4, 96, 64)
+    planes = []
+    for frame in rgb:
+        yuv = rgb_to_yuv444(frame)
+        uv = cv2.resize(yuv[:, :, 1:], (48, 32), interpolation=cv2.INTER_AREA)
+        planes.append(Yuv420(np.ascontiguousarray(yuv[:, :, 0]), uv))
+    with VideoWriter(tmp_path / "planes.mp4", 96, 64, fps=12) as writer:
+        writer.encode(planes)
+
+    decoded, stream = _decode(tmp_path / "planes.mp4")
+    assert len(decoded) == 4
+    assert stream.codec_context.color_range == 1  # limited ("TV") range, as tagged
+    for got, want in zip(decoded, rgb, strict=True):
+        assert np.abs(got.astype(np.int16) - want).mean() < 6
+
+
+def test_yuv_planes_of_the_wrong_size_are_refused(tmp_path: Path) -> None:
+    frame = Yuv420(np.zeros((64, 96), np.uint8), np.zeros((64, 96, 2), np.uint8))
+    with (
+        pytest.raises(ValueError, match="32x48x2 chroma"),
+        VideoWriter(tmp_path / "x.mp4", 96, 64, fps=12) as writer,
+    ):
+        writer.encode([frame])
+    assert list(tmp_path.iterdir()) == []

@@ -16,6 +16,7 @@ every element stays undistorted and recognisable. Frames are streamed to the H.2
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -269,14 +270,16 @@ def render_multi_image2video(job: GenerationJob, progress: ProgressFn) -> Genera
 
     frames = spec.frame_count
     out = job.output_dir / VIDEO_NAME
-    with VideoWriter(out, size[0], size[1], spec.fps) as writer:
+
+    def rendered() -> Iterator[np.ndarray]:
         for index in range(frames):
             t = index / (frames - 1) if frames > 1 else 0.0
-            seconds = index / spec.fps
             frame = backdrop.at(t)
             for element in elements:
-                draw(frame, element.sprite, element_matrix(element, size, seconds, t))
-            writer.write(frame)
-            progress((index + 1) / (frames + 1))
+                draw(frame, element.sprite, element_matrix(element, size, index / spec.fps, t))
+            yield frame
+
+    with VideoWriter(out, size[0], size[1], spec.fps) as writer:
+        writer.encode(rendered(), lambda done: progress(done / (frames + 1)))
     progress(1.0)
     return GenerationOutput([OutputFile(out, "video/mp4", duration=str(spec.seconds))])

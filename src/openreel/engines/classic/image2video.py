@@ -15,7 +15,7 @@ Frames are produced one at a time and encoded immediately; nothing holds the who
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ from openreel.engines.classic.camera import (
     ZOOM_OUT,
     camera_move_for,
     render_window,
+    window_matrix,
     working_source,
 )
 from openreel.engines.classic.camera_control import RigRenderer, rig_for_control
@@ -46,6 +47,7 @@ from openreel.engines.classic.parallax import (
     LayeredRenderer,
     find_foreground,
 )
+from openreel.engines.classic.warp_clip import WarpClip
 from openreel.media.video import VideoWriter, even_size_for
 
 VIDEO_NAME = "video.mp4"
@@ -114,7 +116,8 @@ def _camera_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt | Non
     max_zoom = RigRenderer.max_zoom(rig, out_size)
     hint = (round(out_size[0] * max_zoom), round(out_size[1] * max_zoom))
     source = working_source(load_rgb(job.images["image"], "image", hint), out_size, max_zoom)
-    return RigRenderer(source, out_size, rig).frame
+    renderer = RigRenderer(source, out_size, rig)
+    return WarpClip(source, out_size, lambda t: renderer.matrix(rig, t))
 
 
 def _prompt_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
@@ -125,16 +128,21 @@ def _prompt_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
         max_zoom = LayeredRenderer.max_zoom(motion, out_size)
         hint = (round(out_size[0] * max_zoom), round(out_size[1] * max_zoom))
         source = working_source(load_rgb(path, "image", hint), out_size, max_zoom)
-        return LayeredRenderer(source, out_size, motion, find_foreground(source, job.seed)).frame
+        foreground = find_foreground(source, job.seed)
+        layered = LayeredRenderer(source, out_size, motion, foreground)
+        if foreground is not None:
+            return layered.frame
+        return WarpClip(source, out_size, layered.background_matrix)
 
     hint = (round(out_size[0] * move.max_zoom), round(out_size[1] * move.max_zoom))
     source = working_source(load_rgb(path, "image", hint), out_size, move.max_zoom)
+    src_size = (source.shape[1], source.shape[0])
 
-    def frame(t: float) -> np.ndarray:
+    def matrix_at(t: float) -> np.ndarray:
         zoom, ox, oy = move.at(t)
-        return render_window(source, out_size, zoom, (ox, oy))
+        return window_matrix(src_size, out_size, zoom, (ox, oy))
 
-    return frame
+    return WarpClip(source, out_size, matrix_at)
 
 
 def _clip(
@@ -170,14 +178,15 @@ def render_image2video(job: GenerationJob, progress: ProgressFn) -> GenerationOu
         else None
     )
 
+    def rendered() -> Iterator[np.ndarray]:
+        for index in range(frames):
+            frame = clip(index / (frames - 1) if frames > 1 else 0.0)
+            yield frame if freeze is None else freeze.apply(frame)
+
+    # A plain camera move renders straight to YUV; anything that post-processes RGB cannot.
+    stream = clip.yuv_frames(frames) if isinstance(clip, WarpClip) and freeze is None else None
     target = job.output_dir / VIDEO_NAME
     with VideoWriter(target, out_size[0], out_size[1], spec.fps) as writer:
-        for index in range(frames):
-            t = index / (frames - 1) if frames > 1 else 0.0
-            frame = clip(t)
-            if freeze is not None:
-                frame = freeze.apply(frame)
-            writer.write(frame)
-            progress((index + 1) / (frames + 1))
+        writer.encode(stream or rendered(), lambda done: progress(done / (frames + 1)))
     progress(1.0)
     return GenerationOutput([OutputFile(target, "video/mp4", duration=str(spec.seconds))])

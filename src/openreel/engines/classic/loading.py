@@ -23,6 +23,11 @@ def _open(path: Path, field: str) -> Image.Image:
 
 
 def _orientation(image: Image.Image) -> int:
+    # Pillow's PNG getexif() decodes the whole picture when the header had no eXIf chunk, to
+    # look for one after the pixel data; the PNG spec (3rd ed.) puts eXIf before IDAT, so a
+    # PNG without one in its header is upright. Decoding uses the same rule (``_decode``).
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1
     try:
         return int(image.getexif().get(_EXIF_ORIENTATION, 1))
     except Exception:  # a malformed EXIF block must not fail the task
@@ -47,7 +52,10 @@ def _decode(path: Path, field: str, min_size: tuple[int, int] | None) -> Image.I
             if _orientation(image) in _TRANSPOSED_ORIENTATIONS:
                 want_w, want_h = want_h, want_w
             image.draft("RGB", (want_w, want_h))
+        turned = _orientation(image) != 1
         image.load()
+        if not turned:
+            return image
         upright = ImageOps.exif_transpose(image)
         return upright if upright is not None else image
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:

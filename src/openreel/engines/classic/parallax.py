@@ -134,10 +134,13 @@ class LayeredRenderer:
     def _matrix(self, rig: CameraRig, e: float) -> np.ndarray:
         return source_matrix(rig.view(e, self.out_size), self.framing, self.out_size, self.src_size)
 
+    def background_matrix(self, t: float) -> np.ndarray:
+        return self._matrix(self.motion.background, smoothstep(t))
+
     def frame(self, t: float) -> np.ndarray:
         e = smoothstep(t)
         if self.foreground is None:
-            return warp_view(self.source, self._matrix(self.motion.background, e), self.out_size)
+            return warp_view(self.source, self.background_matrix(t), self.out_size)
         back = warp_view(
             self.foreground.plate, self._matrix(self.motion.background, e), self.out_size
         )
