@@ -39,6 +39,8 @@ def make_settings(tmp_path: Path, database_url: str | None) -> Callable[..., Set
             "poll_interval": 0.05,
             "lease_seconds": 5,
             "signing_secret": "test-signing-secret",
+            # Test servers (image hosts, callback receivers) listen on loopback.
+            "allowed_networks": ["127.0.0.1/32"],
         }
         values.update(overrides)
         return Settings(**values)

@@ -20,13 +20,17 @@ from openreel.auth.authenticate import Authenticator
 from openreel.auth.keys import IssuedKey, issue_key
 from openreel.blobs.local import LocalBlobStore
 from openreel.blobs.signing import UrlSigner
+from openreel.callbacks.sender import CallbackSender, SecretsFor, SenderConfig, UrlFor
 from openreel.config import Settings
 from openreel.engines.base import Engine
 from openreel.engines.registry import build_engines
-from openreel.media.fetch import new_client
+from openreel.media.fetch import image_limits
+from openreel.net.addresses import AddressPolicy
+from openreel.net.safe_http import SafeHttp
 from openreel.queue.local import LocalWorkerPool
 from openreel.services import Services
 from openreel.store.db import Database
+from openreel.store.deliveries import DeliveryRepository
 from openreel.store.keys import KeyRepository
 from openreel.store.task_views import TaskViews
 from openreel.store.tasks import TaskRepository
@@ -64,14 +68,29 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     await db.migrate()
-    tasks_repo = TaskRepository(db)
     keys = KeyRepository(db)
     blobs = LocalBlobStore(settings.data_dir / "blobs")
+    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
+    http = SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks))
+    deliveries = DeliveryRepository(db)
+    callbacks = CallbackSender(
+        deliveries,
+        http,
+        SenderConfig(
+            schedule=tuple(settings.callback_retry_schedule),
+            timeout=settings.callback_timeout_seconds,
+            connect_timeout=settings.fetch_connect_timeout_seconds,
+            concurrency=settings.callback_concurrency,
+            poll_interval=settings.poll_interval,
+        ),
+        secrets_for=_secrets_for(keys, settings),
+        url_for=_callback_url_for(signer, settings),
+    )
+    tasks_repo = TaskRepository(db, on_event=callbacks.notify)
     engines = engines if engines is not None else build_engines(settings)
     router = EngineRouter(engines, settings.routes)
     work_dir = settings.data_dir / "work"
     work_dir.mkdir(exist_ok=True)
-    http = new_client()
     pool = LocalWorkerPool(
         WorkerDeps(
             repo=tasks_repo,
@@ -80,13 +99,17 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
             lease_seconds=settings.lease_seconds,
             work_dir=work_dir,
             http=http,
-            fetch_timeout=settings.fetch_timeout_seconds,
+            fetch_limits=image_limits(
+                settings.fetch_timeout_seconds, settings.fetch_connect_timeout_seconds
+            ),
         ),
         size=settings.workers,
         max_attempts=settings.max_attempts,
         poll_interval=settings.poll_interval,
     )
-    service = TaskService(TaskViews(db), router, blobs, on_created=pool.notify)
+    service = TaskService(
+        TaskViews(db), router, blobs, http, on_created=pool.notify, on_event=callbacks.notify
+    )
     return Services(
         settings=settings,
         db=db,
@@ -94,11 +117,34 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         keys=keys,
         authenticator=Authenticator(keys, leeway_seconds=settings.jwt_leeway_seconds),
         blobs=blobs,
-        signer=UrlSigner(signing_secret(settings), settings.url_ttl_seconds),
+        signer=signer,
         http=http,
         tasks=service,
         pool=pool,
+        deliveries=deliveries,
+        callbacks=callbacks,
     )
+
+
+def _secrets_for(keys: KeyRepository, settings: Settings) -> SecretsFor:
+    """A key's own webhook secrets, else the server-wide one, else none (unsigned)."""
+    server_wide = (settings.webhook_secret,) if settings.webhook_secret else ()
+
+    async def secrets_for(owner_id: str) -> tuple[str, ...]:
+        return await keys.webhook_secrets(owner_id) or server_wide
+
+    return secrets_for
+
+
+def _callback_url_for(signer: UrlSigner, settings: Settings) -> UrlFor:
+    """Result links in callbacks: the public URL if set, else the address the task was
+    created through, else this server's own address."""
+    fallback = f"http://{settings.host}:{settings.port}/"
+
+    def url_for(key: str, base_url: str | None) -> str:
+        return signer.url(settings.public_url or base_url or fallback, key)
+
+    return url_for
 
 
 def create_app(
@@ -114,13 +160,16 @@ def create_app(
         if services.db.is_sqlite:
             # One process owns a SQLite file: leases left by a dead predecessor are void.
             await services.tasks_repo.expire_all_leases()
+            await services.deliveries.expire_leases()
         if settings.auth and await services.keys.count_active() == 0:
             print_first_key(await issue_key(services.keys, "default"))
         services.pool.start()
+        services.callbacks.start()
         try:
             yield
         finally:
             await services.pool.stop()
+            await services.callbacks.stop()
             await services.http.aclose()
             await services.db.dispose()
 

@@ -5,19 +5,31 @@ Precedence: explicit arguments (CLI flags) > environment > ``openreel.toml`` > d
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 DEFAULT_ROUTES: dict[str, str] = {"*": "classic"}
+# Seconds before each retry of a failed callback (the first attempt is immediate): the
+# Standard Webhooks example (then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h), so
+# 10 attempts over about 3.3 days.
+DEFAULT_CALLBACK_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+
+
+def _comma_separated(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -44,7 +56,30 @@ class Settings(BaseSettings):
         default=None, description="HMAC key for file URLs; default: generated into data_dir"
     )
     jwt_leeway_seconds: int = Field(default=5, ge=0, description="Clock skew allowed on JWTs")
-    fetch_timeout_seconds: float = Field(default=20.0, gt=0)
+    fetch_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Total time allowed to fetch one image URL"
+    )
+    fetch_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Time allowed to connect to a user-supplied URL"
+    )
+    allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs that user URLs may reach although private (e.g. a LAN, or "
+        "127.0.0.0/8 for local development); comma-separated",
+    )
+    callback_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [float(s) for s in DEFAULT_CALLBACK_RETRY_SCHEDULE],
+        description="Seconds before each retry of a failed callback (the first attempt is "
+        "immediate); comma-separated; empty: no retries",
+    )
+    callback_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Time a callback receiver has to answer"
+    )
+    callback_concurrency: int = Field(default=8, ge=1, description="Callbacks sent at once")
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Server-wide Standard Webhooks secret (whsec_...) for keys without their own",
+    )
     routes: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ROUTES),
         description="model_name -> engine; '*' is the fallback for known Kling models",
@@ -64,6 +99,39 @@ class Settings(BaseSettings):
         ):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
+        return value
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        networks = _comma_separated(value)
+        for cidr in networks if isinstance(networks, list) else []:
+            try:
+                ipaddress.ip_network(str(cidr), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"OPENREEL_ALLOWED_NETWORKS: {cidr!r} is not a CIDR") from exc
+        return networks
+
+    @field_validator("callback_retry_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("callback_retry_schedule")
+    @classmethod
+    def _non_negative(cls, value: list[float]) -> list[float]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("OPENREEL_CALLBACK_RETRY_SCHEDULE delays must be >= 0 seconds")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from openreel.callbacks.signing import secret_bytes
+
+        secret_bytes(value)  # raises ValueError naming the rule
         return value
 
     @classmethod

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
 from openreel.auth.authenticate import Authenticator
 from openreel.blobs.local import LocalBlobStore
 from openreel.blobs.signing import UrlSigner
+from openreel.callbacks.sender import CallbackSender
 from openreel.config import Settings
+from openreel.net.safe_http import SafeHttp
 from openreel.queue.local import LocalWorkerPool
 from openreel.store.db import Database
+from openreel.store.deliveries import DeliveryRepository
 from openreel.store.keys import KeyRepository
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.service import TaskService
@@ -26,6 +27,8 @@ class Services:
     authenticator: Authenticator
     blobs: LocalBlobStore
     signer: UrlSigner
-    http: httpx.AsyncClient
+    http: SafeHttp
     tasks: TaskService
     pool: LocalWorkerPool
+    deliveries: DeliveryRepository
+    callbacks: CallbackSender

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from openreel.blobs.base import BlobStore
 from openreel.engines.base import (
     Engine,
@@ -31,6 +29,7 @@ from openreel.engines.base import (
     TaskKind,
     VideoSpec,
 )
+from openreel.net.safe_http import FetchLimits, SafeHttp
 from openreel.store.tables import TaskRow
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.ids import new_id
@@ -52,8 +51,8 @@ class WorkerDeps:
     engines: dict[str, Engine]
     lease_seconds: float
     work_dir: Path
-    http: httpx.AsyncClient
-    fetch_timeout: float
+    http: SafeHttp
+    fetch_limits: FetchLimits
 
 
 class _Progress:
@@ -116,7 +115,7 @@ async def run_generation(
     progress = _Progress(stop, lease_lost)
 
     async def generate() -> GenerationOutput:
-        images = await resolve_inputs(row.id, row.params, deps.blobs, deps.http, deps.fetch_timeout)
+        images = await resolve_inputs(row.id, row.params, deps.blobs, deps.http, deps.fetch_limits)
         progress(0.0)  # stop before the engine starts if we are already shutting down
         return await asyncio.to_thread(engine.run, build_job(row, images, work), progress)
 

@@ -243,7 +243,51 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         "/v1/videos/image2video",
         i2v(callback_url="not a url"),
         1201,
-        "callback_url: must be an http(s) URL",
+        "callback_url: URL must use http or https",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(callback_url="ftp://example.com/hook"),
+        1201,
+        "callback_url: URL must use http or https",
+    ),
+    # addresses refused without DNS at create time (loopback 127.0.0.1 is allowed in tests)
+    (
+        "/v1/videos/image2video",
+        i2v(callback_url="http://10.1.2.3/hook"),
+        1201,
+        "callback_url: URL host is not allowed: 10.1.2.3 is a private address",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(callback_url="http://169.254.169.254/latest/meta-data/"),
+        1201,
+        "callback_url: URL host is not allowed: 169.254.169.254 is a cloud metadata address",
+    ),
+    (
+        "/kling/v1/videos/image2video",
+        i2v(callback_url="http://[::1]:8080/hook"),
+        1201,
+        "callback_url: URL host is not allowed: ::1 is a loopback address",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(callback_url="http://user:pw@example.com/hook"),
+        1201,
+        "callback_url: URL must not contain credentials",
+    ),
+    (
+        "/v1/videos/image2video",
+        i2v(image="http://192.168.1.20/cat.png"),
+        1201,
+        "image: URL host is not allowed: 192.168.1.20 is a private address",
+    ),
+    (
+        "/v1/videos/multi-image2video",
+        {"image_list": [{"image": IMG}, {"image": "http://0x0a000001/x.png"}], "prompt": "p"},
+        1201,
+        "image_list[1].image: URL host is not allowed: 0x0a000001 is 10.0.0.1; "
+        "10.0.0.1 is a private address",
     ),
     (
         "/v1/images/generations",

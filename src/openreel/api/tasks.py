@@ -66,7 +66,8 @@ def _create_handler(prefix: Prefix, family: Family) -> Handler:
         services = services_of(request)
         owner = await owner_of(request, services)
         body = await json_body(request)
-        view = await services.tasks.create(owner, family, prefix, body)
+        base = base_url(request, services)
+        view = await services.tasks.create(owner, family, prefix, body, base)
         return envelope(_present(request, services, [view])[0])
 
     return create_task

@@ -18,6 +18,15 @@ def _key(row: Any) -> ApiKeyRow:
     return ApiKeyRow(**row._mapping)
 
 
+def _match(id_or_prefix: str) -> sa.ColumnElement[bool]:
+    """A key by id, key prefix or access key (what the CLI accepts)."""
+    return sa.or_(
+        _k.c.id == id_or_prefix,
+        _k.c.key_prefix == id_or_prefix,
+        _k.c.access_key == id_or_prefix,
+    )
+
+
 class KeyRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -47,13 +56,54 @@ class KeyRepository:
         stmt = sa.select(_k).order_by(_k.c.created_at)
         return await self.db.read(lambda conn: [_key(row) for row in conn.execute(stmt)])
 
+    async def by_id(self, key_id: str) -> ApiKeyRow | None:
+        return await self._one(sa.select(_k).where(_k.c.id == key_id))
+
+    async def webhook_secrets(self, key_id: str) -> tuple[str, ...]:
+        """The secrets that sign this key's callbacks: current first, then the one it
+        replaced while a rotation is under way."""
+        row = await self.by_id(key_id)
+        if row is None:
+            return ()
+        return tuple(s for s in (row.webhook_secret, row.webhook_secret_previous) if s)
+
+    async def set_webhook_secret(
+        self, id_or_prefix: str, secret: str | None, *, keep_previous: bool
+    ) -> ApiKeyRow | None:
+        """Make ``secret`` the key's signing secret (None: unsigned). With ``keep_previous``
+        the old one keeps signing too until ``end_rotation``. None if no key matches."""
+
+        def change(conn: Connection) -> ApiKeyRow | None:
+            row = conn.execute(sa.select(_k).where(_match(id_or_prefix)).limit(1)).one_or_none()
+            if row is None:
+                return None
+            previous = row.webhook_secret if keep_previous and secret else None
+            conn.execute(
+                sa.update(_k)
+                .where(_k.c.id == row.id)
+                .values(webhook_secret=secret, webhook_secret_previous=previous)
+            )
+            return _key(row)
+
+        return await self.db.write(change)
+
+    async def end_rotation(self, id_or_prefix: str) -> ApiKeyRow | None:
+        """Stop signing with the previous secret."""
+
+        def change(conn: Connection) -> ApiKeyRow | None:
+            row = conn.execute(sa.select(_k).where(_match(id_or_prefix)).limit(1)).one_or_none()
+            if row is None:
+                return None
+            conn.execute(
+                sa.update(_k).where(_k.c.id == row.id).values(webhook_secret_previous=None)
+            )
+            return _key(row)
+
+        return await self.db.write(change)
+
     async def revoke(self, id_or_prefix: str) -> ApiKeyRow | None:
         """Revoke by id, key prefix or access key; returns the row, or None if unknown."""
-        match = sa.or_(
-            _k.c.id == id_or_prefix,
-            _k.c.key_prefix == id_or_prefix,
-            _k.c.access_key == id_or_prefix,
-        )
+        match = _match(id_or_prefix)
 
         def change(conn: Connection) -> ApiKeyRow | None:
             row = conn.execute(sa.select(_k).where(match).limit(1)).one_or_none()

@@ -35,6 +35,10 @@ class ApiKeyRow(Base):
     secret_key: Mapped[str] = mapped_column(sa.String(128))
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    # Standard Webhooks secrets (whsec_...) that sign this key's callbacks; kept as is because
+    # signing needs them. During a rotation both sign (two signatures in one header).
+    webhook_secret: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    webhook_secret_previous: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
 
 
 class TaskRow(Base):
@@ -63,3 +67,46 @@ class TaskRow(Base):
     lease_expires_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class WebhookDeliveryRow(Base):
+    """Outbox: one callback event of one task, written with the status change it reports."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("task_id", "seq", name="uq_webhook_deliveries_task_seq"),
+        sa.Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # the webhook-id
+    task_id: Mapped[str] = mapped_column(sa.String(24))
+    owner_id: Mapped[str] = mapped_column(sa.String(32))
+    seq: Mapped[int] = mapped_column(sa.Integer)  # order of the task's events, from 1
+    url: Mapped[str] = mapped_column(sa.Text)
+    task_status: Mapped[str] = mapped_column(sa.String(16))
+    # The task as it was at the change (result as blob keys: URLs are minted when sent).
+    event: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    state: Mapped[str] = mapped_column(sa.String(16))  # pending|delivered|failed|gone
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)  # in this round of retries
+    next_attempt_at: Mapped[int] = mapped_column(sa.BigInteger)
+    lease_until: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[int] = mapped_column(sa.BigInteger)
+    delivered_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+
+class WebhookAttemptRow(Base):
+    """The delivery log: one row per HTTP attempt."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (sa.Index("ix_webhook_attempts_delivery", "delivery_id", "number"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(sa.String(32))
+    number: Mapped[int] = mapped_column(sa.Integer)  # 1-based over the delivery's life
+    started_at: Mapped[int] = mapped_column(sa.BigInteger)
+    duration_ms: Mapped[int] = mapped_column(sa.Integer)
+    status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    error: Mapped[str] = mapped_column(sa.Text, default="")

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
+from openreel.callbacks.outbox import record_event
 from openreel.store.db import Database
-from openreel.store.prepared import PreparedQuery, json_value
+from openreel.store.prepared import DuplicateKey, PreparedQuery, json_value
 from openreel.store.tables import Base, TaskRow
 from openreel.wire.tasks import TaskStatus
 
@@ -158,10 +160,26 @@ class TaskViews:
 
         Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken.
         """
-        row = {**values, "params": json.dumps(values["params"]), "result": None}
+        if values["params"].get("callback_url"):
+            await self._insert_with_event(values)
+        else:
+            row = {**values, "params": json.dumps(values["params"]), "result": None}
+            async with self.db.raw() as conn:
+                await conn.execute(_INSERT, **row)
         async with self.db.raw() as conn:
-            await conn.execute(_INSERT, **row)
             return _view((await conn.all(_BY_ID, x=values["id"]))[0])
+
+    async def _insert_with_event(self, values: dict[str, Any]) -> None:
+        """The task and its `submitted` callback event, in one transaction."""
+
+        def change(conn: Connection) -> None:
+            conn.execute(sa.insert(_t).values(**values))
+            record_event(conn, values, values["created_at"])
+
+        try:
+            await self.db.write(change)
+        except sa.exc.IntegrityError as exc:
+            raise DuplicateKey(str(exc)) from exc
 
     async def _first(self, query: PreparedQuery, **params: Any) -> TaskView | None:
         async with self.db.raw() as conn:

@@ -1,16 +1,19 @@
 """The worker's side of the task table: lease-based claim, heartbeats and final states.
 
 Every worker-side state change is a conditional UPDATE on (id, status, lease_owner, attempts),
-so a worker that lost its lease can never overwrite the task's state.
+so a worker that lost its lease can never overwrite the task's state. A change of status
+writes its callback event to the outbox in the same transaction (``callbacks.outbox``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from openreel.callbacks.outbox import record_event
 from openreel.clock import now_ms
 from openreel.store.db import Database
 from openreel.store.tables import Base, TaskRow
@@ -20,6 +23,7 @@ SUBMITTED = TaskStatus.SUBMITTED.value
 PROCESSING = TaskStatus.PROCESSING.value
 
 _t = Base.metadata.tables[TaskRow.__tablename__]
+T = TypeVar("T")
 
 
 def _task(row: Any) -> TaskRow:
@@ -27,8 +31,10 @@ def _task(row: Any) -> TaskRow:
 
 
 class TaskRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_event: Callable[[], None] = lambda: None) -> None:
         self.db = db
+        # Called after a commit that queued a callback event (wakes this process's sender).
+        self.on_event = on_event
 
     async def get(self, task_id: str) -> TaskRow | None:
         def query(conn: Connection) -> TaskRow | None:
@@ -51,31 +57,56 @@ class TaskRepository:
                 _t.c.attempts < max_attempts,
             ),
         )
-        candidate = sa.select(_t.c.id).where(runnable).order_by(_t.c.created_at, _t.c.id).limit(1)
+        candidate = (
+            sa.select(_t.c.id, _t.c.status).where(runnable).order_by(_t.c.created_at, _t.c.id)
+        ).limit(1)
         if not self.db.is_sqlite:
             candidate = candidate.with_for_update(skip_locked=True)
-        stmt = (
-            sa.update(_t)
-            .where(_t.c.id == candidate.scalar_subquery(), runnable)
-            .values(
-                status=PROCESSING,
-                lease_owner=worker_id,
-                lease_expires_at=now + int(lease_seconds * 1000),
-                attempts=_t.c.attempts + 1,
-                updated_at=now,
+
+        def change(conn: Connection) -> tuple[TaskRow | None, bool]:
+            found = conn.execute(candidate).one_or_none()
+            if found is None:
+                return None, False
+            stmt = (
+                sa.update(_t)
+                .where(_t.c.id == found.id, runnable)
+                .values(
+                    status=PROCESSING,
+                    lease_owner=worker_id,
+                    lease_expires_at=now + int(lease_seconds * 1000),
+                    attempts=_t.c.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(*_t.columns)
             )
-            .returning(*_t.columns)
-        )
-
-        def change(conn: Connection) -> TaskRow | None:
             row = conn.execute(stmt).one_or_none()
-            return _task(row) if row is not None else None
+            if row is None:
+                return None, False
+            # A retry after a lost lease is still `processing`: no change to report.
+            event = found.status == SUBMITTED and record_event(conn, dict(row._mapping), now)
+            return _task(row), event
 
-        return await self.db.write(change)
+        return await self._changed(change)
+
+    async def _changed(self, change: Callable[[Connection], tuple[T, bool]]) -> T:
+        result, event = await self.db.write(change)
+        if event:
+            self.on_event()
+        return result
 
     async def _update(self, where: sa.ColumnElement[bool], **values: Any) -> int:
+        """UPDATE matching rows; a change of status queues each row's callback event."""
         stmt = sa.update(_t).where(where).values(**values)
-        return await self.db.write(lambda conn: int(conn.execute(stmt).rowcount))
+        if "status" not in values:
+            return await self.db.write(lambda conn: int(conn.execute(stmt).rowcount))
+
+        def change(conn: Connection) -> tuple[int, bool]:
+            rows = conn.execute(stmt.returning(*_t.columns)).all()
+            now = values.get("updated_at") or now_ms()
+            events = [record_event(conn, dict(row._mapping), now) for row in rows]
+            return len(rows), any(events)
+
+        return await self._changed(change)
 
     def _held(self, row: TaskRow, worker_id: str) -> sa.ColumnElement[bool]:
         return sa.and_(

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from openreel.blobs.base import BlobStore
-from openreel.media.fetch import fetch_bytes
+from openreel.media.fetch import fetch_image
 from openreel.media.images import (
     DecodedImage,
     check_geometry,
@@ -27,6 +25,7 @@ from openreel.media.images import (
     is_url,
     probe_size,
 )
+from openreel.net.safe_http import FetchLimits, SafeHttp
 from openreel.wire.errors import illegal
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -98,27 +97,30 @@ async def resolve_inputs(
     task_id: str,
     params: dict[str, Any],
     blobs: BlobStore,
-    client: httpx.AsyncClient,
-    timeout: float,
+    http: SafeHttp,
+    limits: FetchLimits,
 ) -> dict[str, Path]:
     """Worker side: fetch and check URL images, then every field -> a local file.
 
-    Raises ``KlingError`` (1201, naming the field) for an input that cannot be used.
+    Every URL image is fetched and checked before any is stored, so an input that cannot be
+    used leaves nothing behind. Raises ``KlingError`` (1201, naming the field) for it.
     """
     keys: dict[str, str] = dict(params.get("inputs", {}))
     pending = [ImageField(**item) for item in params.get("remote_inputs", [])]
-    fetched = await asyncio.gather(
-        *(fetch_bytes(client, f.value, f.path, timeout=timeout) for f in pending)
-    )
-    for field, data in zip(pending, fetched, strict=True):
-        image = await asyncio.to_thread(_validated, field, data)
+    fetched = await asyncio.gather(*(fetch_image(http, f.value, f.path, limits) for f in pending))
+    checked = [
+        (field, await asyncio.to_thread(_validated, field, data))
+        for field, data in zip(pending, fetched, strict=True)
+    ]
+    if pending:
+        sizes = {path: probe_size(blobs.local_path(key), path) for path, key in keys.items()}
+        sizes.update({field.path: (image.width, image.height) for field, image in checked})
+        check_image_set(sizes, params)
+    for field, image in checked:
         key = input_key(task_id, field.path, image.extension)
         await asyncio.to_thread(blobs.put_bytes, key, image.data)
         keys[field.path] = key
-    paths = {path: blobs.local_path(key) for path, key in keys.items()}
-    if pending:
-        check_image_set({path: probe_size(file, path) for path, file in paths.items()}, params)
-    return paths
+    return {path: blobs.local_path(key) for path, key in keys.items()}
 
 
 def check_image_set(sizes: dict[str, tuple[int, int]], params: dict[str, Any]) -> None:

@@ -87,15 +87,6 @@ def _check_text(request: CreateRequest, limits: PrefixLimits, prefix: Prefix) ->
             )
 
 
-def _check_callback(url: str | None) -> None:
-    if url is None:
-        return
-    if not url.lower().startswith(("http://", "https://")):
-        raise illegal("callback_url", "must be an http(s) URL")
-    # Refused rather than silently dropped until the callback sender exists (docs/compat.md).
-    raise illegal("callback_url", "callbacks are not delivered by this server yet; poll the task")
-
-
 def image_size(aspect_ratio: str, resolution: str) -> tuple[int, int]:
     """Exact-ratio canvas of about 1 (1k) or 4 (2k) megapixels."""
     a, b = (int(part) for part in aspect_ratio.split(":"))
@@ -189,7 +180,6 @@ def plan_task(
     kind = kind_of(request)
     limits = limits_for(prefix, kind)
     _check_text(request, limits, prefix)
-    _check_callback(request.callback_url)
 
     if isinstance(request, MultiImage2VideoRequest):
         if len(request.image_list) < limits.min_images:

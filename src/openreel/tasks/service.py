@@ -9,6 +9,7 @@ from typing import Any
 
 from openreel.blobs.base import BlobStore
 from openreel.clock import now_ms
+from openreel.net.safe_http import SafeHttp
 from openreel.store.prepared import DuplicateKey
 from openreel.store.task_views import TaskView, TaskViews
 from openreel.tasks.families import Family, Prefix
@@ -36,17 +37,31 @@ class TaskService:
         views: TaskViews,
         router: EngineRouter,
         blobs: BlobStore,
+        urls: SafeHttp,
         *,
         on_created: Callable[[], None] = lambda: None,
+        on_event: Callable[[], None] = lambda: None,
     ) -> None:
         self.views = views
         self.router = router
         self.blobs = blobs
+        self.urls = urls
         self.on_created = on_created
+        self.on_event = on_event
 
-    async def create(self, owner_id: str, family: Family, prefix: Prefix, body: Any) -> TaskView:
+    async def create(
+        self, owner_id: str, family: Family, prefix: Prefix, body: Any, base_url: str = ""
+    ) -> TaskView:
+        """Validate ``body`` and queue its task. ``base_url`` is where its callbacks' result
+        links point (the API's address as the client saw it)."""
         request = parse_request(family, body)
         plan = plan_task(request, family, prefix, self.router)
+        # Address checks that need no DNS, now; names are resolved and checked on use.
+        if plan.callback_url is not None:
+            self.urls.check(plan.callback_url, "callback_url")
+        for image in plan.image_fields:
+            if image.is_remote:
+                self.urls.check(image.value, image.path)
         # Only an idempotent retry compares bodies; hashing a 10 MB body otherwise is waste.
         digest = request_hash(family, body) if plan.external_task_id is not None else ""
         if plan.external_task_id is not None:
@@ -59,7 +74,7 @@ class TaskService:
                 inputs = await store_inline_images(
                     task_id, plan.image_fields, self.blobs, plan.params
                 )
-                values = self._values(task_id, owner_id, plan, digest, inputs)
+                values = self._values(task_id, owner_id, plan, digest, inputs, base_url)
                 view = await self.views.insert(values)
             except DuplicateKey:
                 self.blobs.delete_prefix(f"inputs/{task_id}")
@@ -73,6 +88,8 @@ class TaskService:
                 self.blobs.delete_prefix(f"inputs/{task_id}")
                 raise
             self.on_created()
+            if plan.callback_url is not None:
+                self.on_event()
             return view
         raise KlingError(ErrorCode.INTERNAL, "could not allocate a task id; try again")
 
@@ -88,10 +105,17 @@ class TaskService:
 
     @staticmethod
     def _values(
-        task_id: str, owner_id: str, plan: TaskPlan, digest: str, inputs: dict[str, str]
+        task_id: str,
+        owner_id: str,
+        plan: TaskPlan,
+        digest: str,
+        inputs: dict[str, str],
+        base_url: str,
     ) -> dict[str, Any]:
         now = now_ms()
         params = dict(plan.params)
+        if plan.callback_url is not None:
+            params["base_url"] = base_url
         for image in plan.image_fields:
             _blank_image_value(params, image.path)
         params["inputs"] = inputs

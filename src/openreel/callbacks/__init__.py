@@ -1,0 +1,1 @@
+"""Task status callbacks: the outbox written with each status change, and its sender."""

@@ -1,0 +1,82 @@
+"""Writing callback events into the outbox, inside the transaction that changes the status.
+
+Every status change of a task that has a ``callback_url`` adds one ``webhook_deliveries`` row
+in the same transaction, so a change is never committed without its event (nor the other way
+round), whatever crashes afterwards. The row keeps the task as it was at the change; result
+URLs are minted when the event is sent, so a late retry still carries working links.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from openreel.store.tables import Base, WebhookDeliveryRow
+from openreel.tasks.ids import new_id
+
+__all__ = ["PENDING", "DELIVERED", "FAILED", "GONE", "new_event_id", "record_event"]
+
+PENDING, DELIVERED, FAILED, GONE = "pending", "delivered", "failed", "gone"
+
+_d = Base.metadata.tables[WebhookDeliveryRow.__tablename__]
+
+
+def new_event_id() -> str:
+    return f"msg_{new_id()}"
+
+
+def _params(task: Mapping[str, Any]) -> dict[str, Any]:
+    params = task["params"]
+    return json.loads(params) if isinstance(params, str | bytes) else dict(params or {})
+
+
+def snapshot(task: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    result = task.get("result")
+    return {
+        "task_id": task["id"],
+        "family": task["family"],
+        "task_status": task["status"],
+        "task_status_msg": task.get("status_msg") or "",
+        "progress": task.get("progress") or 0,
+        "external_task_id": task.get("external_task_id"),
+        "result": json.loads(result) if isinstance(result, str | bytes) else result,
+        "created_at": task["created_at"],
+        "updated_at": task["updated_at"],
+        "base_url": params.get("base_url"),
+    }
+
+
+def record_event(conn: Connection, task: Mapping[str, Any], now: int) -> bool:
+    """Queue the callback for ``task``'s current status, if it asked for callbacks."""
+    params = _params(task)
+    url = params.get("callback_url")
+    if not url:
+        return False
+    seq = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.max(_d.c.seq), 0) + 1).where(_d.c.task_id == task["id"])
+    ).scalar_one()
+    conn.execute(
+        sa.insert(_d).values(
+            id=new_event_id(),
+            task_id=task["id"],
+            owner_id=task["owner_id"],
+            seq=int(seq),
+            url=str(url),
+            task_status=task["status"],
+            event=snapshot(task, params),
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            last_status_code=None,
+            last_error="",
+            created_at=now,
+            updated_at=now,
+            delivered_at=None,
+        )
+    )
+    return True

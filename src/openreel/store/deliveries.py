@@ -1,0 +1,229 @@
+"""The callback outbox, sender side: claim due events in per-task order, settle attempts,
+read the delivery log, and queue a redelivery.
+
+A sender claims an event with a lease (``lease_until``, also the token that settles it), so
+several API processes can share one outbox and an event whose sender died is taken again
+when the lease runs out. An event is due only when no earlier event of its task is still
+pending: a task's callbacks arrive in the order its status changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from openreel.callbacks.outbox import DELIVERED, GONE, PENDING
+from openreel.clock import now_ms
+from openreel.store.db import Database
+from openreel.store.tables import Base, WebhookAttemptRow, WebhookDeliveryRow
+
+_d = Base.metadata.tables[WebhookDeliveryRow.__tablename__]
+_a = Base.metadata.tables[WebhookAttemptRow.__tablename__]
+_earlier = _d.alias("earlier")
+
+
+def _delivery(row: Any) -> WebhookDeliveryRow:
+    return WebhookDeliveryRow(**row._mapping)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt, for the delivery log."""
+
+    started_at: int
+    duration_ms: int
+    status_code: int | None
+    error: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a settled attempt leaves its delivery."""
+
+    state: str
+    attempts: int  # position in the retry schedule after this attempt
+    next_attempt_at: int
+    status_code: int | None
+    error: str
+
+
+@dataclass(frozen=True)
+class LoggedDelivery:
+    delivery: WebhookDeliveryRow
+    attempts: list[WebhookAttemptRow]
+
+
+def _due(now: int) -> sa.ColumnElement[bool]:
+    earlier_pending = (
+        sa.select(sa.literal(1))
+        .select_from(_earlier)
+        .where(
+            _earlier.c.task_id == _d.c.task_id,
+            _earlier.c.seq < _d.c.seq,
+            _earlier.c.state == PENDING,
+        )
+        .correlate(_d)
+        .exists()
+    )
+    return sa.and_(
+        _d.c.state == PENDING,
+        _d.c.next_attempt_at <= now,
+        sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
+        ~earlier_pending,
+    )
+
+
+class DeliveryRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim_due(self, limit: int, lease_ms: int) -> list[WebhookDeliveryRow]:
+        """Lease up to ``limit`` due events (oldest due first)."""
+        now = now_ms()
+        token = now + lease_ms
+        candidates = (
+            sa.select(_d.c.id)
+            .where(_due(now))
+            .order_by(_d.c.next_attempt_at, _d.c.task_id, _d.c.seq)
+            .limit(limit)
+        )
+
+        def change(conn: Connection) -> list[WebhookDeliveryRow]:
+            claimed = []
+            for (delivery_id,) in conn.execute(candidates).all():
+                row = conn.execute(
+                    sa.update(_d)
+                    .where(
+                        _d.c.id == delivery_id,
+                        _d.c.state == PENDING,
+                        sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
+                    )
+                    .values(lease_until=token)
+                    .returning(*_d.columns)
+                ).one_or_none()
+                if row is not None:
+                    claimed.append(_delivery(row))
+            return claimed
+
+        return await self.db.write(change)
+
+    async def next_due_at(self) -> int | None:
+        """When the earliest pending event falls due (ms), if any is pending."""
+        stmt = sa.select(sa.func.min(_d.c.next_attempt_at)).where(_d.c.state == PENDING)
+        return await self.db.read(lambda conn: conn.execute(stmt).scalar())
+
+    async def settle(
+        self, delivery: WebhookDeliveryRow, attempt: Attempt, outcome: Outcome
+    ) -> bool:
+        """Log ``attempt`` and move the delivery to ``outcome``, if our lease still holds."""
+        now = now_ms()
+
+        def change(conn: Connection) -> bool:
+            updated = conn.execute(
+                sa.update(_d)
+                .where(_d.c.id == delivery.id, _d.c.lease_until == delivery.lease_until)
+                .values(
+                    state=outcome.state,
+                    attempts=outcome.attempts,
+                    next_attempt_at=outcome.next_attempt_at,
+                    lease_until=None,
+                    last_status_code=outcome.status_code,
+                    last_error=outcome.error,
+                    updated_at=now,
+                    delivered_at=now if outcome.state == DELIVERED else None,
+                )
+            ).rowcount
+            if not updated:
+                return False
+            number = conn.execute(
+                sa.select(sa.func.count()).select_from(_a).where(_a.c.delivery_id == delivery.id)
+            ).scalar_one()
+            conn.execute(
+                sa.insert(_a).values(
+                    delivery_id=delivery.id,
+                    number=int(number) + 1,
+                    started_at=attempt.started_at,
+                    duration_ms=attempt.duration_ms,
+                    status_code=attempt.status_code,
+                    error=attempt.error,
+                )
+            )
+            if outcome.state == GONE:
+                # 410: the receiver wants no more callbacks for this task at this URL.
+                conn.execute(
+                    sa.update(_d)
+                    .where(
+                        _d.c.task_id == delivery.task_id,
+                        _d.c.url == delivery.url,
+                        _d.c.state == PENDING,
+                    )
+                    .values(
+                        state=GONE,
+                        last_error=f"not sent: event {delivery.id} was answered 410 Gone",
+                        updated_at=now,
+                    )
+                )
+            return True
+
+        return await self.db.write(change)
+
+    async def log(self, task_id: str) -> list[LoggedDelivery]:
+        """Every event of ``task_id`` with its attempts, in order."""
+
+        def query(conn: Connection) -> list[LoggedDelivery]:
+            deliveries = [
+                _delivery(row)
+                for row in conn.execute(
+                    sa.select(_d).where(_d.c.task_id == task_id).order_by(_d.c.seq)
+                )
+            ]
+            attempts: dict[str, list[WebhookAttemptRow]] = {d.id: [] for d in deliveries}
+            if deliveries:
+                rows = conn.execute(
+                    sa.select(_a)
+                    .where(_a.c.delivery_id.in_(list(attempts)))
+                    .order_by(_a.c.delivery_id, _a.c.number)
+                )
+                for row in rows:
+                    attempts[row.delivery_id].append(WebhookAttemptRow(**row._mapping))
+            return [LoggedDelivery(d, attempts[d.id]) for d in deliveries]
+
+        return await self.db.read(query)
+
+    async def redeliver(self, task_id: str, event_ids: Sequence[str]) -> list[str]:
+        """Queue events of ``task_id`` again (same webhook-id, a fresh retry schedule).
+
+        Events being sent right now are left alone. Returns the ids queued.
+        """
+        now = now_ms()
+
+        def change(conn: Connection) -> list[str]:
+            stmt = (
+                sa.update(_d)
+                .where(
+                    _d.c.task_id == task_id,
+                    _d.c.id.in_(list(event_ids)),
+                    sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
+                )
+                .values(
+                    state=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    lease_until=None,
+                    updated_at=now,
+                    delivered_at=None,
+                )
+                .returning(_d.c.id)
+            )
+            return [row.id for row in conn.execute(stmt)]
+
+        return await self.db.write(change)
+
+    async def expire_leases(self) -> int:
+        """Single-node (SQLite) start-up: no other process can be sending; free the leases."""
+        stmt = sa.update(_d).where(_d.c.lease_until.is_not(None)).values(lease_until=None)
+        return await self.db.write(lambda conn: int(conn.execute(stmt).rowcount))
