@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from openreel import __version__
+from openreel.api.callbacks import install_callback_routes
 from openreel.api.errors import install_error_handlers
 from openreel.api.files import router as files_router
 from openreel.api.openapi import install_openapi
@@ -183,6 +184,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_task_routes(app.router)
+    install_callback_routes(app.router)
     app.include_router(files_router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -36,6 +36,9 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
 )
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_PRIVATE = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _ISATAP_MARKERS = (0x00005EFE, 0x02005EFE)
@@ -92,14 +95,14 @@ def _refused_kind(address: IPAddress) -> str | None:
         return "a link-local address"
     if address.is_multicast:
         return "a multicast address"
+    if any(address.version == net.version and address in net for net in _PRIVATE):
+        return "a private address"
     if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
         return "a carrier-grade NAT address"
-    if address.is_private:
-        return "a private address"
     if address.is_reserved:
         return "a reserved address"
     if not address.is_global:
-        return "a non-public address"
+        return "a non-public address"  # documentation, benchmarking, protocol ranges...
     return None
 
 
@@ -118,17 +121,18 @@ class AddressPolicy:
 
     def refusal(self, address: IPAddress) -> str | None:
         """Why ``address`` must not be contacted, or None if it may be."""
-        candidates: list[IPAddress] = [address]
-        if isinstance(address, ipaddress.IPv6Address):
-            candidates.extend(embedded_ipv4(address))
-        for candidate in candidates:
+        inner = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else []
+        for candidate in (address, *inner):
             if candidate in METADATA_ADDRESSES:
                 return f"{address} is a cloud metadata address"
         if self._is_allowed(address):
             return None
-        for candidate in candidates:
+        # An address that carries an IPv4 address may reach it: judge that one first.
+        for candidate in inner:
             kind = _refused_kind(candidate)
             if kind is not None and not self._is_allowed(candidate):
-                shown = str(address) if candidate == address else f"{address} (embeds {candidate})"
-                return f"{shown} is {kind}"
-        return None
+                return f"{address} embeds {candidate}, {kind}"
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            return None  # ::ffff:a.b.c.d is that IPv4 address, already judged
+        kind = _refused_kind(address)
+        return f"{address} is {kind}" if kind is not None else None

@@ -1,0 +1,114 @@
+"""Extension routes (not in Kling's API): a task's callback delivery log, and redelivery.
+
+``GET  {prefix}/{family}/{task_id}/callbacks`` lists every callback event of the task (one per
+status change) with each HTTP attempt. ``POST .../callbacks/redeliver`` queues an event again,
+with the same ``webhook-id`` and a fresh retry schedule: the latest event by default, or the
+one named by ``{"event_id": ...}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from openreel.api.deps import json_body, owner_of, services_of
+from openreel.api.tasks import AUTH_HEADER, ERROR_RESPONSES, Handler, envelope
+from openreel.callbacks.outbox import PENDING
+from openreel.store.deliveries import LoggedDelivery
+from openreel.tasks.families import Family, Prefix
+from openreel.wire.errors import illegal
+
+
+def _logged(item: LoggedDelivery) -> dict[str, Any]:
+    d = item.delivery
+    return {
+        "event_id": d.id,
+        "task_status": d.task_status,
+        "url": d.url,
+        "state": d.state,
+        "attempts": [
+            {
+                "number": a.number,
+                "started_at": a.started_at,
+                "duration_ms": a.duration_ms,
+                "status_code": a.status_code,
+                "error": a.error,
+            }
+            for a in item.attempts
+        ],
+        "next_attempt_at": d.next_attempt_at if d.state == PENDING else None,
+        "last_status_code": d.last_status_code,
+        "last_error": d.last_error,
+        "created_at": d.created_at,
+        "delivered_at": d.delivered_at,
+    }
+
+
+def _log_handler(family: Family) -> Handler:
+    async def callback_log(request: Request, task_id: str) -> JSONResponse:
+        services = services_of(request)
+        owner = await owner_of(request, services)
+        view = await services.tasks.get(owner, family, task_id)
+        logged = await services.deliveries.log(view.id)
+        return envelope({"task_id": view.id, "deliveries": [_logged(i) for i in logged]})
+
+    return callback_log
+
+
+def _redeliver_handler(family: Family) -> Handler:
+    async def redeliver(request: Request, task_id: str) -> JSONResponse:
+        services = services_of(request)
+        owner = await owner_of(request, services)
+        view = await services.tasks.get(owner, family, task_id)
+        raw = await request.body()
+        body = await json_body(request) if raw.strip() else {}
+        if not isinstance(body, dict):
+            raise illegal("body", "must be a JSON object")
+        event_id = body.get("event_id")
+        if event_id is not None and not isinstance(event_id, str):
+            raise illegal("event_id", "must be a string")
+        events = [i.delivery for i in await services.deliveries.log(view.id)]
+        if not events:
+            raise illegal("callback_url", f"task {view.id} was created without a callback_url")
+        if event_id is None:
+            chosen = events[-1].id
+        elif any(e.id == event_id for e in events):
+            chosen = event_id
+        else:
+            raise illegal("event_id", f"task {view.id} has no callback event '{event_id}'")
+        queued = await services.deliveries.redeliver(view.id, [chosen])
+        if not queued:
+            raise illegal("event_id", f"event '{chosen}' is being sent right now; try again")
+        services.callbacks.notify()
+        return envelope({"task_id": view.id, "queued": queued})
+
+    return redeliver
+
+
+def install_callback_routes(router: APIRouter) -> None:
+    for prefix in Prefix:
+        for family in Family:
+            path = f"{prefix.value}/{family.value}/{{task_id}}/callbacks"
+            suffix = f"{family.name.lower()}{prefix.name.lower()}"
+            router.add_api_route(
+                path,
+                _log_handler(family),
+                methods=["GET"],
+                summary="Callback delivery log of a task (openreel extension)",
+                tags=["callbacks"],
+                responses=ERROR_RESPONSES,
+                operation_id=f"callbacks_{suffix}",
+                openapi_extra={"parameters": [AUTH_HEADER]},
+            )
+            router.add_api_route(
+                f"{path}/redeliver",
+                _redeliver_handler(family),
+                methods=["POST"],
+                summary="Send a callback event again (openreel extension)",
+                tags=["callbacks"],
+                responses=ERROR_RESPONSES,
+                operation_id=f"redeliver_{suffix}",
+                openapi_extra={"parameters": [AUTH_HEADER]},
+            )
