@@ -56,9 +56,16 @@ def record_event(conn: Connection, task: Mapping[str, Any], now: int) -> bool:
     url = params.get("callback_url")
     if not url:
         return False
-    seq = conn.execute(
-        sa.select(sa.func.coalesce(sa.func.max(_d.c.seq), 0) + 1).where(_d.c.task_id == task["id"])
-    ).scalar_one()
+    seq, gone = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.max(_d.c.seq), 0) + 1,
+            sa.func.count().filter(sa.and_(_d.c.state == GONE, _d.c.url == str(url))),
+        ).where(_d.c.task_id == task["id"])
+    ).one()
+    # A receiver that answered 410 for this task gets nothing more from it.
+    state, note = (
+        (GONE, "not sent: the receiver answered 410 Gone earlier") if gone else (PENDING, "")
+    )
     conn.execute(
         sa.insert(_d).values(
             id=new_event_id(),
@@ -68,12 +75,12 @@ def record_event(conn: Connection, task: Mapping[str, Any], now: int) -> bool:
             url=str(url),
             task_status=task["status"],
             event=snapshot(task, params),
-            state=PENDING,
+            state=state,
             attempts=0,
             next_attempt_at=now,
             lease_until=None,
             last_status_code=None,
-            last_error="",
+            last_error=note,
             created_at=now,
             updated_at=now,
             delivered_at=None,

@@ -37,6 +37,7 @@ SecretsFor = Callable[[str], Awaitable[Sequence[str]]]
 UrlFor = Callable[[str, str | None], str]
 
 _JITTER = 0.1
+_MIN_WAIT_S = 0.005
 _MAX_RETRY_AFTER_S = 24 * 3600
 FIELD = "callback_url"
 
@@ -132,9 +133,9 @@ class CallbackSender:
             except Exception:
                 log.exception("callback sender: outbox query failed; retrying")
                 wait = self.config.poll_interval
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+            # Always yield: on SQLite the queries above run inline and never suspend.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(wait, _MIN_WAIT_S))
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

@@ -57,7 +57,8 @@ class LoggedDelivery:
     attempts: list[WebhookAttemptRow]
 
 
-def _due(now: int) -> sa.ColumnElement[bool]:
+def _waiting(now: int) -> sa.ColumnElement[bool]:
+    """Pending, not being sent, and first in its task's line (due or not)."""
     earlier_pending = (
         sa.select(sa.literal(1))
         .select_from(_earlier)
@@ -71,10 +72,13 @@ def _due(now: int) -> sa.ColumnElement[bool]:
     )
     return sa.and_(
         _d.c.state == PENDING,
-        _d.c.next_attempt_at <= now,
         sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
         ~earlier_pending,
     )
+
+
+def _due(now: int) -> sa.ColumnElement[bool]:
+    return sa.and_(_waiting(now), _d.c.next_attempt_at <= now)
 
 
 class DeliveryRepository:
@@ -112,8 +116,9 @@ class DeliveryRepository:
         return await self.db.write(change)
 
     async def next_due_at(self) -> int | None:
-        """When the earliest pending event falls due (ms), if any is pending."""
-        stmt = sa.select(sa.func.min(_d.c.next_attempt_at)).where(_d.c.state == PENDING)
+        """When the next event that could be claimed falls due (ms), if there is one; events
+        being sent, or waiting behind an earlier one of their task, do not count."""
+        stmt = sa.select(sa.func.min(_d.c.next_attempt_at)).where(_waiting(now_ms()))
         return await self.db.read(lambda conn: conn.execute(stmt).scalar())
 
     async def settle(
