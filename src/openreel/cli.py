@@ -106,11 +106,20 @@ def keys_list(data_dir: DataDir = None) -> None:
             rows = await repo.list()
         finally:
             await db.dispose()
-        table = Table("id", "name", "key prefix", "access key", "created", "status")
+        table = Table("id", "name", "key prefix", "access key", "created", "status", "callbacks")
         for row in rows:
             created = datetime.fromtimestamp(row.created_at / 1000, UTC).strftime("%Y-%m-%d %H:%M")
             status = "revoked" if row.revoked_at else "active"
-            table.add_row(row.id, row.name, row.key_prefix + "...", row.access_key, created, status)
+            signing = (
+                "signed, rotating"
+                if row.webhook_secret_previous
+                else "signed"
+                if row.webhook_secret
+                else "server secret or unsigned"
+            )
+            table.add_row(
+                row.id, row.name, row.key_prefix + "...", row.access_key, created, status, signing
+            )
         console.print(table)
 
     asyncio.run(run())
@@ -137,6 +146,76 @@ def keys_revoke(
         console.print(f"[red]no key matches {key!r}[/red]")
         raise typer.Exit(code=1)
     console.print(f"revoked {key}")
+
+
+@keys_app.command("webhook-secret")
+def keys_webhook_secret(
+    key: Annotated[str, typer.Argument(help="Key id, key prefix or access key")],
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            "--rotate",
+            help="Keep signing with the current secret as well (two signatures per callback) "
+            "until --end-rotation, so receivers can switch without missing a callback",
+        ),
+    ] = False,
+    secret: Annotated[
+        str | None, typer.Option("--secret", help="Use this whsec_ secret instead of a new one")
+    ] = None,
+    end_rotation: Annotated[
+        bool, typer.Option("--end-rotation", help="Stop signing with the previous secret")
+    ] = False,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove the key's secrets (server secret or none)")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Set or rotate the Standard Webhooks secret that signs this key's task callbacks.
+
+    The new secret is printed once. Without a key secret, callbacks are signed with
+    OPENREEL_WEBHOOK_SECRET if the server has one, else sent unsigned.
+
+    Examples:
+      openreel keys webhook-secret or_AbCdEf12
+      openreel keys webhook-secret or_AbCdEf12 --rotate
+      openreel keys webhook-secret or_AbCdEf12 --end-rotation
+    """
+    from openreel.callbacks.signing import new_secret, secret_bytes
+
+    if sum((end_rotation, remove, rotate or secret is not None)) > 1:
+        console.print(
+            "[red]choose one of: a new secret (--rotate/--secret), --end-rotation, --remove[/red]"
+        )
+        raise typer.Exit(code=2)
+    if secret is not None:
+        try:
+            secret_bytes(secret)
+        except ValueError as exc:
+            console.print(f"[red]--secret: {exc}[/red]")
+            raise typer.Exit(code=2) from None
+    chosen = None if (end_rotation or remove) else (secret or new_secret())
+
+    async def run() -> bool:
+        db, repo = await _open_keys(data_dir)
+        try:
+            if end_rotation:
+                return await repo.end_rotation(key) is not None
+            row = await repo.set_webhook_secret(key, chosen, keep_previous=rotate)
+            return row is not None
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(run()):
+        console.print(f"[red]no key matches {key!r}[/red]")
+        raise typer.Exit(code=1)
+    if end_rotation:
+        console.print(f"{key}: callbacks are now signed with the current secret only")
+    elif remove:
+        console.print(f"{key}: the key's webhook secrets were removed")
+    else:
+        console.print(f"webhook secret: {chosen}")
+        if rotate:
+            console.print("the previous secret keeps signing until --end-rotation")
 
 
 def main() -> None:

@@ -20,7 +20,12 @@ def image_host() -> Iterator[ImageHost]:
 
 @pytest.fixture
 def server_env(database_url: str | None) -> dict[str, str]:
-    env = {"OPENREEL_POLL_INTERVAL": "0.1", "OPENREEL_LEASE_SECONDS": "5"}
+    env = {
+        "OPENREEL_POLL_INTERVAL": "0.1",
+        "OPENREEL_LEASE_SECONDS": "5",
+        # The image hosts and callback receivers of the tests listen on loopback.
+        "OPENREEL_ALLOWED_NETWORKS": "127.0.0.1/32",
+    }
     if database_url:
         env["OPENREEL_DATABASE_URL"] = database_url
     return env

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 from tests.helpers import image_b64
+from tests.http_stub import HttpStub, Recorded
 from tests.server import running_server
 
 
@@ -56,3 +58,60 @@ def test_keys_lifecycle_against_a_running_server(tmp_path: Path, database_url: s
         assert "revoked" in cli("keys", "list", env=env).stdout
 
     assert cli("keys", "revoke", "nope", env=env).returncode == 1
+
+
+def test_webhook_secret_set_rotate_and_end(tmp_path: Path, database_url: str | None) -> None:
+    env = {
+        "OPENREEL_DATA_DIR": str(tmp_path / "d"),
+        "OPENREEL_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "OPENREEL_POLL_INTERVAL": "0.1",
+    }
+    if database_url:
+        env["OPENREEL_DATABASE_URL"] = database_url
+    created = cli("keys", "create", "--name", "hooks", env=env)
+    api_key = created.stdout.split("API key:")[1].split()[0]
+    key_id = created.stdout.split("id:")[1].split()[0]
+
+    first = cli("keys", "webhook-secret", key_id, env=env)
+    assert first.returncode == 0, first.stderr
+    secret_1 = first.stdout.split("webhook secret:")[1].split()[0]
+    assert secret_1.startswith("whsec_")
+    assert "signed" in cli("keys", "list", env=env).stdout
+    rotated = cli("keys", "webhook-secret", key_id, "--rotate", env=env)
+    secret_2 = rotated.stdout.split("webhook secret:")[1].split()[0]
+    assert "rotating" in cli("keys", "list", env=env).stdout
+
+    receiver = HttpStub()
+    try:
+        with running_server(tmp_path / "d", env) as server:
+            headers = {"Authorization": f"Bearer {api_key}"}
+
+            def callback() -> Recorded:
+                before = len(receiver.requests)
+                response = httpx.post(
+                    f"{server.url}/v1/videos/image2video",
+                    headers=headers,
+                    json={"image": image_b64(), "callback_url": f"{receiver.url}/h"},
+                    timeout=30,
+                )
+                assert response.status_code == 200, response.text
+                return receiver.wait_for(before + 1)[before]
+
+            both = callback()
+            assert len(both.headers["webhook-signature"].split()) == 2
+            for secret in (secret_1, secret_2):
+                assert Webhook(secret).verify(both.body, both.headers) is not None
+
+            assert cli("keys", "webhook-secret", key_id, "--end-rotation", env=env).returncode == 0
+            only_new = callback()
+            assert len(only_new.headers["webhook-signature"].split()) == 1
+            assert Webhook(secret_2).verify(only_new.body, only_new.headers) is not None
+
+            assert cli("keys", "webhook-secret", key_id, "--remove", env=env).returncode == 0
+            assert "webhook-signature" not in callback().headers
+    finally:
+        receiver.close()
+
+    bad = cli("keys", "webhook-secret", key_id, "--secret", "whsec_c2hvcnQ=", env=env)
+    assert bad.returncode == 2 and "at least 24 bytes" in bad.stdout
+    assert cli("keys", "webhook-secret", "nope", env=env).returncode == 1

@@ -1,0 +1,55 @@
+"""Settings read from the environment: comma-separated lists and the rules they must follow."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from openreel.callbacks.signing import new_secret
+from openreel.config import DEFAULT_CALLBACK_RETRY_SCHEDULE, Settings
+
+
+def test_comma_separated_lists_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENREEL_ALLOWED_NETWORKS", "192.168.1.0/24, 127.0.0.0/8,fd00::/8")
+    monkeypatch.setenv("OPENREEL_CALLBACK_RETRY_SCHEDULE", "1, 2.5,60")
+    settings = Settings()
+    assert settings.allowed_networks == ["192.168.1.0/24", "127.0.0.0/8", "fd00::/8"]
+    assert settings.callback_retry_schedule == [1.0, 2.5, 60.0]
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENREEL_ALLOWED_NETWORKS", "OPENREEL_CALLBACK_RETRY_SCHEDULE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.allowed_networks == []
+    assert settings.callback_retry_schedule == list(DEFAULT_CALLBACK_RETRY_SCHEDULE)
+    assert settings.webhook_secret is None
+
+
+def test_an_empty_schedule_means_no_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENREEL_CALLBACK_RETRY_SCHEDULE", "")
+    assert Settings().callback_retry_schedule == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "rule"),
+    [
+        ("OPENREEL_ALLOWED_NETWORKS", "10.0.0.0/8,not-a-network", "'not-a-network' is not a CIDR"),
+        ("OPENREEL_CALLBACK_RETRY_SCHEDULE", "5,-1", "delays must be >= 0"),
+        ("OPENREEL_CALLBACK_RETRY_SCHEDULE", "5,soon", "valid number"),
+        ("OPENREEL_WEBHOOK_SECRET", "hunter2", "starts with 'whsec_'"),
+        ("OPENREEL_WEBHOOK_SECRET", "whsec_c2hvcnQ=", "at least 24 bytes"),
+    ],
+)
+def test_bad_values_name_the_rule(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, rule: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=rule):
+        Settings()
+
+
+def test_a_webhook_secret_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = new_secret()
+    monkeypatch.setenv("OPENREEL_WEBHOOK_SECRET", secret)
+    assert Settings().webhook_secret == secret
