@@ -18,7 +18,7 @@ from openreel.media.fetch import fetch_image, image_limits
 from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import FetchFailed, FetchLimits, SafeHttp, UrlRefused
 from tests.conftest import Api
-from tests.helpers import image_bytes
+from tests.helpers import image_b64, image_bytes
 from tests.http_stub import HttpStub, Recorded, Reply
 from tests.polling import wait_task
 
@@ -313,3 +313,26 @@ async def test_fetch_image_names_the_field(stub: HttpStub) -> None:
             await fetch_image(http, f"{stub.url}/x", "image_list[2].image", image_limits(5, 1))
     finally:
         await http.aclose()
+
+
+def test_an_image_name_resolving_to_a_private_address_fails_the_task(
+    api: Api, headers: dict[str, str]
+) -> None:
+    async def private_dns(host: str, port: int) -> list[str]:
+        return ["172.20.0.5"]
+
+    api.services.http.resolver = private_dns
+    body = {"image_list": [{"image": image_b64()}, {"image": "https://img.example/b.png"}]}
+    created = api.client.post(
+        "/v1/videos/multi-image2video", json={**body, "prompt": "p"}, headers=headers
+    )
+    assert created.status_code == 200, created.text
+    task_id = created.json()["data"]["task_id"]
+    data = wait_task(api.client, "/v1/videos/multi-image2video", task_id, headers)
+    assert data["task_status"] == "failed"
+    assert data["task_status_msg"] == (
+        "image_list[1].image: URL host is not allowed: "
+        "img.example is 172.20.0.5; 172.20.0.5 is a private address"
+    )
+    # Only the base64 image given at create is stored; nothing came from the refused URL.
+    assert [p.name for p in stored_inputs(api)] == ["image_list_0_.image.png"]

@@ -49,7 +49,12 @@ class SenderConfig:
     connect_timeout: float
     concurrency: int
     poll_interval: float  # how often other processes' new events are looked for
-    lease_seconds: float = 120.0
+
+    @property
+    def lease_seconds(self) -> float:
+        # An attempt ends within the timeout; then it is settled. If its sender died, another
+        # takes the event once the lease runs out.
+        return self.timeout + 10.0
 
 
 def callback_body(event: dict[str, Any], url_for: UrlFor) -> bytes:
