@@ -20,6 +20,7 @@ class Recorded:
     headers: dict[str, str]  # names lower-cased
     body: bytes
     at: float  # time.monotonic()
+    peer: tuple[str, int]  # the client's address: a new port means a new connection
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Reply:
     delay: float = 0.0  # seconds before the answer starts
     trickle: float | None = None  # seconds between body bytes (a slow-loris answer)
     declare_length: bool = True  # False: no Content-Length; the body ends when we close
+    cut_after: int | None = None  # send only this many body bytes, then drop the connection
 
 
 Route = Callable[[Recorded], Reply]
@@ -54,6 +56,7 @@ class HttpStub:
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
                     time.monotonic(),
+                    (str(self.client_address[0]), int(self.client_address[1])),
                 )
                 with stub._lock:
                     stub.requests.append(recorded)
@@ -71,7 +74,11 @@ class HttpStub:
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    if reply.trickle is None:
+                    if reply.cut_after is not None:
+                        self.wfile.write(reply.body[: reply.cut_after])
+                        self.wfile.flush()
+                        self.close_connection = True
+                    elif reply.trickle is None:
                         self.wfile.write(reply.body)
                     else:
                         for index in range(len(reply.body)):

@@ -21,6 +21,12 @@ from openreel.net.addresses import AddressPolicy, parse_ip_literal
 DEFAULT = AddressPolicy()
 
 
+def reason(policy: AddressPolicy, text: str) -> str | None:
+    address = ipaddress.ip_address(text)
+    refusal = policy.refusal(address)
+    return refusal.describe(address) if refusal is not None else None
+
+
 @pytest.mark.parametrize(
     ("address", "kind"),
     [
@@ -63,26 +69,39 @@ DEFAULT = AddressPolicy()
     ],
 )
 def test_non_public_addresses_are_refused(address: str, kind: str) -> None:
-    reason = DEFAULT.refusal(ipaddress.ip_address(address))
-    assert reason is not None and kind in reason, reason
+    why = reason(DEFAULT, address)
+    assert why is not None and kind in why, why
 
 
 @pytest.mark.parametrize(
     "address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:93.184.216.34"]
 )
 def test_public_addresses_are_allowed(address: str) -> None:
-    assert DEFAULT.refusal(ipaddress.ip_address(address)) is None
+    assert reason(DEFAULT, address) is None
 
 
 def test_allowed_networks_open_a_range_but_never_metadata() -> None:
     policy = AddressPolicy.from_cidrs(["127.0.0.0/8", "10.1.0.0/16", "169.254.0.0/16"])
-    assert policy.refusal(ipaddress.ip_address("127.0.0.1")) is None
-    assert policy.refusal(ipaddress.ip_address("10.1.2.3")) is None
-    assert "private" in (policy.refusal(ipaddress.ip_address("10.2.0.1")) or "")
-    assert "loopback" in (policy.refusal(ipaddress.ip_address("::1")) or "")
-    assert "metadata" in (policy.refusal(ipaddress.ip_address("169.254.169.254")) or "")
+    assert reason(policy, "127.0.0.1") is None
+    assert reason(policy, "10.1.2.3") is None
+    assert "private" in (reason(policy, "10.2.0.1") or "")
+    assert "loopback" in (reason(policy, "::1") or "")
+    assert "metadata" in (reason(policy, "169.254.169.254") or "")
     # A mapped loopback address is judged by the IPv4 address inside it.
-    assert policy.refusal(ipaddress.ip_address("::ffff:127.0.0.1")) is None
+    assert reason(policy, "::ffff:127.0.0.1") is None
+
+
+def test_an_allowed_ipv6_range_does_not_open_the_ipv4_addresses_it_embeds() -> None:
+    policy = AddressPolicy.from_cidrs(["64:ff9b::/96", "2002::/16"])
+    assert reason(policy, "64:ff9b::a00:1") == "64:ff9b::a00:1 embeds 10.0.0.1, a private address"
+    assert "127.0.0.1, a loopback address" in (reason(policy, "2002:7f00:1::1") or "")
+    assert reason(policy, "64:ff9b::808:808") is None
+
+
+def test_translated_public_ipv4_addresses_are_allowed_by_default() -> None:
+    for text in ("64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"):
+        assert reason(DEFAULT, text) is None, text
+    assert "site-local" in (reason(DEFAULT, "fec0::1") or "")
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,6 @@ def verify(
         return False
     expected = signature(secret, msg_id, int(stamp), body)
     return any(
-        hmac.compare_digest(candidate, expected)
+        hmac.compare_digest(candidate.encode(), expected.encode())
         for candidate in lowered.get("webhook-signature", "").split()
     )

@@ -64,11 +64,12 @@ _TO_VIDEO_YUV: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Yuv420:
-    """A frame already in the video's colour space: ``y`` is HxW, ``uv`` (H/2)x(W/2)x2 (U, V),
-    both uint8 BT.709 limited range."""
+    """A frame already in the video's colour space (uint8, BT.709 limited range): ``y`` is
+    HxW, ``u`` and ``v`` are (H/2)x(W/2)."""
 
     y: np.ndarray
-    uv: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
 
 
 def rgb_to_yuv444(rgb: np.ndarray) -> np.ndarray:
@@ -225,21 +226,16 @@ class VideoWriter:
 
     def _from_planes(self, frame: Yuv420) -> av.VideoFrame:
         half = (self.height // 2, self.width // 2)
-        if (
-            frame.y.shape != (self.height, self.width)
-            or frame.uv.shape != (*half, 2)
-            or frame.y.dtype != np.uint8
-            or frame.uv.dtype != np.uint8
+        planes = (frame.y, frame.u, frame.v)
+        if [p.shape for p in planes] != [(self.height, self.width), half, half] or any(
+            p.dtype != np.uint8 for p in planes
         ):
             raise ValueError(
-                f"expected {self.height}x{self.width} luma and {half[0]}x{half[1]}x2 chroma "
-                f"uint8 planes, got {frame.y.shape} {frame.y.dtype} and "
-                f"{frame.uv.shape} {frame.uv.dtype}"
+                f"expected {self.height}x{self.width} luma and {half[0]}x{half[1]} chroma "
+                f"uint8 planes, got {', '.join(f'{p.shape} {p.dtype}' for p in planes)}"
             )
         # libavcodec's yuv420p ndarray layout: Y rows, then U, then V, each plane row-major.
-        planar = np.concatenate(
-            [frame.y.ravel(), frame.uv[:, :, 0].ravel(), frame.uv[:, :, 1].ravel()]
-        )
+        planar = np.concatenate([p.ravel() for p in planes])
         return av.VideoFrame.from_ndarray(
             planar.reshape(self.height * 3 // 2, self.width), format="yuv420p"
         )

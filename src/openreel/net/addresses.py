@@ -97,6 +97,8 @@ def _refused_kind(address: IPAddress) -> str | None:
         return "a multicast address"
     if any(address.version == net.version and address in net for net in _PRIVATE):
         return "a private address"
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return "a site-local address"
     if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
         return "a carrier-grade NAT address"
     if address.is_reserved:
@@ -104,6 +106,20 @@ def _refused_kind(address: IPAddress) -> str | None:
     if not address.is_global:
         return "a non-public address"  # documentation, benchmarking, protocol ranges...
     return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an address may not be contacted: ``kind`` (e.g. "a private address") of the
+    address itself, or of the IPv4 address ``embedded`` in it."""
+
+    kind: str
+    embedded: ipaddress.IPv4Address | None = None
+
+    def describe(self, address: IPAddress) -> str:
+        if self.embedded is None:
+            return f"{address} is {self.kind}"
+        return f"{address} embeds {self.embedded}, {self.kind}"
 
 
 @dataclass(frozen=True)
@@ -119,20 +135,28 @@ class AddressPolicy:
     def _is_allowed(self, address: IPAddress) -> bool:
         return any(address.version == net.version and address in net for net in self.allowed)
 
-    def refusal(self, address: IPAddress) -> str | None:
+    def refusal(self, address: IPAddress) -> Refusal | None:
         """Why ``address`` must not be contacted, or None if it may be."""
         inner = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else []
-        for candidate in (address, *inner):
+        if address in METADATA_ADDRESSES:
+            return Refusal("a cloud metadata address")
+        for candidate in inner:
             if candidate in METADATA_ADDRESSES:
-                return f"{address} is a cloud metadata address"
-        if self._is_allowed(address):
-            return None
-        # An address that carries an IPv4 address may reach it: judge that one first.
+                return Refusal("a cloud metadata address", candidate)
+        # An address that carries an IPv4 address may reach it: that one is always judged,
+        # even inside an allowed IPv6 range (a NAT64 prefix must not open 10.0.0.0/8).
         for candidate in inner:
             kind = _refused_kind(candidate)
             if kind is not None and not self._is_allowed(candidate):
-                return f"{address} embeds {candidate}, {kind}"
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            return None  # ::ffff:a.b.c.d is that IPv4 address, already judged
+                return Refusal(kind, candidate)
+        if self._is_allowed(address):
+            return None
+        if isinstance(address, ipaddress.IPv6Address) and (
+            address.ipv4_mapped is not None
+            or address.sixtofour is not None
+            or address in _NAT64
+            or address in _NAT64_LOCAL
+        ):
+            return None  # a translation of the IPv4 address judged above
         kind = _refused_kind(address)
-        return f"{address} is {kind}" if kind is not None else None
+        return Refusal(kind) if kind is not None else None

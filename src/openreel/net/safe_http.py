@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -45,11 +46,11 @@ __all__ = [
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
+log = logging.getLogger("openreel.net")
+
 _LOOPBACK = ipaddress.ip_address("127.0.0.1")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
-# A callback receiver's answer is only read for its status; its body is drained up to this.
-_RESPONSE_DRAIN_BYTES = 64 * 1024
 
 
 class UrlRefused(KlingError):
@@ -157,6 +158,9 @@ class SafeHttp:
         self.resolver = resolver
         self.client = httpx.AsyncClient(
             follow_redirects=False,
+            # No keep-alive: the pool keys connections by address alone, so a TLS connection
+            # checked for one name could otherwise carry a request for another name.
+            limits=httpx.Limits(max_keepalive_connections=0),
             trust_env=False,  # no proxy from the environment: it would bypass the checks
             headers={"User-Agent": user_agent},
         )
@@ -190,10 +194,14 @@ class SafeHttp:
             except UnicodeError:
                 raise UrlRefused(field, f"URL host {host!r} is not a valid name") from None
         if literal is not None:
-            self._check_address(literal, field, host)
+            self._check_literal(literal, field, host)
         elif host in _LOCAL_NAMES or host.endswith(".localhost"):
-            self._check_address(_LOOPBACK, field, host)  # RFC 6761: always loopback
+            self._check_resolved(_LOOPBACK, field, host)  # RFC 6761: always loopback
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            httpx.URL(f"{scheme}://openreel.invalid{target}")
+        except httpx.InvalidURL as exc:
+            raise UrlRefused(field, f"is not a valid URL ({exc})") from None
         return _Checked(
             url=url.strip(),
             scheme=scheme,
@@ -203,11 +211,18 @@ class SafeHttp:
             literal=literal,
         )
 
-    def _check_address(self, address: IPAddress, field: str, host: str) -> None:
-        reason = self.policy.refusal(address)
-        if reason is not None:
+    def _check_literal(self, address: IPAddress, field: str, host: str) -> None:
+        refusal = self.policy.refusal(address)
+        if refusal is not None:
             shown = "" if str(address) == host else f"{host} is {address}; "
-            raise UrlRefused(field, f"URL host is not allowed: {shown}{reason}")
+            raise UrlRefused(field, f"URL host is not allowed: {shown}{refusal.describe(address)}")
+
+    def _check_resolved(self, address: IPAddress, field: str, host: str) -> None:
+        refusal = self.policy.refusal(address)
+        if refusal is not None:
+            # What a name resolves to inside the network is not the caller's business.
+            log.warning("refused %s for %s: %s", host, field, refusal.describe(address))
+            raise UrlRefused(field, f"URL host is not allowed: {host} resolves to {refusal.kind}")
 
     async def _resolve(self, checked: _Checked, field: str) -> _Target:
         if checked.literal is not None:
@@ -220,7 +235,7 @@ class SafeHttp:
         if not addresses:
             raise FetchFailed(field, f"cannot resolve {checked.host}")
         for address in addresses:  # every answer must be allowed, not just the first
-            self._check_address(address, field, checked.host)
+            self._check_resolved(address, field, checked.host)
         return _Target(checked, addresses[0])
 
     # ------------------------------------------------------------------ requests
@@ -279,14 +294,8 @@ class SafeHttp:
                     timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
                 )
                 response = await self._send(request, field, target)
-                try:
-                    drained = 0
-                    async for chunk in response.aiter_raw():
-                        drained += len(chunk)
-                        if drained > _RESPONSE_DRAIN_BYTES:
-                            break
-                finally:
-                    await response.aclose()
+                # Only the status matters; the body is not read (no connection is reused).
+                await response.aclose()
         except TimeoutError:
             raise FetchFailed(field, f"no answer within {timeout:g} s") from None
         return PostResult(response.status_code, _retry_after(response.headers.get("retry-after")))
@@ -329,7 +338,7 @@ async def _read_capped(response: httpx.Response, field: str, max_bytes: int) -> 
     chunks: list[bytes] = []
     raw_size = size = 0
     too_big = f"body is larger than {_megabytes(max_bytes)}"
-    async for chunk in response.aiter_raw():
+    async for chunk in _raw_chunks(response, field):
         raw_size += len(chunk)
         if raw_size > max_bytes:
             raise FetchFailed(field, too_big)
@@ -345,4 +354,16 @@ async def _read_capped(response: httpx.Response, field: str, max_bytes: int) -> 
         if size > max_bytes:
             raise FetchFailed(field, too_big + (" once decompressed" if inflate else ""))
         chunks.append(chunk)
+    if inflate is not None and not inflate.eof:
+        raise FetchFailed(field, "body is truncated gzip")
     return b"".join(chunks)
+
+
+async def _raw_chunks(response: httpx.Response, field: str) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    except httpx.TimeoutException:
+        raise FetchFailed(field, "timed out reading the body") from None
+    except httpx.HTTPError as exc:
+        raise FetchFailed(field, f"body broken off ({type(exc).__name__})") from None

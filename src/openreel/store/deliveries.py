@@ -183,7 +183,7 @@ class DeliveryRepository:
             deliveries = [
                 _delivery(row)
                 for row in conn.execute(
-                    sa.select(_d).where(_d.c.task_id == task_id).order_by(_d.c.seq)
+                    sa.select(_d).where(_d.c.task_id == task_id).order_by(_d.c.created_at, _d.c.id)
                 )
             ]
             attempts: dict[str, list[WebhookAttemptRow]] = {d.id: [] for d in deliveries}
@@ -207,24 +207,35 @@ class DeliveryRepository:
         now = now_ms()
 
         def change(conn: Connection) -> list[str]:
-            stmt = (
-                sa.update(_d)
-                .where(
-                    _d.c.task_id == task_id,
-                    _d.c.id.in_(list(event_ids)),
-                    sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
+            queued: list[str] = []
+            for event_id in event_ids:
+                # The event joins the end of its task's line (a new seq), so an old event
+                # sent again never holds up the task's newer ones.
+                last = (
+                    sa.select(sa.func.max(_earlier.c.seq))
+                    .where(_earlier.c.task_id == task_id)
+                    .scalar_subquery()
                 )
-                .values(
-                    state=PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    lease_until=None,
-                    updated_at=now,
-                    delivered_at=None,
+                stmt = (
+                    sa.update(_d)
+                    .where(
+                        _d.c.task_id == task_id,
+                        _d.c.id == event_id,
+                        sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
+                    )
+                    .values(
+                        seq=last + 1,
+                        state=PENDING,
+                        attempts=0,
+                        next_attempt_at=now,
+                        lease_until=None,
+                        updated_at=now,
+                        delivered_at=None,
+                    )
+                    .returning(_d.c.id)
                 )
-                .returning(_d.c.id)
-            )
-            return [row.id for row in conn.execute(stmt)]
+                queued.extend(row.id for row in conn.execute(stmt))
+            return queued
 
         return await self.db.write(change)
 

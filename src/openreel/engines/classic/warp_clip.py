@@ -56,17 +56,23 @@ class WarpClip:
         yuv = rgb_to_yuv444(self.source)
         luma = np.ascontiguousarray(yuv[:, :, 0])
         height, width = luma.shape
-        chroma = cv2.resize(
-            np.ascontiguousarray(yuv[:, :, 1:]),
-            ((width + 1) // 2, (height + 1) // 2),
-            interpolation=cv2.INTER_AREA,
+        half = ((width + 1) // 2, (height + 1) // 2)
+        # One plane at a time: OpenCV warps single-channel images ~3x faster than two-channel.
+        u, v = (
+            cv2.resize(np.ascontiguousarray(yuv[:, :, i]), half, interpolation=cv2.INTER_AREA)
+            for i in (1, 2)
         )
         # Chroma planes are half the luma size; their pixel grid is mapped through luma's.
-        to_chroma = np.diag([chroma.shape[1] / width, chroma.shape[0] / height, 1.0])
+        to_chroma = np.diag([half[0] / width, half[1] / height, 1.0])
         to_chroma[:2, 2] = (to_chroma[0, 0] - 1) / 2, (to_chroma[1, 1] - 1) / 2
         out_w, out_h = self.out_size
         for index in range(count):
             t = index / (count - 1) if count > 1 else 0.0
             matrix = _as_3x3(self.matrix_at(t))
-            uv = _warp(chroma, to_chroma @ matrix @ _LUMA_FROM_CHROMA, (out_w // 2, out_h // 2))
-            yield Yuv420(_warp(luma, matrix, self.out_size), uv)
+            chroma_matrix = to_chroma @ matrix @ _LUMA_FROM_CHROMA
+            out_half = (out_w // 2, out_h // 2)
+            yield Yuv420(
+                _warp(luma, matrix, self.out_size),
+                _warp(u, chroma_matrix, out_half),
+                _warp(v, chroma_matrix, out_half),
+            )
