@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from openreel.client_cli import install as install_client_commands
 from openreel.config import Settings
 from openreel.store.db import Database
 from openreel.store.keys import KeyRepository
@@ -19,7 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 keys_app = typer.Typer(help="Manage API keys (stored hashed) and their AK/SK pairs.")
-app.add_typer(keys_app, name="keys")
+app.add_typer(keys_app, name="keys", rich_help_panel="Server")
 console = Console()
 
 DataDir = Annotated[
@@ -27,7 +28,7 @@ DataDir = Annotated[
 ]
 
 
-@app.command()
+@app.command(rich_help_panel="Server")
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [default 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default 8000]")] = None,
@@ -216,6 +217,9 @@ def keys_webhook_secret(
         console.print(f"webhook secret: {chosen}")
         if rotate:
             console.print("the previous secret keeps signing until --end-rotation")
+
+
+install_client_commands(app)
 
 
 def main() -> None:

@@ -99,6 +99,15 @@ def inspect_image(data: bytes, field: str) -> DecodedImage:
     return DecodedImage(data=data, format=fmt, width=width, height=height)
 
 
+def validate_image(data: bytes, field: str, *, aspect: bool, is_mask: bool) -> DecodedImage:
+    """All the rules one image field must pass (the server's and the SDK's one definition):
+    a decodable JPEG/PNG within the limits; unless it is a mask, Kling's geometry rules."""
+    image = inspect_image(data, field)
+    if not is_mask:
+        check_geometry(image, field, aspect=aspect)
+    return image
+
+
 def check_geometry(image: DecodedImage, field: str, *, aspect: bool) -> None:
     """Kling's rules: each side >= 300 px; aspect between 1:2.5 and 2.5:1 where required."""
     if min(image.width, image.height) < MIN_SIDE:

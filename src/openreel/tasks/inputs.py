@@ -19,11 +19,10 @@ from openreel.blobs.base import BlobStore
 from openreel.media.fetch import fetch_image
 from openreel.media.images import (
     DecodedImage,
-    check_geometry,
     decode_base64,
-    inspect_image,
     is_url,
     probe_size,
+    validate_image,
 )
 from openreel.net.safe_http import FetchLimits, SafeHttp
 from openreel.wire.errors import illegal
@@ -44,10 +43,7 @@ class ImageField:
 
 
 def _validated(field: ImageField, data: bytes) -> DecodedImage:
-    image = inspect_image(data, field.path)
-    if not field.is_mask:
-        check_geometry(image, field.path, aspect=field.aspect_rule)
-    return image
+    return validate_image(data, field.path, aspect=field.aspect_rule, is_mask=field.is_mask)
 
 
 def input_key(task_id: str, path: str, extension: str) -> str:

@@ -1,0 +1,173 @@
+"""Request bodies of the three create endpoints, built from SDK arguments.
+
+Images are turned into wire values (``inputs.image_value``: URLs as is, local images checked
+and base64-encoded); then the body is checked with the server's own request models
+(``tasks.parsing.parse_request``), so structural mistakes fail before any request with the
+message the server would send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+from openreel.sdk.errors import LocalValidationError
+from openreel.sdk.inputs import ImageInput, image_value
+from openreel.sdk.models import Endpoint
+from openreel.tasks.families import Family
+from openreel.tasks.parsing import parse_request
+from openreel.wire.errors import KlingError
+
+__all__ = [
+    "CommonParams",
+    "Image2VideoParams",
+    "MultiImage2ImageParams",
+    "MultiImage2VideoParams",
+    "image2video_body",
+    "multi_image2image_body",
+    "multi_image2video_body",
+]
+
+Point = Mapping[str, int] | Sequence[int]
+
+
+class CommonParams(TypedDict, total=False):
+    model_name: str
+    prompt: str
+    negative_prompt: str
+    callback_url: str
+    external_task_id: str  # one is generated when omitted, so a retried create is safe
+    extra: dict[str, Any]  # more body fields, sent as given
+
+
+class DynamicMaskParam(TypedDict):
+    mask: ImageInput
+    trajectories: Sequence[Point]  # (x, y) pixels of `image`, origin at its bottom-left
+
+
+class Image2VideoParams(CommonParams, total=False):
+    image_tail: ImageInput
+    static_mask: ImageInput
+    dynamic_masks: Sequence[DynamicMaskParam]
+    camera_control: Mapping[str, Any]  # {"type": "simple", "config": {"zoom": 5}} or a preset
+    mode: str  # "std" | "pro"
+    duration: str | int  # 5 | 10
+    cfg_scale: float
+
+
+class MultiImage2VideoParams(CommonParams, total=False):
+    mode: str
+    duration: str | int
+    aspect_ratio: str  # 16:9 | 9:16 | 1:1
+
+
+class MultiImage2ImageParams(CommonParams, total=False):
+    scene: ImageInput
+    style: ImageInput
+    n: int
+    aspect_ratio: str
+    resolution: str  # 1k | 2k
+
+
+_FAMILY = {
+    Endpoint.IMAGE2VIDEO: Family.IMAGE2VIDEO,
+    Endpoint.MULTI_IMAGE2VIDEO: Family.MULTI_IMAGE2VIDEO,
+    Endpoint.MULTI_IMAGE2IMAGE: Family.MULTI_IMAGE2IMAGE,
+}
+_PLAIN = ("model_name", "prompt", "negative_prompt", "callback_url", "external_task_id")
+
+
+def _point(point: Point, where: str) -> dict[str, int]:
+    if isinstance(point, Mapping):
+        return {"x": int(point["x"]), "y": int(point["y"])}
+    if len(point) != 2:
+        raise LocalValidationError(f"{where}: a point is (x, y)")
+    return {"x": int(point[0]), "y": int(point[1])}
+
+
+def _common(params: Mapping[str, Any], body: dict[str, Any]) -> None:
+    for name in _PLAIN:
+        if params.get(name) is not None:
+            body[name] = params[name]
+    body.update(params.get("extra") or {})
+
+
+def _checked(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parse_request(_FAMILY[endpoint], body)
+    except KlingError as exc:
+        raise LocalValidationError(exc.message) from None
+    return body
+
+
+def image2video_body(image: ImageInput | None, params: Image2VideoParams) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if image is not None:
+        body["image"] = image_value(image, "image")
+    if params.get("image_tail") is not None:
+        body["image_tail"] = image_value(params["image_tail"], "image_tail")
+    if params.get("static_mask") is not None:
+        body["static_mask"] = image_value(params["static_mask"], "static_mask", is_mask=True)
+    groups = params.get("dynamic_masks") or []
+    if groups:
+        body["dynamic_masks"] = [
+            {
+                "mask": image_value(g["mask"], f"dynamic_masks[{i}].mask", is_mask=True),
+                "trajectories": [
+                    _point(p, f"dynamic_masks[{i}].trajectories[{j}]")
+                    for j, p in enumerate(g["trajectories"])
+                ],
+            }
+            for i, g in enumerate(groups)
+        ]
+    for name in ("camera_control", "mode", "cfg_scale"):
+        if params.get(name) is not None:
+            body[name] = params[name]
+    if params.get("duration") is not None:
+        body["duration"] = str(params["duration"])
+    _common(params, body)
+    return _checked(Endpoint.IMAGE2VIDEO, body)
+
+
+def multi_image2video_body(
+    images: Sequence[ImageInput], params: MultiImage2VideoParams
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "image_list": [
+            {"image": image_value(image, f"image_list[{i}].image")}
+            for i, image in enumerate(images)
+        ]
+    }
+    for name in ("mode", "aspect_ratio"):
+        if params.get(name) is not None:
+            body[name] = params[name]
+    if params.get("duration") is not None:
+        body["duration"] = str(params["duration"])
+    _common(params, body)
+    return _checked(Endpoint.MULTI_IMAGE2VIDEO, body)
+
+
+def multi_image2image_body(
+    subjects: Sequence[ImageInput], params: MultiImage2ImageParams, *, comet_style: bool
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "subject_image_list": [
+            {
+                "subject_image": image_value(
+                    s, f"subject_image_list[{i}].subject_image", aspect=False
+                )
+            }
+            for i, s in enumerate(subjects)
+        ]
+    }
+    if params.get("scene") is not None:
+        # CometAPI documents the field as `scence_image`; Kling and openreel use scene_image.
+        name = "scence_image" if comet_style else "scene_image"
+        body[name] = image_value(params["scene"], "scene_image", aspect=False)
+    if params.get("style") is not None:
+        body["style_image"] = image_value(params["style"], "style_image", aspect=False)
+    for name in ("n", "aspect_ratio", "resolution"):
+        if params.get(name) is not None:
+            body[name] = params[name]  # type: ignore[literal-required]
+    _common(params, body)
+    return _checked(Endpoint.MULTI_IMAGE2IMAGE, body)

@@ -1,0 +1,57 @@
+"""Typed results: the server's own wire models, plus which endpoint a task belongs to."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import PrivateAttr
+
+from openreel.wire.tasks import TaskData, TaskStatus
+
+__all__ = ["Endpoint", "Task", "TaskStatus"]
+
+
+class Endpoint(StrEnum):
+    """The three task endpoints (a task is found only on the endpoint that created it)."""
+
+    IMAGE2VIDEO = "image2video"
+    MULTI_IMAGE2VIDEO = "multi_image2video"
+    MULTI_IMAGE2IMAGE = "multi_image2image"
+
+    def path(self, comet_style: bool) -> str:
+        if self is Endpoint.IMAGE2VIDEO:
+            return "videos/image2video"
+        if self is Endpoint.MULTI_IMAGE2VIDEO:
+            return "videos/multi-image2video"
+        # CometAPI documents multi-image-to-image on images/generations; Kling has its own path.
+        return "images/generations" if comet_style else "images/multi-image2image"
+
+
+class Task(TaskData):
+    """A task as the server reports it (``TaskData``), remembering its endpoint."""
+
+    _endpoint: Endpoint = PrivateAttr(default=Endpoint.IMAGE2VIDEO)
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._endpoint
+
+    @property
+    def is_done(self) -> bool:
+        return self.task_status.is_terminal
+
+    @property
+    def urls(self) -> list[str]:
+        """Result URLs: the videos, else the images (in index order)."""
+        result = self.task_result
+        if result.videos:
+            return [v.url for v in result.videos]
+        if result.images:
+            return [i.url for i in sorted(result.images, key=lambda i: i.index)]
+        return []
+
+    @classmethod
+    def of(cls, data: object, endpoint: Endpoint) -> Task:
+        task = cls.model_validate(data)
+        task._endpoint = endpoint
+        return task
