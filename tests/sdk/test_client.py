@@ -137,6 +137,12 @@ async def test_async_client_end_to_end(live: Live, tmp_path: Path) -> None:
             "multi_image2image", [image_bytes(400, 400, seed=8)], output=tmp_path / "imgs"
         )
         assert len(result.files) == 1 and result.files[0].suffix == ".png"
+        elements = await client.multi_image2video(
+            [image_bytes(500, 500, seed=9), image_bytes(500, 500, seed=10)], prompt="meet"
+        )
+        subjects = await client.multi_image2image([image_bytes(400, 400, seed=11)], n=2)
+        for made in (elements, subjects):
+            assert (await client.wait(made)).task_status == "succeed"
 
 
 def test_get_list_and_iterate(client: Client) -> None:
