@@ -5,49 +5,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from openreel.sdk import (  # noqa: E402  (after __version__: the server imports it)
-    AccountError,
-    AsyncClient,
-    AuthenticationError,
-    Client,
-    Endpoint,
-    InternalServerError,
-    InvalidRequestError,
-    LocalValidationError,
-    OpenreelError,
-    PolicyError,
-    RateLimitError,
-    RunResult,
-    Task,
-    TaskFailedError,
-    TaskStatus,
-    TransportError,
-    WaitTimeoutError,
-    WebhookVerificationError,
-    parse_webhook,
-    verify_webhook,
-)
+# After __version__, which the server imports. The SDK's names are the package's names.
+from openreel import sdk as _sdk  # noqa: E402
+from openreel.sdk import *  # noqa: E402, F403
 
-__all__ = [
-    "AccountError",
-    "AsyncClient",
-    "AuthenticationError",
-    "Client",
-    "Endpoint",
-    "InternalServerError",
-    "InvalidRequestError",
-    "LocalValidationError",
-    "OpenreelError",
-    "PolicyError",
-    "RateLimitError",
-    "RunResult",
-    "Task",
-    "TaskFailedError",
-    "TaskStatus",
-    "TransportError",
-    "WaitTimeoutError",
-    "WebhookVerificationError",
-    "__version__",
-    "parse_webhook",
-    "verify_webhook",
-]
+__all__ = ["__version__", *_sdk.__all__]
