@@ -124,6 +124,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         pool=pool,
         deliveries=deliveries,
         callbacks=callbacks,
+        engines=engines,
     )
 
 
@@ -170,6 +171,10 @@ def create_app(
             yield
         finally:
             await services.pool.stop()
+            for engine in services.engines.values():
+                close = getattr(engine, "close", None)
+                if close is not None:
+                    close()  # e.g. the diffusers engine's child process
             await services.callbacks.stop()
             await services.http.aclose()
             await services.db.dispose()

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from openreel.engines.diffusers.spec import ModelSpec
+
 DEFAULT_ROUTES: dict[str, str] = {"*": "classic"}
 # Seconds before each retry of a failed callback (the first attempt is immediate): the
 # Standard Webhooks example (then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h), so
@@ -79,6 +81,10 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(
         default=None,
         description="Server-wide Standard Webhooks secret (whsec_...) for keys without their own",
+    )
+    diffusers_models: dict[str, ModelSpec] = Field(
+        default_factory=dict,
+        description="model_name -> the weights and pipeline adapter serving it (diffusers engine)",
     )
     routes: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ROUTES),

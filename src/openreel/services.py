@@ -9,6 +9,7 @@ from openreel.blobs.local import LocalBlobStore
 from openreel.blobs.signing import UrlSigner
 from openreel.callbacks.sender import CallbackSender
 from openreel.config import Settings
+from openreel.engines.base import Engine
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.local import LocalWorkerPool
 from openreel.store.db import Database
@@ -32,3 +33,4 @@ class Services:
     pool: LocalWorkerPool
     deliveries: DeliveryRepository
     callbacks: CallbackSender
+    engines: dict[str, Engine]

@@ -104,3 +104,12 @@ class Engine(Protocol):
     capabilities: Capabilities
 
     def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput: ...
+
+
+def capabilities_for(engine: Engine, model_name: str) -> Capabilities:
+    """What ``engine`` can do for ``model_name``: an engine whose models differ (diffusers:
+    one pipeline per model) lists them in ``model_capabilities``."""
+    per_model: dict[str, Capabilities] | None = getattr(engine, "model_capabilities", None)
+    if per_model is not None and model_name in per_model:
+        return per_model[model_name]
+    return engine.capabilities

@@ -6,8 +6,14 @@ from openreel.config import Settings
 from openreel.engines.base import Engine
 
 
-def build_engines(_settings: Settings) -> dict[str, Engine]:
+def build_engines(settings: Settings) -> dict[str, Engine]:
+    """The classic engine always; the diffusers engine when models are configured for it
+    (``EngineConfigError`` naming the problem if its weights are missing)."""
     from openreel.engines.classic import ClassicEngine
 
-    classic: Engine = ClassicEngine()
-    return {classic.name: classic}
+    engines: dict[str, Engine] = {"classic": ClassicEngine()}
+    if settings.diffusers_models:
+        from openreel.engines.diffusers.engine import DiffusersEngine
+
+        engines["diffusers"] = DiffusersEngine(settings.diffusers_models)
+    return engines

@@ -1,0 +1,31 @@
+"""Adapters by name: a built-in name, or ``package.module:Class`` for your own."""
+
+from __future__ import annotations
+
+import importlib
+
+from openreel.engines.diffusers.adapters.base import Adapter
+from openreel.engines.diffusers.spec import EngineConfigError
+
+__all__ = ["BUILTIN", "adapter_class"]
+
+# Built-in adapters (each imports torch/diffusers only when it runs).
+BUILTIN: dict[str, str] = {}
+
+
+def adapter_class(name: str) -> type[Adapter]:
+    target = BUILTIN.get(name, name)
+    module_name, _, attribute = target.partition(":")
+    if not attribute:
+        known = ", ".join(sorted(BUILTIN)) or "none yet"
+        raise EngineConfigError(
+            f"unknown diffusers adapter {name!r}: use a built-in one ({known}) "
+            "or 'package.module:Class'"
+        )
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise EngineConfigError(f"diffusers adapter {name!r} cannot be imported: {exc}") from None
+    if not isinstance(found, type):
+        raise EngineConfigError(f"diffusers adapter {name!r} is not a class")
+    return found
