@@ -10,7 +10,10 @@ from openreel.engines.diffusers.spec import EngineConfigError
 __all__ = ["BUILTIN", "adapter_class"]
 
 # Built-in adapters (each imports torch/diffusers only when it runs).
-BUILTIN: dict[str, str] = {}
+BUILTIN: dict[str, str] = {
+    "wan_i2v": "openreel.engines.diffusers.adapters.wan:WanImageToVideo",
+    "wan_flf2v": "openreel.engines.diffusers.adapters.wan:WanFirstLastFrame",
+}
 
 
 def adapter_class(name: str) -> type[Adapter]:

@@ -1,0 +1,121 @@
+"""What every pipeline adapter shares: device and dtype, speed options, output geometry,
+step callbacks and writing the frames. Imported only in the engine's child process."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from openreel.engines.base import GenerationJob, GenerationOutput, OutputFile
+from openreel.engines.classic.loading import load_rgb
+from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
+from openreel.engines.diffusers.spec import ModelSpec
+from openreel.media.video import VideoWriter
+
+__all__ = [
+    "device_for",
+    "dtype_for",
+    "frame_count",
+    "load_pipeline",
+    "output_size",
+    "picture",
+    "step_callback",
+    "write_video",
+]
+
+_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+def device_for(spec: ModelSpec) -> str:
+    if spec.device != "auto":
+        return spec.device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def dtype_for(spec: ModelSpec) -> torch.dtype:
+    return _DTYPES[spec.dtype]
+
+
+def load_pipeline(pipeline_class: Any, spec: ModelSpec, model_name: str) -> Any:
+    """``from_pretrained`` on the configured weights, offline, then the speed options."""
+    pipe = pipeline_class.from_pretrained(
+        str(spec.weights_path(model_name)), dtype=dtype_for(spec), local_files_only=True
+    )
+    pipe.set_progress_bar_config(disable=True)  # progress goes to the task instead
+    for lora in spec.loras:
+        name = Path(lora.path).stem
+        pipe.load_lora_weights(lora.path, adapter_name=name)
+    if spec.loras:
+        pipe.set_adapters(
+            [Path(lora.path).stem for lora in spec.loras], [lora.weight for lora in spec.loras]
+        )
+    transformer = getattr(pipe, "transformer", None)
+    if spec.fp8 and transformer is not None:
+        # Weights stored in FP8, computed in the model's dtype (halves transformer memory).
+        transformer.enable_layerwise_casting(
+            storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype_for(spec)
+        )
+    if spec.attention_backend and transformer is not None:
+        transformer.set_attention_backend(spec.attention_backend)
+    if spec.vae_tiling:
+        pipe.vae.enable_tiling()
+    if spec.cpu_offload == "model":
+        pipe.enable_model_cpu_offload()
+    elif spec.cpu_offload == "sequential":
+        pipe.enable_sequential_cpu_offload()
+    else:
+        pipe.to(device_for(spec))
+    if spec.compile and transformer is not None:
+        transformer.compile_repeated_blocks(fullgraph=True)
+    return pipe
+
+
+def output_size(width: int, height: int, area: int, multiple: int) -> tuple[int, int]:
+    """The input's aspect ratio at about ``area`` pixels, both sides multiples of ``multiple``."""
+    scale = math.sqrt(area / (width * height))
+    out_w = max(multiple, round(width * scale / multiple) * multiple)
+    out_h = max(multiple, round(height * scale / multiple) * multiple)
+    return out_w, out_h
+
+
+def frame_count(seconds: int, fps: int, max_frames: int, temporal: int) -> int:
+    """Frames for ``seconds`` at the model's ``fps``, as ``temporal * k + 1``, capped."""
+    wanted = min(max_frames, seconds * fps + 1)
+    return max(1, (wanted - 1) // temporal * temporal + 1)
+
+
+def picture(job: GenerationJob, field: str, size: tuple[int, int]) -> Image.Image:
+    """An input image at the output size (cover crop keeps the centre)."""
+    path = job.images.get(field)
+    if path is None:
+        raise AdapterError(f"{field} is required by this model")
+    from openreel.engines.classic.canvas import cover_crop
+
+    rgb = load_rgb(path, field, size)
+    return Image.fromarray(cover_crop(rgb, size))
+
+
+def step_callback(on_step: StepFn, total: int) -> Any:
+    """A diffusers ``callback_on_step_end`` reporting each finished step."""
+
+    def callback(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        on_step(step + 1, total)
+        return kwargs
+
+    return callback
+
+
+def write_video(frames: np.ndarray, job: GenerationJob, fps: int) -> GenerationOutput:
+    """``frames`` (T, H, W, 3) floats in [0, 1] -> an H.264 MP4 in ``job.output_dir``."""
+    clip = np.clip(np.asarray(frames) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    count, height, width = clip.shape[:3]
+    job.output_dir.mkdir(parents=True, exist_ok=True)
+    path = job.output_dir / "video.mp4"
+    with VideoWriter(path, width - width % 2, height - height % 2, fps) as writer:
+        writer.encode(frame[: height - height % 2, : width - width % 2] for frame in clip)
+    return GenerationOutput([OutputFile(path, "video/mp4", duration=f"{count / fps:g}")])
