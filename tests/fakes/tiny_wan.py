@@ -87,31 +87,44 @@ def save_tiny_wan(path: Path, *, first_last_frame: bool) -> Path:
     return path
 
 
-class RecordingFirstLastFrame(WanFirstLastFrame):
-    """The real Wan first-and-last-frame adapter, with a spy between it and the pipeline that
-    appends what each call received (images as their mean colour) to ``calls.jsonl`` beside
-    the weights. Tiny random weights barely react to their conditions, so the test looks at
-    what reached the pipeline instead of at the pixels."""
+def _summary(value: Any) -> Any:
+    """What a test can compare: pictures as their mean colour, conditions as such."""
+    if isinstance(value, Image.Image):
+        return [round(float(v), 1) for v in np.asarray(value).reshape(-1, 3).mean(0)]
+    if isinstance(value, list):
+        return [_summary(v) for v in value]
+    if hasattr(value, "frame_index") and hasattr(value, "image"):
+        return {"frame_index": value.frame_index, "image": _summary(value.image)}
+    return value if isinstance(value, str | int | float) else None
 
-    def generate(
-        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
-    ) -> GenerationOutput:
-        log = spec.weights_path(job.model_name) / "calls.jsonl"
 
-        class Spy:
-            def __getattr__(self, name: str) -> Any:
-                return getattr(pipeline, name)
+def recording(base: type[Any]) -> type[Any]:
+    """``base`` (a real adapter) with a spy between it and the pipeline that appends what each
+    call received to ``calls.jsonl`` beside the weights. Tiny random weights barely react to
+    their conditions, so tests look at what reached the pipeline instead of at the pixels."""
 
-            def __call__(self, **kwargs: Any) -> Any:
-                seen = {
-                    key: [round(float(v), 1) for v in np.asarray(value).reshape(-1, 3).mean(0)]
-                    if isinstance(value, Image.Image)
-                    else value
-                    for key, value in kwargs.items()
-                    if isinstance(value, Image.Image | str | int | float)
-                }
-                with log.open("a") as file:
-                    file.write(json.dumps({"task": job.task_id, **seen}) + "\n")
-                return pipeline(**kwargs)
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def generate(
+            self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+        ) -> GenerationOutput:
+            log = spec.weights_path(job.model_name) / "calls.jsonl"
 
-        return super().generate(Spy(), job, spec, on_step)
+            class Spy:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(pipeline, name)
+
+                def __call__(self, **kwargs: Any) -> Any:
+                    seen = {k: _summary(v) for k, v in kwargs.items()}
+                    seen = {k: v for k, v in seen.items() if v is not None}
+                    with log.open("a") as file:
+                        file.write(json.dumps({"task": job.task_id, **seen}) + "\n")
+                    return pipeline(**kwargs)
+
+            output: GenerationOutput = super().generate(Spy(), job, spec, on_step)
+            return output
+
+    Recording.__name__ = Recording.__qualname__ = f"Recording{base.__name__}"
+    return Recording
+
+
+RecordingFirstLastFrame = recording(WanFirstLastFrame)
