@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Protocol
 from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
 from openreel.engines.diffusers.spec import ModelSpec
 
-__all__ = ["Adapter", "AdapterError", "StepFn"]
+__all__ = ["Adapter", "AdapterError", "PipelineAdapter", "StepFn"]
 
 # on_step(step, total): report a finished denoising step; raises to cancel the job.
 StepFn = Callable[[int, int], None]
@@ -32,3 +32,17 @@ class Adapter(Protocol):
     def generate(
         self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput: ...
+
+
+class PipelineAdapter:
+    """Loads the diffusers pipeline class named by ``pipeline`` from the configured weights
+    (imported only when called, in the child process)."""
+
+    pipeline: ClassVar[str]
+
+    def load(self, spec: ModelSpec, model_name: str) -> Any:
+        import diffusers
+
+        from openreel.engines.diffusers.adapters.common import load_pipeline
+
+        return load_pipeline(getattr(diffusers, self.pipeline), spec, model_name)

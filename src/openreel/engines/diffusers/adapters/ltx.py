@@ -9,22 +9,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
-from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
+from openreel.engines.diffusers.adapters.base import AdapterError, PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
 __all__ = ["LtxVideo"]
 
 
-class LtxVideo:
+class LtxVideo(PipelineAdapter):
+    pipeline: ClassVar[str] = "LTXConditionPipeline"
     kinds: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.IMAGE2VIDEO})
     features: ClassVar[frozenset[Feature]] = frozenset({Feature.IMAGE_TAIL, Feature.TAIL_ONLY})
-
-    def load(self, spec: ModelSpec, model_name: str) -> Any:
-        from diffusers import LTXConditionPipeline
-
-        from openreel.engines.diffusers.adapters.common import load_pipeline
-
-        return load_pipeline(LTXConditionPipeline, spec, model_name)
 
     def generate(
         self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn

@@ -13,23 +13,17 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
-from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
+from openreel.engines.diffusers.adapters.base import AdapterError, PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
 __all__ = ["WanFirstLastFrame", "WanImageToVideo"]
 
 
-class WanImageToVideo:
+class WanImageToVideo(PipelineAdapter):
+    pipeline: ClassVar[str] = "WanImageToVideoPipeline"
     kinds: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.IMAGE2VIDEO})
     features: ClassVar[frozenset[Feature]] = frozenset()
     uses_tail: ClassVar[bool] = False
-
-    def load(self, spec: ModelSpec, model_name: str) -> Any:
-        from diffusers import WanImageToVideoPipeline
-
-        from openreel.engines.diffusers.adapters.common import load_pipeline
-
-        return load_pipeline(WanImageToVideoPipeline, spec, model_name)
 
     def generate(
         self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
