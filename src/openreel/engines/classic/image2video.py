@@ -30,8 +30,8 @@ from openreel.engines.base import (
 )
 from openreel.engines.classic.camera import (
     ZOOM_OUT,
+    CameraMove,
     camera_move_for,
-    render_window,
     window_matrix,
     working_source,
 )
@@ -75,17 +75,26 @@ def _tail_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
     return TailMorph(first, last).frame
 
 
+def _source(path: Path, field: str, out_size: tuple[int, int], max_zoom: float) -> np.ndarray:
+    """The picture at the resolution the most zoomed-in frame of a move needs."""
+    hint = (round(out_size[0] * max_zoom), round(out_size[1] * max_zoom))
+    return working_source(load_rgb(path, field, hint), out_size, max_zoom)
+
+
+def _move_clip(path: Path, field: str, move: CameraMove, out_size: tuple[int, int]) -> WarpClip:
+    """A prompt camera move (zoom and pan of a window) over one picture."""
+    source = _source(path, field, out_size, move.max_zoom)
+    src_size = (source.shape[1], source.shape[0])
+
+    def matrix_at(t: float) -> np.ndarray:
+        zoom, ox, oy = move.at(t)
+        return window_matrix(src_size, out_size, zoom, (ox, oy))
+
+    return WarpClip(source, out_size, matrix_at)
+
+
 def _tail_only_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
-    hint = (round(out_size[0] * ZOOM_OUT.max_zoom), round(out_size[1] * ZOOM_OUT.max_zoom))
-    source = working_source(
-        load_rgb(job.images["image_tail"], "image_tail", hint), out_size, ZOOM_OUT.max_zoom
-    )
-
-    def frame(t: float) -> np.ndarray:
-        zoom, ox, oy = ZOOM_OUT.at(t)
-        return render_window(source, out_size, zoom, (ox, oy))
-
-    return frame
+    return _move_clip(job.images["image_tail"], "image_tail", ZOOM_OUT, out_size)
 
 
 def _brush_clip(
@@ -113,9 +122,7 @@ def _camera_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt | Non
     rig = rig_for_control(job.params.get("camera_control"))
     if rig is None:
         return None
-    max_zoom = RigRenderer.max_zoom(rig, out_size)
-    hint = (round(out_size[0] * max_zoom), round(out_size[1] * max_zoom))
-    source = working_source(load_rgb(job.images["image"], "image", hint), out_size, max_zoom)
+    source = _source(job.images["image"], "image", out_size, RigRenderer.max_zoom(rig, out_size))
     renderer = RigRenderer(source, out_size, rig)
     return WarpClip(source, out_size, lambda t: renderer.matrix(rig, t))
 
@@ -125,24 +132,14 @@ def _prompt_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
     path = job.images["image"]
     if move.name in ("push_in", "orbit"):
         motion = ORBIT if move.name == "orbit" else PUSH_IN
-        max_zoom = LayeredRenderer.max_zoom(motion, out_size)
-        hint = (round(out_size[0] * max_zoom), round(out_size[1] * max_zoom))
-        source = working_source(load_rgb(path, "image", hint), out_size, max_zoom)
+        source = _source(path, "image", out_size, LayeredRenderer.max_zoom(motion, out_size))
         foreground = find_foreground(source, job.seed)
         layered = LayeredRenderer(source, out_size, motion, foreground)
         if foreground is not None:
             return layered.frame
         return WarpClip(source, out_size, layered.background_matrix)
 
-    hint = (round(out_size[0] * move.max_zoom), round(out_size[1] * move.max_zoom))
-    source = working_source(load_rgb(path, "image", hint), out_size, move.max_zoom)
-    src_size = (source.shape[1], source.shape[0])
-
-    def matrix_at(t: float) -> np.ndarray:
-        zoom, ox, oy = move.at(t)
-        return window_matrix(src_size, out_size, zoom, (ox, oy))
-
-    return WarpClip(source, out_size, matrix_at)
+    return _move_clip(path, "image", move, out_size)
 
 
 def _clip(
