@@ -30,6 +30,8 @@ from openreel.clock import now_ms
 from openreel.net.safe_http import FetchFailed, SafeHttp, UrlRefused
 from openreel.store.deliveries import Attempt, DeliveryRepository, Outcome
 from openreel.store.tables import WebhookDeliveryRow
+from openreel.store.task_views import TaskView
+from openreel.tasks.presenter import task_data
 
 log = logging.getLogger("openreel.callbacks")
 
@@ -58,31 +60,23 @@ class SenderConfig:
 
 
 def callback_body(event: dict[str, Any], url_for: UrlFor) -> bytes:
-    """Kling's callback body (the task's fields at top level, not the API envelope)."""
+    """Kling's callback body: the task's fields at top level (not the API envelope), rendered
+    by the same presenter as polls, from the task as it was at the change."""
+    view = TaskView(
+        id=event["task_id"],
+        family=event["family"],
+        status=event["task_status"],
+        status_msg=event.get("task_status_msg") or "",
+        progress=event.get("progress") or 0,
+        external_task_id=event.get("external_task_id"),
+        result=event.get("result"),
+        created_at=event["created_at"],
+        updated_at=event["updated_at"],
+        request_hash="",
+        queue_position=None,  # a place in the queue is stale by the time a callback lands
+    )
     base = event.get("base_url")
-    result: dict[str, Any] = {}
-    stored = event.get("result") or {}
-    if event["task_status"] == "succeed":
-        if "videos" in stored:
-            result["videos"] = [
-                {"id": v["id"], "url": url_for(v["key"], base), "duration": v["duration"]}
-                for v in stored["videos"]
-            ]
-        if "images" in stored:
-            result["images"] = [
-                {"index": i["index"], "url": url_for(i["key"], base)} for i in stored["images"]
-            ]
-    external = event.get("external_task_id")
-    body = {
-        "task_id": event["task_id"],
-        "task_status": event["task_status"],
-        "task_status_msg": event.get("task_status_msg") or "",
-        "task_info": {"external_task_id": external} if external else {},
-        "task_result": result,
-        "created_at": event["created_at"],
-        "updated_at": event["updated_at"],
-        "progress": event.get("progress") or 0,
-    }
+    body = task_data(view, lambda key: url_for(key, base))
     return json.dumps(body, separators=(",", ":")).encode()
 
 
