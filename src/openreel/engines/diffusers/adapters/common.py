@@ -4,6 +4,7 @@ step callbacks and writing the frames. Imported only in the engine's child proce
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,21 @@ import torch
 from PIL import Image
 
 from openreel.engines.base import GenerationJob, GenerationOutput, OutputFile
-from openreel.engines.classic.loading import load_rgb
+from openreel.engines.classic.loading import load_rgb, probe_size
 from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 from openreel.media.video import VideoWriter
 
 __all__ = [
+    "VideoPlan",
+    "common_arguments",
     "device_for",
     "dtype_for",
     "frame_count",
     "load_pipeline",
     "output_size",
     "picture",
+    "plan_video",
     "step_callback",
     "write_video",
 ]
@@ -87,6 +91,41 @@ def frame_count(seconds: int, fps: int, max_frames: int, temporal: int) -> int:
     """Frames for ``seconds`` at the model's ``fps``, as ``temporal * k + 1``, capped."""
     wanted = min(max_frames, seconds * fps + 1)
     return max(1, (wanted - 1) // temporal * temporal + 1)
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    width: int
+    height: int
+    frames: int
+
+
+def plan_video(
+    job: GenerationJob, spec: ModelSpec, fields: tuple[str, ...], multiple: int, temporal: int
+) -> VideoPlan:
+    """Output size (the aspect of the first of ``fields`` the job has, at ``spec.area``, sides
+    multiples of ``multiple``) and frame count (``temporal * k + 1``)."""
+    if job.video is None:
+        raise AdapterError("an image2video job needs a video spec")
+    field = next((f for f in fields if f in job.images), None)
+    if field is None:
+        raise AdapterError(f"{' or '.join(fields)} is required by this model")
+    width, height = output_size(*probe_size(job.images[field], field), spec.area, multiple)
+    frames = frame_count(job.video.seconds, spec.fps, spec.max_frames, temporal)
+    return VideoPlan(width, height, frames)
+
+
+def common_arguments(job: GenerationJob, spec: ModelSpec, on_step: StepFn) -> dict[str, Any]:
+    """The pipeline arguments every adapter passes the same way."""
+    return {
+        "prompt": str(job.params.get("prompt") or ""),
+        "negative_prompt": str(job.params.get("negative_prompt") or spec.negative_prompt),
+        "num_inference_steps": spec.steps,
+        "guidance_scale": spec.guidance_scale,
+        "generator": torch.Generator(device="cpu").manual_seed(job.seed),
+        "output_type": "np",
+        "callback_on_step_end": step_callback(on_step, spec.steps),
+    }
 
 
 def picture(job: GenerationJob, field: str, size: tuple[int, int]) -> Image.Image:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
-from openreel.engines.diffusers.adapters.base import AdapterError, PipelineAdapter, StepFn
+from openreel.engines.diffusers.adapters.base import PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
 __all__ = ["WanFirstLastFrame", "WanImageToVideo"]
@@ -28,41 +28,25 @@ class WanImageToVideo(PipelineAdapter):
     def generate(
         self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput:
-        import torch
-
-        from openreel.engines.classic.loading import probe_size
         from openreel.engines.diffusers.adapters.common import (
-            frame_count,
-            output_size,
+            common_arguments,
             picture,
-            step_callback,
+            plan_video,
             write_video,
         )
 
-        if job.video is None:
-            raise AdapterError("an image2video job needs a video spec")
-        if "image" not in job.images:
-            raise AdapterError("image is required by this model")
         multiple = pipeline.vae_scale_factor_spatial * pipeline.transformer.config.patch_size[1]
-        width, height = output_size(*probe_size(job.images["image"], "image"), spec.area, multiple)
-        frames = frame_count(
-            job.video.seconds, spec.fps, spec.max_frames, pipeline.vae_scale_factor_temporal
-        )
+        plan = plan_video(job, spec, ("image",), multiple, pipeline.vae_scale_factor_temporal)
+        size = (plan.width, plan.height)
         extra: dict[str, Any] = {}
         if self.uses_tail:
-            extra["last_image"] = picture(job, "image_tail", (width, height))
+            extra["last_image"] = picture(job, "image_tail", size)
         result = pipeline(
-            image=picture(job, "image", (width, height)),
-            prompt=str(job.params.get("prompt") or ""),
-            negative_prompt=str(job.params.get("negative_prompt") or spec.negative_prompt),
-            height=height,
-            width=width,
-            num_frames=frames,
-            num_inference_steps=spec.steps,
-            guidance_scale=spec.guidance_scale,
-            generator=torch.Generator(device="cpu").manual_seed(job.seed),
-            output_type="np",
-            callback_on_step_end=step_callback(on_step, spec.steps),
+            image=picture(job, "image", size),
+            height=plan.height,
+            width=plan.width,
+            num_frames=plan.frames,
+            **common_arguments(job, spec, on_step),
             **extra,
         )
         return write_video(result.frames[0], job, spec.fps)
