@@ -85,14 +85,16 @@ def _point(point: Point, where: str) -> dict[str, int]:
     return {"x": int(point[0]), "y": int(point[1])}
 
 
-def _common(params: Mapping[str, Any], body: dict[str, Any]) -> None:
-    for name in _PLAIN:
-        if params.get(name) is not None:
-            body[name] = params[name]
+def _finish(
+    endpoint: Endpoint, params: Mapping[str, Any], body: dict[str, Any], *names: str
+) -> dict[str, Any]:
+    """Copy the plain fields (``names``, then the shared ones and ``extra``) and check the
+    body with the server's own request model."""
+    for name in (*names, *_PLAIN):
+        value = params.get(name)
+        if value is not None:
+            body[name] = str(value) if name == "duration" else value  # Kling sends "5"
     body.update(params.get("extra") or {})
-
-
-def _checked(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
     try:
         parse_request(_FAMILY[endpoint], body)
     except KlingError as exc:
@@ -120,13 +122,9 @@ def image2video_body(image: ImageInput | None, params: Image2VideoParams) -> dic
             }
             for i, g in enumerate(groups)
         ]
-    for name in ("camera_control", "mode", "cfg_scale"):
-        if params.get(name) is not None:
-            body[name] = params[name]
-    if params.get("duration") is not None:
-        body["duration"] = str(params["duration"])
-    _common(params, body)
-    return _checked(Endpoint.IMAGE2VIDEO, body)
+    return _finish(
+        Endpoint.IMAGE2VIDEO, params, body, "camera_control", "mode", "duration", "cfg_scale"
+    )
 
 
 def multi_image2video_body(
@@ -138,13 +136,7 @@ def multi_image2video_body(
             for i, image in enumerate(images)
         ]
     }
-    for name in ("mode", "aspect_ratio"):
-        if params.get(name) is not None:
-            body[name] = params[name]
-    if params.get("duration") is not None:
-        body["duration"] = str(params["duration"])
-    _common(params, body)
-    return _checked(Endpoint.MULTI_IMAGE2VIDEO, body)
+    return _finish(Endpoint.MULTI_IMAGE2VIDEO, params, body, "mode", "duration", "aspect_ratio")
 
 
 def multi_image2image_body(
@@ -166,8 +158,4 @@ def multi_image2image_body(
         body[name] = image_value(params["scene"], "scene_image", aspect=False)
     if params.get("style") is not None:
         body["style_image"] = image_value(params["style"], "style_image", aspect=False)
-    for name in ("n", "aspect_ratio", "resolution"):
-        if params.get(name) is not None:
-            body[name] = params[name]  # type: ignore[literal-required]
-    _common(params, body)
-    return _checked(Endpoint.MULTI_IMAGE2IMAGE, body)
+    return _finish(Endpoint.MULTI_IMAGE2IMAGE, params, body, "n", "aspect_ratio", "resolution")
