@@ -262,7 +262,6 @@ class Client(_Base):
         return self._fetch(op)
 
     def _fetch(self, op: Fetch) -> flows.Outcome:
-        written = 0
         try:
             with self._http.stream("GET", op.url, headers=_range(op)) as response:
                 if response.status_code in (200, 206):
@@ -270,8 +269,7 @@ class Client(_Base):
                     with op.path.open(mode) as file:
                         for chunk in response.iter_raw():
                             file.write(chunk)
-                            written += len(chunk)
-                return Fetched(response.status_code, written, _headers(response), b"")
+                return Fetched(response.status_code, _headers(response))
         except httpx.TransportError as exc:
             return _broken(exc)
 
@@ -404,7 +402,6 @@ class AsyncClient(_Base):
         return await self._fetch(op)
 
     async def _fetch(self, op: Fetch) -> flows.Outcome:
-        written = 0
         try:
             async with self._http.stream("GET", op.url, headers=_range(op)) as response:
                 if response.status_code in (200, 206):
@@ -412,7 +409,6 @@ class AsyncClient(_Base):
                     with op.path.open(mode) as file:
                         async for chunk in response.aiter_raw():
                             file.write(chunk)
-                            written += len(chunk)
-                return Fetched(response.status_code, written, _headers(response), b"")
+                return Fetched(response.status_code, _headers(response))
         except httpx.TransportError as exc:
             return _broken(exc)

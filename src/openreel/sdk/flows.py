@@ -88,9 +88,7 @@ class Fetch:
 @dataclass(frozen=True)
 class Fetched:
     status: int
-    written: int  # bytes appended to the file by this request
-    headers: dict[str, str]
-    head: bytes  # the first bytes of the body (for the content check)
+    headers: dict[str, str]  # the file on disk says how much arrived
 
 
 Op = Call | Sleep | Fetch
@@ -224,16 +222,13 @@ def wait(config: ClientConfig, task: Task, options: WaitOptions, policy: RetryPo
         task = yield from get(config, task.endpoint, task.task_id, policy)
 
 
-_SIGNATURES = {
-    "video": (b"ftyp",),  # MP4: the ftyp box type at offset 4
-    "image": (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"),
-}
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG
 
 
 def _looks_like(kind: str, head: bytes) -> bool:
     if kind == "video":
-        return head[4:8] == b"ftyp"
-    return head.startswith(_SIGNATURES["image"])
+        return head[4:8] == b"ftyp"  # MP4: the ftyp box type at offset 4
+    return head.startswith(_IMAGE_SIGNATURES)
 
 
 def download(url: str, path: Path, kind: str, policy: RetryPolicy) -> Flow[Path]:
