@@ -18,6 +18,8 @@ from diffusers import (
     FlowMatchEulerDiscreteScheduler,
     WanImageToVideoPipeline,
     WanTransformer3DModel,
+    WanVACEPipeline,
+    WanVACETransformer3DModel,
 )
 from PIL import Image
 from tokenizers import Tokenizer, models, pre_tokenizers
@@ -32,7 +34,8 @@ from transformers import (
 
 from openreel.engines.base import GenerationJob, GenerationOutput
 from openreel.engines.diffusers.adapters.base import StepFn
-from openreel.engines.diffusers.adapters.wan import WanFirstLastFrame
+from openreel.engines.diffusers.adapters.vace import WanVace
+from openreel.engines.diffusers.adapters.wan import WanFirstLastFrame, WanImageToVideo
 from openreel.engines.diffusers.spec import ModelSpec
 
 WORDS = "a the cat dog zoom in pan left right turns head looks up walks camera slowly".split()
@@ -47,9 +50,7 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
     )
 
 
-def save_tiny_wan(path: Path, *, first_last_frame: bool) -> Path:
-    """Write a tiny Wan I2V (or first-and-last-frame) pipeline to ``path``."""
-    clip_side = 4  # CLIP tokens per image: 4*4 + 1
+def _vae_and_text_encoder() -> tuple[AutoencoderKLWan, UMT5EncoderModel]:
     torch.manual_seed(0)
     vae = AutoencoderKLWan(
         base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
@@ -60,6 +61,13 @@ def save_tiny_wan(path: Path, *, first_last_frame: bool) -> Path:
         T5Config(vocab_size=1103, d_model=32, d_ff=37, d_kv=8, num_heads=4, num_layers=5,
                  relative_attention_num_buckets=8)
     ).eval()  # fmt: skip
+    return vae, text_encoder
+
+
+def save_tiny_wan(path: Path, *, first_last_frame: bool) -> Path:
+    """Write a tiny Wan I2V (or first-and-last-frame) pipeline to ``path``."""
+    clip_side = 4  # CLIP tokens per image: 4*4 + 1
+    vae, text_encoder = _vae_and_text_encoder()
     torch.manual_seed(0)
     transformer = WanTransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36,
@@ -87,8 +95,32 @@ def save_tiny_wan(path: Path, *, first_last_frame: bool) -> Path:
     return path
 
 
+def save_tiny_vace(path: Path) -> Path:
+    """Write a tiny Wan VACE pipeline to ``path`` (sizes of diffusers' own VACE tests)."""
+    vae, text_encoder = _vae_and_text_encoder()
+    torch.manual_seed(0)
+    transformer = WanVACETransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
+        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=3,
+        cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+        vace_layers=[0, 2], vace_in_channels=96,
+    )  # fmt: skip
+    pipeline = WanVACEPipeline(
+        tokenizer=tiny_tokenizer(),
+        text_encoder=text_encoder,
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        transformer=transformer,
+    )
+    pipeline.save_pretrained(path)
+    return path
+
+
 def _summary(value: Any) -> Any:
-    """What a test can compare: pictures as their mean colour, conditions as such."""
+    """What a test can compare: pictures as their mean colour (masks: their white fraction),
+    conditions as such."""
+    if isinstance(value, Image.Image) and value.mode == "L":
+        return round(float(np.asarray(value).mean()) / 255.0, 4)
     if isinstance(value, Image.Image):
         return [round(float(v), 1) for v in np.asarray(value).reshape(-1, 3).mean(0)]
     if isinstance(value, list):
@@ -114,6 +146,10 @@ def recording(base: type[Any]) -> type[Any]:
                     return getattr(pipeline, name)
 
                 def __call__(self, **kwargs: Any) -> Any:
+                    for name, value in kwargs.items():  # picture lists, whole, for the pixels
+                        if isinstance(value, list) and value and isinstance(value[0], Image.Image):
+                            arrays = np.stack([np.asarray(v) for v in value])
+                            np.save(log.parent / f"{job.task_id}-{name}.npy", arrays)
                     seen = {k: _summary(v) for k, v in kwargs.items()}
                     seen = {k: v for k, v in seen.items() if v is not None}
                     with log.open("a") as file:
@@ -128,3 +164,5 @@ def recording(base: type[Any]) -> type[Any]:
 
 
 RecordingFirstLastFrame = recording(WanFirstLastFrame)
+RecordingImageToVideo = recording(WanImageToVideo)
+RecordingVace = recording(WanVace)

@@ -40,6 +40,8 @@ class Feature(StrEnum):
 class Capabilities:
     kinds: frozenset[TaskKind]
     features: frozenset[Feature] = frozenset()
+    # Features every request must use (a first-and-last-frame model needs ``image_tail``).
+    required: frozenset[Feature] = frozenset()
     durations: frozenset[str] = frozenset({"5", "10"})
     modes: frozenset[str] = frozenset({"std", "pro"})
     # Fields accepted but without effect on this engine; listed in docs/engines.md.

@@ -225,12 +225,17 @@ def plan_task(
     elif isinstance(request, MultiImage2VideoRequest):
         video_rules = MULTI_IMAGE2VIDEO_MODELS.get(model, CUSTOM_VIDEO_RULES)
 
-    for feature in features_used(request):
+    used = features_used(request)
+    for feature in used:
         if feature not in caps.features:
             raise illegal(
                 feature.value,
                 f"not supported yet by the '{engine.name}' engine serving {model}",
             )
+    for feature in sorted(caps.required - set(used)):
+        raise illegal(
+            feature.value, f"is required by the '{engine.name}' engine serving {model}"
+        )
     mode = getattr(request, "mode", None)
     if mode is not None and mode not in caps.modes:
         raise illegal("mode", f"'{mode}' is not supported by the '{engine.name}' engine")

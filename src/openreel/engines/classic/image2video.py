@@ -97,9 +97,10 @@ def _tail_only_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
     return _move_clip(job.images["image_tail"], "image_tail", ZOOM_OUT, out_size)
 
 
-def _brush_clip(
+def brush_clip(
     job: GenerationJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
 ) -> FrameAt | None:
+    """The cut-and-drag render of ``dynamic_masks`` (also the diffusers VACE control video)."""
     fields = indexed_images(job.images, "dynamic_masks", "mask")
     if not fields:
         return None
@@ -151,7 +152,7 @@ def _clip(
     if has_tail:
         return _tail_only_clip(job, out_size)
     return (
-        _brush_clip(job, in_size, out_size, count)
+        brush_clip(job, in_size, out_size, count)
         or _camera_clip(job, out_size)
         or _prompt_clip(job, out_size)
     )

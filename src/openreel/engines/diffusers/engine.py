@@ -59,7 +59,9 @@ class DiffusersEngine:
             spec.weights_path(model_name)  # missing weights: an error now, naming the path
             adapter = adapter_class(spec.adapter)
             self.model_capabilities[model_name] = Capabilities(
-                kinds=adapter.kinds, features=adapter.features
+                kinds=adapter.kinds,
+                features=adapter.features,
+                required=getattr(adapter, "required", frozenset()),
             )
         self.capabilities = Capabilities(
             kinds=frozenset().union(*(c.kinds for c in self.model_capabilities.values())),

@@ -13,6 +13,7 @@ __all__ = ["BUILTIN", "adapter_class"]
 BUILTIN: dict[str, str] = {
     "wan_i2v": "openreel.engines.diffusers.adapters.wan:WanImageToVideo",
     "wan_flf2v": "openreel.engines.diffusers.adapters.wan:WanFirstLastFrame",
+    "wan_vace": "openreel.engines.diffusers.adapters.vace:WanVace",
     "ltx_video": "openreel.engines.diffusers.adapters.ltx:LtxVideo",
 }
 

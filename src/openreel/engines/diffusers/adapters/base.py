@@ -39,6 +39,8 @@ class PipelineAdapter:
     (imported only when called, in the child process)."""
 
     pipeline: ClassVar[str]
+    # Features every request must use; an adapter may leave this out (nothing required).
+    required: ClassVar[frozenset[Feature]] = frozenset()
 
     def load(self, spec: ModelSpec, model_name: str) -> Any:
         import diffusers

@@ -4,6 +4,7 @@ step callbacks and writing the frames. Imported only in the engine's child proce
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,15 @@ import torch
 from PIL import Image
 
 from openreel.engines.base import GenerationJob, GenerationOutput, OutputFile
+from openreel.engines.classic.elements import ASPECTS
 from openreel.engines.classic.loading import load_rgb, probe_size
+from openreel.engines.classic.masks import StaticFreeze
 from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 from openreel.media.video import VideoWriter
 
 __all__ = [
+    "LatentEdit",
     "VideoPlan",
     "common_arguments",
     "device_for",
@@ -31,6 +35,9 @@ __all__ = [
     "step_callback",
     "write_video",
 ]
+
+# A change to the pipeline's step outputs after each step: (pipeline, step, kwargs) -> kwargs.
+LatentEdit = Callable[[Any, int, dict[str, Any]], dict[str, Any]]
 
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
@@ -103,20 +110,33 @@ class VideoPlan:
 def plan_video(
     job: GenerationJob, spec: ModelSpec, fields: tuple[str, ...], multiple: int, temporal: int
 ) -> VideoPlan:
-    """Output size (the aspect of the first of ``fields`` the job has, at ``spec.area``, sides
-    multiples of ``multiple``) and frame count (``temporal * k + 1``)."""
+    """Output size (the aspect of the first of ``fields`` the job has, or of the request's
+    ``aspect_ratio`` when ``fields`` is empty; at ``spec.area``, sides multiples of
+    ``multiple``) and frame count (``temporal * k + 1``)."""
     if job.video is None:
-        raise AdapterError("an image2video job needs a video spec")
-    field = next((f for f in fields if f in job.images), None)
-    if field is None:
-        raise AdapterError(f"{' or '.join(fields)} is required by this model")
-    width, height = output_size(*probe_size(job.images[field], field), spec.area, multiple)
+        raise AdapterError("a video job needs a video spec")
+    width, height = output_size(*_aspect(job, fields), spec.area, multiple)
     frames = frame_count(job.video.seconds, spec.fps, spec.max_frames, temporal)
     return VideoPlan(width, height, frames)
 
 
-def common_arguments(job: GenerationJob, spec: ModelSpec, on_step: StepFn) -> dict[str, Any]:
-    """The pipeline arguments every adapter passes the same way."""
+def _aspect(job: GenerationJob, fields: tuple[str, ...]) -> tuple[int, int]:
+    if not fields:
+        ratio = ASPECTS.get(str(job.params.get("aspect_ratio") or "16:9"))
+        if ratio is None:
+            raise AdapterError(f"aspect_ratio {job.params.get('aspect_ratio')!r} is not supported")
+        return ratio
+    field = next((f for f in fields if f in job.images), None)
+    if field is None:
+        raise AdapterError(f"{' or '.join(fields)} is required by this model")
+    return probe_size(job.images[field], field)
+
+
+def common_arguments(
+    job: GenerationJob, spec: ModelSpec, on_step: StepFn, edit: LatentEdit | None = None
+) -> dict[str, Any]:
+    """The pipeline arguments every adapter passes the same way (``edit``: see
+    ``step_callback``)."""
     return {
         "prompt": str(job.params.get("prompt") or ""),
         "negative_prompt": str(job.params.get("negative_prompt") or spec.negative_prompt),
@@ -124,7 +144,7 @@ def common_arguments(job: GenerationJob, spec: ModelSpec, on_step: StepFn) -> di
         "guidance_scale": spec.guidance_scale,
         "generator": torch.Generator(device="cpu").manual_seed(job.seed),
         "output_type": "np",
-        "callback_on_step_end": step_callback(on_step, spec.steps),
+        "callback_on_step_end": step_callback(on_step, spec.steps, edit),
     }
 
 
@@ -139,19 +159,27 @@ def picture(job: GenerationJob, field: str, size: tuple[int, int]) -> Image.Imag
     return Image.fromarray(cover_crop(rgb, size))
 
 
-def step_callback(on_step: StepFn, total: int) -> Any:
-    """A diffusers ``callback_on_step_end`` reporting each finished step."""
+def step_callback(on_step: StepFn, total: int, edit: LatentEdit | None = None) -> Any:
+    """A diffusers ``callback_on_step_end`` that applies ``edit`` to the step's latents (e.g.
+    the static-mask blend), then reports the finished step."""
 
     def callback(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if edit is not None:
+            kwargs = edit(pipe, step, kwargs)
         on_step(step + 1, total)
         return kwargs
 
     return callback
 
 
-def write_video(frames: np.ndarray, job: GenerationJob, fps: int) -> GenerationOutput:
-    """``frames`` (T, H, W, 3) floats in [0, 1] -> an H.264 MP4 in ``job.output_dir``."""
+def write_video(
+    frames: np.ndarray, job: GenerationJob, fps: int, freeze: StaticFreeze | None = None
+) -> GenerationOutput:
+    """``frames`` (T, H, W, 3) floats in [0, 1] -> an H.264 MP4 in ``job.output_dir``, with the
+    static region pinned by ``freeze`` when there is one."""
     clip = np.clip(np.asarray(frames) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if freeze is not None:
+        clip = np.stack([freeze.apply(frame) for frame in clip])
     count, height, width = clip.shape[:3]
     job.output_dir.mkdir(parents=True, exist_ok=True)
     path = job.output_dir / "video.mp4"

@@ -2,7 +2,9 @@
 
 - ``wan_i2v``: a first-frame model (e.g. Wan2.1-I2V-14B-480P/720P-Diffusers).
 - ``wan_flf2v``: a first-and-last-frame model (Wan2.1-FLF2V-14B-720P-Diffusers): ``image_tail``
-  goes to the pipeline's ``last_image``; these weights need a tail.
+  goes to the pipeline's ``last_image``; these weights need a tail (refused at create without).
+
+Both honour ``static_mask`` by latent blending plus a pixel composite (``static_mask.py``).
 
 torch and diffusers are imported inside ``load``/``generate``: the server reads this module's
 capabilities without them; only the engine's child process runs the pipeline.
@@ -22,7 +24,7 @@ __all__ = ["WanFirstLastFrame", "WanImageToVideo"]
 class WanImageToVideo(PipelineAdapter):
     pipeline: ClassVar[str] = "WanImageToVideoPipeline"
     kinds: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.IMAGE2VIDEO})
-    features: ClassVar[frozenset[Feature]] = frozenset()
+    features: ClassVar[frozenset[Feature]] = frozenset({Feature.STATIC_MASK})
     uses_tail: ClassVar[bool] = False
 
     def generate(
@@ -34,24 +36,34 @@ class WanImageToVideo(PipelineAdapter):
             plan_video,
             write_video,
         )
+        from openreel.engines.diffusers.adapters.static_mask import (
+            LatentFreeze,
+            pixel_freeze,
+            static_mask,
+        )
 
         multiple = pipeline.vae_scale_factor_spatial * pipeline.transformer.config.patch_size[1]
         plan = plan_video(job, spec, ("image",), multiple, pipeline.vae_scale_factor_temporal)
         size = (plan.width, plan.height)
+        first = picture(job, "image", size)
         extra: dict[str, Any] = {}
         if self.uses_tail:
             extra["last_image"] = picture(job, "image_tail", size)
+        mask = static_mask(job, size)
+        hold = None if mask is None else LatentFreeze(pipeline, first, mask, plan.frames, job.seed)
         result = pipeline(
-            image=picture(job, "image", size),
+            image=first,
             height=plan.height,
             width=plan.width,
             num_frames=plan.frames,
-            **common_arguments(job, spec, on_step),
+            **common_arguments(job, spec, on_step, hold),
             **extra,
         )
-        return write_video(result.frames[0], job, spec.fps)
+        freeze = None if mask is None else pixel_freeze(first, mask)
+        return write_video(result.frames[0], job, spec.fps, freeze)
 
 
 class WanFirstLastFrame(WanImageToVideo):
-    features: ClassVar[frozenset[Feature]] = frozenset({Feature.IMAGE_TAIL})
+    features: ClassVar[frozenset[Feature]] = frozenset({Feature.IMAGE_TAIL, Feature.STATIC_MASK})
+    required: ClassVar[frozenset[Feature]] = frozenset({Feature.IMAGE_TAIL})
     uses_tail: ClassVar[bool] = True
