@@ -148,8 +148,9 @@ def recording(base: type[Any]) -> type[Any]:
                 def __call__(self, **kwargs: Any) -> Any:
                     for name, value in kwargs.items():  # picture lists, whole, for the pixels
                         if isinstance(value, list) and value and isinstance(value[0], Image.Image):
-                            arrays = np.stack([np.asarray(v) for v in value])
-                            np.save(log.parent / f"{job.task_id}-{name}.npy", arrays)
+                            arrays = [np.asarray(v) for v in value]
+                            if len({a.shape for a in arrays}) == 1:
+                                np.save(log.parent / f"{job.task_id}-{name}.npy", np.stack(arrays))
                     seen = {k: _summary(v) for k, v in kwargs.items()}
                     seen = {k: v for k, v in seen.items() if v is not None}
                     with log.open("a") as file:

@@ -233,9 +233,7 @@ def plan_task(
                 f"not supported yet by the '{engine.name}' engine serving {model}",
             )
     for feature in sorted(caps.required - set(used)):
-        raise illegal(
-            feature.value, f"is required by the '{engine.name}' engine serving {model}"
-        )
+        raise illegal(feature.value, f"is required by the '{engine.name}' engine serving {model}")
     mode = getattr(request, "mode", None)
     if mode is not None and mode not in caps.modes:
         raise illegal("mode", f"'{mode}' is not supported by the '{engine.name}' engine")

@@ -133,7 +133,7 @@ def _subjects(job: GenerationJob, size: tuple[int, int]) -> list[Cutout]:
     return cutouts
 
 
-def _save_png(image: np.ndarray, path: Path) -> Path:
+def save_png(image: np.ndarray, path: Path) -> Path:
     """Write under a temporary name and rename, so a crash never leaves half a PNG at ``path``."""
     partial = path.with_name(f".{path.name}.partial")
     try:
@@ -175,7 +175,7 @@ def render_multi_image2image(job: GenerationJob, progress: ProgressFn) -> Genera
         if style is not None:
             image = transfer(image, style, STYLE_STRENGTH)
         files.append(
-            OutputFile(_save_png(image, job.output_dir / f"image_{variant}.png"), "image/png")
+            OutputFile(save_png(image, job.output_dir / f"image_{variant}.png"), "image/png")
         )
         progress((variant + 1) / spec.count)
     return GenerationOutput(files)

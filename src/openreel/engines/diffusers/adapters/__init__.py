@@ -14,6 +14,7 @@ BUILTIN: dict[str, str] = {
     "wan_i2v": "openreel.engines.diffusers.adapters.wan:WanImageToVideo",
     "wan_flf2v": "openreel.engines.diffusers.adapters.wan:WanFirstLastFrame",
     "wan_vace": "openreel.engines.diffusers.adapters.vace:WanVace",
+    "qwen_image_edit": "openreel.engines.diffusers.adapters.qwen_edit:QwenImageEdit",
     "ltx_video": "openreel.engines.diffusers.adapters.ltx:LtxVideo",
 }
 

@@ -52,10 +52,14 @@ def dtype_for(spec: ModelSpec) -> torch.dtype:
     return _DTYPES[spec.dtype]
 
 
-def load_pipeline(pipeline_class: Any, spec: ModelSpec, model_name: str) -> Any:
-    """``from_pretrained`` on the configured weights, offline, then the speed options."""
+def load_pipeline(pipeline_class: Any, spec: ModelSpec, model_name: str, **components: Any) -> Any:
+    """``from_pretrained`` on the configured weights, offline (``components`` replace the
+    saved ones), then the speed options."""
     pipe = pipeline_class.from_pretrained(
-        str(spec.weights_path(model_name)), dtype=dtype_for(spec), local_files_only=True
+        str(spec.weights_path(model_name)),
+        dtype=dtype_for(spec),
+        local_files_only=True,
+        **components,
     )
     pipe.set_progress_bar_config(disable=True)  # progress goes to the task instead
     for lora in spec.loras:

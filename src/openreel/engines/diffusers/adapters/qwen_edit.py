@@ -1,0 +1,112 @@
+"""Multi-image-to-image with Qwen-Image-Edit-2509/2511 (``QwenImageEditPlusPipeline``).
+
+Kling's pictures become the pipeline's numbered inputs ("Picture 1", "Picture 2"...): the
+subjects first, then the scene, then the style, and the prompt says what each one is for
+(docs/engines.md §1.5). ``n`` is ``num_images_per_prompt``; the output size is the request's
+``aspect_ratio``/``resolution`` size, capped at the model's ``area`` and rounded to what the
+VAE and patching accept.
+
+The VL processor is built without its video half: the pipeline never passes videos, and the
+video processor needs torchvision, which the GPU extra does not install.
+
+torch, transformers and diffusers are imported inside ``load``/``generate`` (see ``wan.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from openreel.engines.base import Feature, GenerationJob, GenerationOutput, OutputFile, TaskKind
+from openreel.engines.diffusers.adapters.base import AdapterError, PipelineAdapter, StepFn
+from openreel.engines.diffusers.spec import ModelSpec
+
+__all__ = ["QwenImageEdit", "edit_prompt"]
+
+
+def edit_prompt(prompt: str, subjects: int, scene: bool, style: bool) -> str:
+    """The request's prompt, with what each numbered picture is for."""
+    numbers = ", ".join(str(i) for i in range(1, subjects + 1))
+    parts = [f"Picture {numbers} {'shows the subject' if subjects == 1 else 'show the subjects'}."]
+    if scene:
+        parts.append(f"Place them in the scene of picture {subjects + 1}.")
+    if style:
+        parts.append(f"Render it in the style of picture {subjects + 1 + int(scene)}.")
+    if prompt:
+        parts.append(prompt)
+    return " ".join(parts)
+
+
+def still_image_processor(weights: Path) -> Any:
+    """``Qwen2VLProcessor`` from the weights' ``processor``/``tokenizer`` folders, images only."""
+    from transformers import AutoTokenizer, Qwen2VLProcessor
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+        Qwen2VLImageProcessorPil,
+    )
+
+    class StillImageProcessor(Qwen2VLProcessor):
+        # The attributes of a processor are its __init__ parameters: no video_processor here.
+        def __init__(
+            self, image_processor: Any = None, tokenizer: Any = None, chat_template: Any = None
+        ) -> None:
+            super().__init__(image_processor, tokenizer, None, chat_template)  # type: ignore[no-untyped-call]
+
+    folder = weights / "processor"
+    tokenizer = AutoTokenizer.from_pretrained(weights / "tokenizer", local_files_only=True)
+    images = Qwen2VLImageProcessorPil.from_pretrained(folder, local_files_only=True)
+    return StillImageProcessor(image_processor=images, tokenizer=tokenizer)
+
+
+class QwenImageEdit(PipelineAdapter):
+    pipeline: ClassVar[str] = "QwenImageEditPlusPipeline"
+    kinds: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.MULTI_IMAGE2IMAGE})
+    features: ClassVar[frozenset[Feature]] = frozenset({Feature.SCENE_IMAGE, Feature.STYLE_IMAGE})
+
+    def load(self, spec: ModelSpec, model_name: str) -> Any:
+        import diffusers
+
+        from openreel.engines.diffusers.adapters.common import load_pipeline
+
+        processor = still_image_processor(spec.weights_path(model_name))
+        return load_pipeline(
+            getattr(diffusers, self.pipeline), spec, model_name, processor=processor
+        )
+
+    def generate(
+        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+    ) -> GenerationOutput:
+        from PIL import Image
+
+        from openreel.engines.classic.compose import save_png
+        from openreel.engines.classic.loading import indexed_images, load_rgb
+        from openreel.engines.diffusers.adapters.common import common_arguments, output_size
+
+        if job.image is None:
+            raise AdapterError("a multi-image2image job needs an image spec")
+        wanted = (job.image.width, job.image.height)
+        area = min(spec.area, wanted[0] * wanted[1])
+        width, height = output_size(*wanted, area, pipeline.vae_scale_factor * 2)
+        fields = [f for f, _ in indexed_images(job.images, "subject_image_list", "subject_image")]
+        if not fields:
+            raise AdapterError("subject_image_list needs at least one image")
+        subjects = len(fields)
+        scene, style = "scene_image" in job.images, "style_image" in job.images
+        fields += [f for f, used in (("scene_image", scene), ("style_image", style)) if used]
+        pictures = [Image.fromarray(load_rgb(job.images[f], f, (width, height))) for f in fields]
+        arguments = common_arguments(job, spec, on_step)
+        arguments["true_cfg_scale"] = arguments.pop("guidance_scale")
+        arguments["negative_prompt"] = arguments["negative_prompt"] or " "
+        arguments["prompt"] = edit_prompt(arguments["prompt"], subjects, scene, style)
+        result = pipeline(
+            image=pictures,
+            height=height,
+            width=width,
+            num_images_per_prompt=job.image.count,
+            **arguments,
+        )
+        job.output_dir.mkdir(parents=True, exist_ok=True)
+        files = []
+        for index, image in enumerate(result.images):
+            pixels = (image.clip(0, 1) * 255 + 0.5).astype("uint8")
+            files.append(save_png(pixels, job.output_dir / f"image_{index}.png"))
+        return GenerationOutput([OutputFile(path, "image/png") for path in files])
