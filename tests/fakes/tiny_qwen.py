@@ -28,8 +28,9 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLIm
 from openreel.engines.base import GenerationJob, GenerationOutput
 from openreel.engines.diffusers.adapters.base import StepFn
 from openreel.engines.diffusers.adapters.qwen_edit import QwenImageEdit
+from openreel.engines.diffusers.random_weights import WORDS
 from openreel.engines.diffusers.spec import ModelSpec
-from tests.fakes.tiny_wan import WORDS, recording
+from tests.fakes.tiny_wan import recording
 
 SPECIAL = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",

@@ -1,9 +1,5 @@
-"""Tiny, randomly initialised Wan image-to-video weights, built in code and saved the way real
-weights are published (``save_pretrained``), so the engine loads them through its real path.
-
-Component sizes follow diffusers' own fast tests; the tokenizer is built offline with the
-``tokenizers`` library (no Hub access).
-"""
+"""Tiny Wan weights (``openreel.engines.diffusers.random_weights``) and a spy that records
+what a real adapter passed its pipeline."""
 
 from __future__ import annotations
 
@@ -12,108 +8,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from diffusers import (
-    AutoencoderKLWan,
-    FlowMatchEulerDiscreteScheduler,
-    WanImageToVideoPipeline,
-    WanTransformer3DModel,
-    WanVACEPipeline,
-    WanVACETransformer3DModel,
-)
 from PIL import Image
-from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import (
-    CLIPImageProcessor,
-    CLIPVisionConfig,
-    CLIPVisionModel,
-    PreTrainedTokenizerFast,
-    T5Config,
-    UMT5EncoderModel,
-)
 
 from openreel.engines.base import GenerationJob, GenerationOutput
 from openreel.engines.diffusers.adapters.base import StepFn
 from openreel.engines.diffusers.adapters.vace import WanVace
 from openreel.engines.diffusers.adapters.wan import WanFirstLastFrame, WanImageToVideo
+from openreel.engines.diffusers.random_weights import save_vace, save_wan
 from openreel.engines.diffusers.spec import ModelSpec
-
-WORDS = "a the cat dog zoom in pan left right turns head looks up walks camera slowly".split()
-
-
-def tiny_tokenizer() -> PreTrainedTokenizerFast:
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2} | {w: 3 + i for i, w in enumerate(WORDS)}
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
-
-
-def _vae_and_text_encoder() -> tuple[AutoencoderKLWan, UMT5EncoderModel]:
-    torch.manual_seed(0)
-    vae = AutoencoderKLWan(
-        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-        temperal_downsample=[False, True, True],
-    )  # fmt: skip
-    torch.manual_seed(0)
-    text_encoder = UMT5EncoderModel(
-        T5Config(vocab_size=1103, d_model=32, d_ff=37, d_kv=8, num_heads=4, num_layers=5,
-                 relative_attention_num_buckets=8)
-    ).eval()  # fmt: skip
-    return vae, text_encoder
 
 
 def save_tiny_wan(path: Path, *, first_last_frame: bool) -> Path:
     """Write a tiny Wan I2V (or first-and-last-frame) pipeline to ``path``."""
-    clip_side = 4  # CLIP tokens per image: 4*4 + 1
-    vae, text_encoder = _vae_and_text_encoder()
-    torch.manual_seed(0)
-    transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36,
-        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2,
-        cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32, image_dim=4,
-        pos_embed_seq_len=2 * (clip_side * clip_side + 1) if first_last_frame else None,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    image_encoder = CLIPVisionModel(
-        CLIPVisionConfig(hidden_size=4, projection_dim=4, num_hidden_layers=2,
-                         num_attention_heads=2, image_size=clip_side, intermediate_size=16,
-                         patch_size=1)
-    ).eval()  # fmt: skip
-    pipeline = WanImageToVideoPipeline(
-        tokenizer=tiny_tokenizer(),
-        text_encoder=text_encoder,
-        vae=vae,
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-        image_processor=CLIPImageProcessor(crop_size=clip_side, size=clip_side),
-        image_encoder=image_encoder,
-        transformer=transformer,
-        transformer_2=None,
-    )
-    pipeline.save_pretrained(path)
-    return path
+    return save_wan(path, scale="tiny", first_last_frame=first_last_frame)
 
 
 def save_tiny_vace(path: Path) -> Path:
     """Write a tiny Wan VACE pipeline to ``path`` (sizes of diffusers' own VACE tests)."""
-    vae, text_encoder = _vae_and_text_encoder()
-    torch.manual_seed(0)
-    transformer = WanVACETransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
-        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=3,
-        cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
-        vace_layers=[0, 2], vace_in_channels=96,
-    )  # fmt: skip
-    pipeline = WanVACEPipeline(
-        tokenizer=tiny_tokenizer(),
-        text_encoder=text_encoder,
-        vae=vae,
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-        transformer=transformer,
-    )
-    pipeline.save_pretrained(path)
-    return path
+    return save_vace(path, scale="tiny")
 
 
 def _summary(value: Any) -> Any:
