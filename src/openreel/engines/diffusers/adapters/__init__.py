@@ -14,7 +14,8 @@ BUILTIN: dict[str, str] = {
     "wan_i2v": "openreel.engines.diffusers.adapters.wan:WanImageToVideo",
     "wan_flf2v": "openreel.engines.diffusers.adapters.wan:WanFirstLastFrame",
     "wan_vace": "openreel.engines.diffusers.adapters.vace:WanVace",
-    "qwen_image_edit": "openreel.engines.diffusers.adapters.qwen_edit:QwenImageEdit",
+    "qwen_image_edit": "openreel.engines.diffusers.adapters.image_edit:QwenImageEdit",
+    "flux2_klein": "openreel.engines.diffusers.adapters.image_edit:Flux2KleinEdit",
     "ltx_video": "openreel.engines.diffusers.adapters.ltx:LtxVideo",
 }
 

@@ -1,13 +1,15 @@
-"""Multi-image-to-image with Qwen-Image-Edit-2509/2511 (``QwenImageEditPlusPipeline``).
+"""Multi-image-to-image on reference-image editing models:
+
+- ``qwen_image_edit``: Qwen-Image-Edit-2509/2511 (``QwenImageEditPlusPipeline``). Its VL
+  processor is built without its video half: the pipeline never passes videos, and the video
+  processor needs torchvision, which the GPU extra does not install.
+- ``flux2_klein``: FLUX.2 [klein] 4B/9B (``Flux2KleinPipeline``), up to 4 references.
 
 Kling's pictures become the pipeline's numbered inputs ("Picture 1", "Picture 2"...): the
 subjects first, then the scene, then the style, and the prompt says what each one is for
 (docs/engines.md §1.5). ``n`` is ``num_images_per_prompt``; the output size is the request's
 ``aspect_ratio``/``resolution`` size, capped at the model's ``area`` and rounded to what the
 VAE and patching accept.
-
-The VL processor is built without its video half: the pipeline never passes videos, and the
-video processor needs torchvision, which the GPU extra does not install.
 
 torch, transformers and diffusers are imported inside ``load``/``generate`` (see ``wan.py``).
 """
@@ -21,7 +23,7 @@ from openreel.engines.base import Feature, GenerationJob, GenerationOutput, Outp
 from openreel.engines.diffusers.adapters.base import AdapterError, PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
-__all__ = ["QwenImageEdit", "edit_prompt"]
+__all__ = ["Flux2KleinEdit", "ImageEditAdapter", "QwenImageEdit", "edit_prompt"]
 
 
 def edit_prompt(prompt: str, subjects: int, scene: bool, style: bool) -> str:
@@ -57,20 +59,15 @@ def still_image_processor(weights: Path) -> Any:
     return StillImageProcessor(image_processor=images, tokenizer=tokenizer)
 
 
-class QwenImageEdit(PipelineAdapter):
-    pipeline: ClassVar[str] = "QwenImageEditPlusPipeline"
+class ImageEditAdapter(PipelineAdapter):
+    """Subjects, scene and style as numbered reference pictures; PNGs out."""
+
     kinds: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.MULTI_IMAGE2IMAGE})
     features: ClassVar[frozenset[Feature]] = frozenset({Feature.SCENE_IMAGE, Feature.STYLE_IMAGE})
 
-    def load(self, spec: ModelSpec, model_name: str) -> Any:
-        import diffusers
-
-        from openreel.engines.diffusers.adapters.common import load_pipeline
-
-        processor = still_image_processor(spec.weights_path(model_name))
-        return load_pipeline(
-            getattr(diffusers, self.pipeline), spec, model_name, processor=processor
-        )
+    def model_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The common pipeline arguments as this model names them."""
+        return arguments
 
     def generate(
         self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
@@ -94,15 +91,13 @@ class QwenImageEdit(PipelineAdapter):
         fields += [f for f, used in (("scene_image", scene), ("style_image", style)) if used]
         pictures = [Image.fromarray(load_rgb(job.images[f], f, (width, height))) for f in fields]
         arguments = common_arguments(job, spec, on_step)
-        arguments["true_cfg_scale"] = arguments.pop("guidance_scale")
-        arguments["negative_prompt"] = arguments["negative_prompt"] or " "
         arguments["prompt"] = edit_prompt(arguments["prompt"], subjects, scene, style)
         result = pipeline(
             image=pictures,
             height=height,
             width=width,
             num_images_per_prompt=job.image.count,
-            **arguments,
+            **self.model_arguments(arguments),
         )
         job.output_dir.mkdir(parents=True, exist_ok=True)
         files = []
@@ -110,3 +105,31 @@ class QwenImageEdit(PipelineAdapter):
             pixels = (image.clip(0, 1) * 255 + 0.5).astype("uint8")
             files.append(save_png(pixels, job.output_dir / f"image_{index}.png"))
         return GenerationOutput([OutputFile(path, "image/png") for path in files])
+
+
+class QwenImageEdit(ImageEditAdapter):
+    pipeline: ClassVar[str] = "QwenImageEditPlusPipeline"
+
+    def load(self, spec: ModelSpec, model_name: str) -> Any:
+        import diffusers
+
+        from openreel.engines.diffusers.adapters.common import load_pipeline
+
+        processor = still_image_processor(spec.weights_path(model_name))
+        return load_pipeline(
+            getattr(diffusers, self.pipeline), spec, model_name, processor=processor
+        )
+
+    def model_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        # Qwen's classifier-free guidance is "true CFG": it needs a negative prompt, even " ".
+        arguments["true_cfg_scale"] = arguments.pop("guidance_scale")
+        arguments["negative_prompt"] = arguments["negative_prompt"] or " "
+        return arguments
+
+
+class Flux2KleinEdit(ImageEditAdapter):
+    pipeline: ClassVar[str] = "Flux2KleinPipeline"
+
+    def model_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        arguments.pop("negative_prompt")  # FLUX.2 takes none
+        return arguments

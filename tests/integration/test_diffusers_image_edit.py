@@ -1,6 +1,7 @@
-"""Multi-image-to-image on Qwen-Image-Edit-Plus end to end: tiny random weights saved in the
-published layout, loaded by the engine's child process (with the images-only VL processor), a
-task through the API, the PNGs decoded; a spy shows which picture went where."""
+"""Multi-image-to-image on Qwen-Image-Edit-Plus and FLUX.2 [klein] end to end: tiny random
+weights saved in the published layouts, loaded by the engine's child process (Qwen: with the
+images-only VL processor), a task through the API, the PNGs decoded; a spy shows which
+picture went where."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Api
-from tests.fakes.tiny_qwen import save_tiny_qwen_edit
+from tests.fakes.tiny_image_edit import save_tiny_flux2_klein, save_tiny_qwen_edit
 from tests.helpers import b64, encode, textured
 from tests.integration.test_diffusers_wan import mean_rgb
 from tests.polling import wait_task
@@ -29,21 +30,25 @@ TINY = {
 }
 
 
+MODELS = {
+    "qwen-tiny": ("tests.fakes.tiny_image_edit:RecordingQwenImageEdit", save_tiny_qwen_edit),
+    "flux2-tiny": ("tests.fakes.tiny_image_edit:RecordingFlux2Klein", save_tiny_flux2_klein),
+}
+
+
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_qwen_edit(tmp_path_factory.mktemp("weights") / "qwen")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("weights")
+    return {name: save(root / name) for name, (_, save) in MODELS.items()}
 
 
 @pytest.fixture
-def api(api_factory: Callable[..., Api], weights: Path) -> Api:
+def api(api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
     return api_factory(
-        routes={"*": "classic", "qwen-tiny": "diffusers"},
+        routes={"*": "classic", **{name: "diffusers" for name in MODELS}},
         diffusers_models={
-            "qwen-tiny": {
-                "adapter": "tests.fakes.tiny_qwen:RecordingQwenImageEdit",
-                "weights": str(weights),
-                **TINY,
-            }
+            name: {"adapter": adapter, "weights": str(weights[name]), **TINY}
+            for name, (adapter, _) in MODELS.items()
         },
     )
 
@@ -54,12 +59,13 @@ def coloured(channel: int, seed: int) -> np.ndarray:
     return image
 
 
+@pytest.mark.parametrize("model", list(MODELS))
 def test_subjects_scene_and_style_become_numbered_pictures(
-    api: Api, headers: dict[str, str], weights: Path
+    api: Api, headers: dict[str, str], weights: dict[str, Path], model: str
 ) -> None:
     red, green, blue, grey = coloured(0, 1), coloured(1, 2), coloured(2, 3), textured(400, 400)
     body = {
-        "model_name": "qwen-tiny",
+        "model_name": model,
         "subject_image_list": [
             {"subject_image": b64(encode(red))},
             {"subject_image": b64(encode(green))},
@@ -83,7 +89,7 @@ def test_subjects_scene_and_style_become_numbered_pictures(
         decoded = Image.open(io.BytesIO(png.content))
         assert decoded.size == (32, 32) and decoded.mode == "RGB"
 
-    calls = [json.loads(line) for line in (weights / "calls.jsonl").open()]
+    calls = [json.loads(line) for line in (weights[model] / "calls.jsonl").open()]
     (call,) = [c for c in calls if c["task"] == data["task_id"]]
     assert call["prompt"] == (
         "Picture 1, 2 show the subjects. Place them in the scene of picture 3. "
@@ -105,7 +111,7 @@ def test_a_video_request_is_refused_by_an_image_model(api: Api, headers: dict[st
 
 
 def test_the_prompt_numbers_one_subject_alone() -> None:
-    from openreel.engines.diffusers.adapters.qwen_edit import edit_prompt
+    from openreel.engines.diffusers.adapters.image_edit import edit_prompt
 
     assert edit_prompt("", 1, scene=False, style=True) == (
         "Picture 1 shows the subject. Render it in the style of picture 2."
