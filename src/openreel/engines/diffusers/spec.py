@@ -49,7 +49,11 @@ class ModelSpec(BaseModel):
     guidance_scale: float = Field(default=5.0, ge=0)
     fps: int = Field(default=16, ge=1, description="the model's native frame rate")
     max_frames: int = Field(default=81, ge=1)
-    area: int = Field(default=480 * 832, ge=64, description="output pixels; input aspect kept")
+    area: int = Field(
+        default=480 * 832,
+        ge=64,
+        description="output pixels (video: input aspect kept; images: a cap)",
+    )
     negative_prompt: str = ""
     # Speed options (see docs/engines.md).
     attention_backend: str | None = None
