@@ -1,0 +1,548 @@
+// The playground page: forms for the three endpoints, checks with the server's rules before
+// sending, errors next to the field they name, and the task list.
+
+import { FieldError, SERVER, createTask, loadLimits, saveKey, savedKey } from "./api.js";
+import { BrushEditor } from "./brush.js";
+import { describeRules, loadImage, toBase64 } from "./images.js";
+import { curlCommand, pythonCall } from "./snippets.js";
+import { TaskList } from "./tasks.js";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+const state = {
+  limits: null,
+  i2v: { image: null, tail: null },
+  mi2v: [],
+  mi2i: { subjects: [], scene: null, style: null },
+};
+let editor;
+let tasks;
+
+// ------------------------------------------------------------------ errors next to fields
+
+function activeEndpoint() {
+  return $('input[name="endpoint"]:checked').value;
+}
+
+function activeSection() {
+  return $(`#form-${activeEndpoint()}`);
+}
+
+/** ``dynamic_masks[0].trajectories[1]`` -> itself, ``...trajectories``, ``dynamic_masks[0]``, ``dynamic_masks``. */
+function candidates(field) {
+  const out = [field];
+  let rest = field;
+  while (/[.[]/.test(rest)) {
+    rest = rest.replace(/(\.[^.[\]]*|\[\d+\])$/, "");
+    out.push(rest);
+  }
+  return out;
+}
+
+function slotFor(field) {
+  if (!field) return null;
+  if (field === "Authorization") return $(".key-field");
+  const roots = [activeSection(), document];
+  for (const name of candidates(field)) {
+    for (const root of roots) {
+      const slot = root.querySelector(`[data-fields~="${CSS.escape(name)}"]`);
+      if (slot && !slot.closest("[hidden]")) return slot;
+    }
+  }
+  return null;
+}
+
+function clearErrors() {
+  for (const node of $$(".field-error, .form-error")) node.textContent = "";
+  for (const node of $$("[aria-invalid]")) node.removeAttribute("aria-invalid");
+}
+
+function showError(err, focus = true) {
+  const message = err.message || String(err);
+  const slot = err instanceof FieldError ? slotFor(err.field) : null;
+  if (!slot) {
+    $("#form-error").textContent = message;
+    return;
+  }
+  slot.querySelector(".field-error").textContent = message;
+  const input = slot.querySelector("input, textarea, select, canvas");
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    if (focus) input.focus({ preventScroll: false });
+  }
+}
+
+function fieldError(slotId, message) {
+  const node = document.getElementById(slotId);
+  if (node) node.textContent = message;
+}
+
+// ------------------------------------------------------------------ setup from the limits
+
+function options(select, values, selected) {
+  select.replaceChildren(
+    ...values.map((value) => {
+      const option = document.createElement("option");
+      option.value = option.textContent = value;
+      option.selected = value === selected;
+      return option;
+    }),
+  );
+}
+
+function datalist(list, names) {
+  list.replaceChildren(
+    ...names.map((name) => {
+      const option = document.createElement("option");
+      option.value = name;
+      return option;
+    }),
+  );
+}
+
+function combos(list) {
+  return list.map(([mode, duration]) => `${mode} ${duration} s`).join(", ");
+}
+
+function setupForms(limits) {
+  const { image2video: i2v, multi_image2video: mi2v, multi_image2image: mi2i } = limits.endpoints;
+  const custom = limits.custom_models;
+  $("#image-rules").textContent = describeRules(limits.image);
+  datalist($("#i2v-models"), [...Object.keys(i2v.models), ...custom]);
+  $("#i2v-model").value = i2v.default_model;
+  options($("#i2v-mode"), i2v.modes, i2v.modes[0]);
+  options($("#i2v-duration"), i2v.durations, i2v.durations[0]);
+  $("#i2v-cfg").min = i2v.cfg_scale.min;
+  $("#i2v-cfg").max = i2v.cfg_scale.max;
+  $("#i2v-prompt").maxLength = i2v.text.prompt;
+  $("#i2v-negative").maxLength = i2v.text.negative_prompt;
+
+  datalist($("#mi2v-models"), [...mi2v.models, ...custom]);
+  $("#mi2v-model").value = mi2v.default_model;
+  options($("#mi2v-mode"), mi2v.modes, mi2v.modes[0]);
+  options($("#mi2v-duration"), mi2v.durations, mi2v.durations[0]);
+  options($("#mi2v-aspect"), mi2v.aspect_ratios, mi2v.aspect_ratios[0]);
+  $("#mi2v-images-help").textContent = `${mi2v.images.min} to ${mi2v.images.max} images. ${describeRules(limits.image)}`;
+
+  datalist($("#mi2i-models"), [...mi2i.models, ...custom]);
+  $("#mi2i-model").value = mi2i.default_model;
+  options($("#mi2i-aspect"), mi2i.aspect_ratios, mi2i.aspect_ratios[0]);
+  options($("#mi2i-resolution"), mi2i.resolutions, mi2i.resolutions[0]);
+  $("#mi2i-n").min = mi2i.n.min;
+  $("#mi2i-n").max = mi2i.n.max;
+  $("#mi2i-subjects-help").textContent =
+    `${mi2i.images.min} to ${mi2i.images.max} subject images: JPEG or PNG, each side at least ${limits.image.min_side} px.`;
+
+  // Camera: the type list and one slider per axis, in the server's range.
+  options($("#camera-type"), i2v.camera.types, i2v.camera.types[0]);
+  const sliders = $("#camera-sliders");
+  for (const [name, range] of Object.entries(i2v.camera.fields)) {
+    const id = `camera-${name}`;
+    const row = document.createElement("div");
+    row.className = "slider";
+    row.innerHTML = `<label for="${id}">${name}</label>
+      <input id="${id}" type="range" min="${range.min}" max="${range.max}" step="0.5" value="0" data-axis="${name}">
+      <output for="${id}">0</output>`;
+    sliders.append(row);
+  }
+  for (const input of $$("input[data-axis]")) {
+    input.addEventListener("input", () => {
+      if ($("#camera-type").value === "simple" && Number(input.value) !== 0) {
+        for (const other of $$("input[data-axis]")) if (other !== input) other.value = "0";
+      }
+      for (const each of $$("input[data-axis]")) each.nextElementSibling.textContent = each.value;
+    });
+  }
+  $("#camera-type").addEventListener("change", syncCamera);
+  syncCamera();
+
+  editor = new BrushEditor(
+    {
+      canvas: $("#brush-canvas"),
+      list: $("#brush-list"),
+      add: $("#brush-add"),
+      remove: $("#brush-remove"),
+      size: $("#brush-size"),
+      sizeOut: $("#brush-size-out"),
+      undo: $("#brush-undo"),
+      clear: $("#brush-clear"),
+      clearPath: $("#brush-clear-path"),
+      status: $("#brush-status"),
+      empty: $("#brush-empty"),
+      tools: $$('input[name="brush-tool"]'),
+    },
+    { maxDynamic: i2v.dynamic_masks.max, minPoints: i2v.trajectory_points.min, maxPoints: i2v.trajectory_points.max },
+  );
+  $("#brush-canvas").hidden = true;
+}
+
+function syncCamera() {
+  const simple = $("#camera-type").value === "simple";
+  for (const input of $$("input[data-axis]")) {
+    input.disabled = !simple;
+    if (!simple) {
+      input.value = "0";
+      input.nextElementSibling.textContent = "0";
+    }
+  }
+}
+
+function syncControl() {
+  const control = $('input[name="i2v-control"]:checked').value;
+  for (const name of ["tail", "brush", "camera"]) $(`#panel-${name}`).hidden = control !== name;
+  const models = state.limits.endpoints.image2video.models;
+  const key = { tail: "tail", brush: "motion_brush", camera: "camera_simple" }[control];
+  const hint = $("#control-hint");
+  if (!key) {
+    hint.textContent = "";
+    return;
+  }
+  const supported = Object.entries(models)
+    .filter(([, rules]) => rules[key].length)
+    .map(([name, rules]) => `${name} (${combos(rules[key])})`);
+  hint.textContent = `Kling models with this control: ${supported.join("; ")}. Custom model names follow their engine.`;
+}
+
+function syncEndpoint() {
+  const endpoint = activeEndpoint();
+  for (const section of $$(".endpoint-form")) section.hidden = section.dataset.endpoint !== endpoint;
+  clearErrors();
+}
+
+// ------------------------------------------------------------------ images
+
+function describe(image) {
+  return `${image.name}: ${image.width}x${image.height}, ${(image.bytes.length / 1024).toFixed(0)} KB`;
+}
+
+async function pickOne(input, field, aspect, store, infoId, errorId, after) {
+  const file = input.files && input.files[0];
+  fieldError(errorId, "");
+  input.removeAttribute("aria-invalid");
+  $(`#${infoId}`).textContent = "";
+  store(null);
+  if (!file) return;
+  try {
+    const image = await loadImage(file, field, state.limits.image, aspect);
+    store(image);
+    $(`#${infoId}`).textContent = describe(image);
+    if (after) after(image);
+  } catch (err) {
+    input.value = "";
+    input.setAttribute("aria-invalid", "true");
+    fieldError(errorId, err.message);
+  }
+}
+
+async function pickMany(input, list, field, aspect, max, errorId, render) {
+  const files = [...(input.files || [])];
+  input.value = "";
+  fieldError(errorId, "");
+  input.removeAttribute("aria-invalid");
+  const problems = [];
+  for (const file of files) {
+    if (list.length >= max) {
+      problems.push(`${field}: at most ${max} images`);
+      break;
+    }
+    try {
+      list.push(await loadImage(file, `${field}[${list.length}]`, state.limits.image, aspect));
+    } catch (err) {
+      problems.push(`${file.name}: ${err.message}`);
+    }
+  }
+  if (problems.length) {
+    input.setAttribute("aria-invalid", "true");
+    fieldError(errorId, problems.join(" "));
+  }
+  render();
+}
+
+function renderThumbs(listEl, images, rerender) {
+  listEl.replaceChildren(
+    ...images.map((image, index) => {
+      const li = document.createElement("li");
+      const img = document.createElement("img");
+      img.src = image.url;
+      img.alt = "";
+      const text = document.createElement("span");
+      text.textContent = describe(image);
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = "Remove";
+      remove.setAttribute("aria-label", `Remove ${image.name}`);
+      remove.addEventListener("click", () => {
+        images.splice(index, 1);
+        rerender();
+      });
+      li.append(img, text, remove);
+      return li;
+    }),
+  );
+}
+
+function setupImages() {
+  const { endpoints } = state.limits;
+  const aspect = (endpoint, field) => endpoints[endpoint].aspect_rule[field] !== false;
+  $("#i2v-image").addEventListener("change", (e) =>
+    pickOne(e.target, "image", aspect("image2video", "image"), (v) => (state.i2v.image = v), "i2v-image-info", "err-i2v-image", (image) =>
+      editor.setImage(image),
+    ),
+  );
+  $("#i2v-tail").addEventListener("change", (e) =>
+    pickOne(e.target, "image_tail", aspect("image2video", "image_tail"), (v) => (state.i2v.tail = v), "i2v-tail-info", "err-i2v-tail"),
+  );
+  const renderMi2v = () => renderThumbs($("#mi2v-list"), state.mi2v, renderMi2v);
+  $("#mi2v-images").addEventListener("change", (e) =>
+    pickMany(e.target, state.mi2v, "image_list", aspect("multi_image2video", "image_list"), endpoints.multi_image2video.images.max, "err-mi2v-images", renderMi2v),
+  );
+  const renderMi2i = () => renderThumbs($("#mi2i-list"), state.mi2i.subjects, renderMi2i);
+  $("#mi2i-subjects").addEventListener("change", (e) =>
+    pickMany(
+      e.target,
+      state.mi2i.subjects,
+      "subject_image_list",
+      aspect("multi_image2image", "subject_image_list"),
+      endpoints.multi_image2image.images.max,
+      "err-mi2i-subjects",
+      renderMi2i,
+    ),
+  );
+  for (const [id, field] of [
+    ["mi2i-scene", "scene_image"],
+    ["mi2i-style", "style_image"],
+  ]) {
+    const input = $(`#${id}`);
+    const slot = input.closest(".field").querySelector(".field-error");
+    slot.id = `err-${id}`;
+    input.setAttribute("aria-describedby", slot.id);
+    input.addEventListener("change", () =>
+      pickOne(input, field, aspect("multi_image2image", field), (v) => (state.mi2i[field.split("_")[0]] = v), `${id}-info`, slot.id),
+    );
+  }
+  // Drop zones hand the dropped files to their file input, which does the rest.
+  for (const zone of $$(".drop")) {
+    const input = document.getElementById(zone.dataset.dropFor);
+    zone.addEventListener("dragover", (event) => {
+      event.preventDefault();
+      zone.classList.add("over");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (event) => {
+      event.preventDefault();
+      zone.classList.remove("over");
+      const files = event.dataTransfer && event.dataTransfer.files;
+      if (!files || !files.length) return;
+      const transfer = new DataTransfer();
+      for (const file of input.multiple ? files : [files[0]]) transfer.items.add(file);
+      input.files = transfer.files;
+      input.dispatchEvent(new Event("change"));
+    });
+  }
+}
+
+// ------------------------------------------------------------------ building requests
+
+function newExternalId() {
+  const random = crypto.getRandomValues(new Uint8Array(4));
+  return `pg-${Date.now().toString(36)}-${[...random].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function text(body, name, id, limit, prefix) {
+  const value = $(id).value;
+  if (!value.trim()) return;
+  if (value.length > limit) {
+    throw new FieldError(name, `${name}: must be at most ${limit} characters on ${prefix} (got ${value.length})`);
+  }
+  body[name] = value;
+}
+
+function modelName(id) {
+  const value = $(id).value.trim();
+  if (!value) throw new FieldError("model_name", "model_name: is required");
+  return value;
+}
+
+function requireImage(image, field, what) {
+  if (!image) throw new FieldError(field, `${field}: pick ${what}`);
+  return image;
+}
+
+/** The request of the active endpoint: {endpoint, body, files, downloads}. */
+async function buildRequest() {
+  const { limits } = state;
+  const endpoint = activeEndpoint();
+  const rules = limits.endpoints[endpoint];
+  const external = newExternalId();
+  const tag = external.slice(-8);
+  const body = { model_name: "" };
+  const files = {};
+  const downloads = [];
+  const image = (field, picked) => {
+    body[field] = picked.base64;
+    files[field] = picked.name;
+  };
+  if (endpoint === "image2video") {
+    body.model_name = modelName("#i2v-model");
+    text(body, "prompt", "#i2v-prompt", rules.text.prompt, limits.prefix);
+    text(body, "negative_prompt", "#i2v-negative", rules.text.negative_prompt, limits.prefix);
+    body.mode = $("#i2v-mode").value;
+    body.duration = $("#i2v-duration").value;
+    const cfg = $("#i2v-cfg").value.trim();
+    if (cfg !== "") {
+      const value = Number(cfg);
+      if (!(value >= rules.cfg_scale.min && value <= rules.cfg_scale.max)) {
+        throw new FieldError("cfg_scale", `cfg_scale: must be between ${rules.cfg_scale.min} and ${rules.cfg_scale.max}`);
+      }
+      body.cfg_scale = value;
+    }
+    const control = $('input[name="i2v-control"]:checked').value;
+    if (state.i2v.image) image("image", state.i2v.image);
+    else if (control !== "tail") requireImage(null, "image", "the first-frame image");
+    if (control === "tail") image("image_tail", requireImage(state.i2v.tail, "image_tail", "the tail image"));
+    if (control === "brush") {
+      const masks = await editor.export();
+      if (masks.static_mask) {
+        body.static_mask = toBase64(masks.static_mask);
+        files.static_mask = `static_mask_${tag}.png`;
+        downloads.push({ name: files.static_mask, bytes: masks.static_mask, type: "image/png" });
+      }
+      if (masks.dynamic.length) {
+        body.dynamic_masks = masks.dynamic.map((group, i) => {
+          const name = `dynamic_mask_${i + 1}_${tag}.png`;
+          files[`dynamic_masks[${i}].mask`] = name;
+          downloads.push({ name, bytes: group.mask, type: "image/png" });
+          return { mask: toBase64(group.mask), trajectories: group.trajectories };
+        });
+      }
+    }
+    if (control === "camera") {
+      const type = $("#camera-type").value;
+      const camera = { type };
+      if (type === "simple") {
+        camera.config = {};
+        for (const input of $$("input[data-axis]")) {
+          if (Number(input.value) !== 0) camera.config[input.dataset.axis] = Number(input.value);
+        }
+        if (Object.keys(camera.config).length !== 1) {
+          throw new FieldError("camera_control", "camera_control: with type simple, move exactly one slider");
+        }
+      }
+      body.camera_control = camera;
+    }
+  } else if (endpoint === "multi_image2video") {
+    body.model_name = modelName("#mi2v-model");
+    const { min, max } = rules.images;
+    if (state.mi2v.length < min || state.mi2v.length > max) {
+      throw new FieldError("image_list", `image_list: must hold ${min} to ${max} images on ${limits.prefix}`);
+    }
+    body.image_list = state.mi2v.map((picked, i) => {
+      files[`image_list[${i}].image`] = picked.name;
+      return { image: picked.base64 };
+    });
+    text(body, "prompt", "#mi2v-prompt", rules.text.prompt, limits.prefix);
+    if (!body.prompt) throw new FieldError("prompt", "prompt: is required for multi-image2video");
+    text(body, "negative_prompt", "#mi2v-negative", rules.text.negative_prompt, limits.prefix);
+    body.mode = $("#mi2v-mode").value;
+    body.duration = $("#mi2v-duration").value;
+    body.aspect_ratio = $("#mi2v-aspect").value;
+  } else {
+    body.model_name = modelName("#mi2i-model");
+    const { min, max } = rules.images;
+    const subjects = state.mi2i.subjects;
+    if (subjects.length < min || subjects.length > max) {
+      throw new FieldError("subject_image_list", `subject_image_list: must hold ${min} to ${max} images on ${limits.prefix}`);
+    }
+    body.subject_image_list = subjects.map((picked, i) => {
+      files[`subject_image_list[${i}].subject_image`] = picked.name;
+      return { subject_image: picked.base64 };
+    });
+    if (state.mi2i.scene) image("scene_image", state.mi2i.scene);
+    if (state.mi2i.style) image("style_image", state.mi2i.style);
+    text(body, "prompt", "#mi2i-prompt", rules.text.prompt, limits.prefix);
+    text(body, "negative_prompt", "#mi2i-negative", rules.text.negative_prompt, limits.prefix);
+    const n = Number($("#mi2i-n").value);
+    if (!Number.isInteger(n) || n < rules.n.min || n > rules.n.max) {
+      throw new FieldError("n", `n: must be a whole number from ${rules.n.min} to ${rules.n.max}`);
+    }
+    body.n = n;
+    body.aspect_ratio = $("#mi2i-aspect").value;
+    body.resolution = $("#mi2i-resolution").value;
+  }
+  body.external_task_id = external;
+  const requestFile = `request_${tag}.json`;
+  downloads.unshift({ name: requestFile, bytes: new TextEncoder().encode(JSON.stringify(body)), type: "application/json" });
+  return { endpoint, body, files, downloads, requestFile };
+}
+
+async function submit(event) {
+  event.preventDefault();
+  clearErrors();
+  const status = $("#submit-status");
+  const key = $("#api-key").value.trim();
+  if (!key) {
+    showError(new FieldError("Authorization", "API key: enter the key the server printed (or one from 'openreel keys create')"));
+    return;
+  }
+  const button = $("#submit");
+  button.disabled = true;
+  status.textContent = "Checking…";
+  try {
+    const request = await buildRequest();
+    status.textContent = "Sending…";
+    const { limits } = state;
+    const path = limits.endpoints[request.endpoint].path;
+    const data = await createTask(limits.prefix, path, key, request.body);
+    const snippet = { ...request, server: SERVER, prefix: limits.prefix, path };
+    tasks.add({
+      id: data.task_id,
+      endpoint: request.endpoint,
+      created_at: data.created_at,
+      data,
+      curl: curlCommand(snippet),
+      python: pythonCall(snippet),
+      downloads: request.downloads,
+    });
+    status.textContent = `Task ${data.task_id} created.`;
+  } catch (err) {
+    status.textContent = "";
+    showError(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ start
+
+async function start() {
+  const keyInput = $("#api-key");
+  keyInput.value = savedKey();
+  keyInput.addEventListener("input", () => saveKey(keyInput.value.trim()));
+  keyInput.addEventListener("change", () => tasks && tasks.refresh().catch((err) => showError(err, false)));
+  $("#api-key-toggle").addEventListener("click", (event) => {
+    const show = keyInput.type === "password";
+    keyInput.type = show ? "text" : "password";
+    event.target.textContent = show ? "Hide" : "Show";
+    event.target.setAttribute("aria-pressed", String(show));
+  });
+  try {
+    state.limits = await loadLimits();
+  } catch (err) {
+    $("#form-error").textContent = `Cannot load the server's rules: ${err.message}`;
+    return;
+  }
+  setupForms(state.limits);
+  setupImages();
+  for (const radio of $$('input[name="endpoint"]')) radio.addEventListener("change", syncEndpoint);
+  for (const radio of $$('input[name="i2v-control"]')) radio.addEventListener("change", syncControl);
+  syncEndpoint();
+  syncControl();
+  $("#request-form").addEventListener("submit", submit);
+  tasks = new TaskList($("#tasks"), state.limits, () => keyInput.value.trim(), (err) => showError(err, false));
+  $("#refresh-tasks").addEventListener("click", () => tasks.refresh().catch((err) => showError(err, false)));
+  if (keyInput.value) tasks.refresh().catch((err) => showError(err, false));
+  document.body.dataset.ready = "true";
+}
+
+start();
