@@ -71,7 +71,7 @@ export function pythonCall({ endpoint, server, body, files }) {
   const lines = [];
   if (first !== null) lines.push(`    ${first},`);
   for (const [name, value] of args) lines.push(`    ${name}=${value},`);
-  const output = endpoint === "multi_image2image" ? '"results/"' : '"result.mp4"';
+  const output = endpoint === "multi_image2image" ? '"results"' : '"result.mp4"';
   return [
     "import os",
     "",
@@ -83,7 +83,7 @@ export function pythonCall({ endpoint, server, body, files }) {
     ...lines,
     ")",
     "task = client.wait(task, on_progress=lambda t: print(t.task_status, t.progress))",
-    `print(client.download(task, ${output}))`,
+    `print(task.task_id, client.download(task, ${output}))`,
     "",
   ].join("\n");
 }
