@@ -30,7 +30,7 @@ from openreel.store.db import Database
 from openreel.store.tables import TaskRow
 from openreel.store.tasks import TaskRepository
 from tests.browser import FLAGS, Steps, chromium_path
-from tests.helpers import encode, textured
+from tests.helpers import b64, encode, textured
 from tests.server import ServerProcess, running_server
 
 WIDTH, HEIGHT = 640, 400
@@ -77,7 +77,7 @@ def open_page(browser: Browser, server: ServerProcess, width: int, height: int) 
     return page
 
 
-def set_range(page: Page, selector: str, value: int) -> None:
+def set_range(page: Page, selector: str, value: float) -> None:
     page.locator(selector).evaluate(
         "(el, v) => { el.value = String(v); el.dispatchEvent(new Event('input')); }",
         value,
@@ -162,6 +162,24 @@ def download_all(page: Page, task_id: str, into: Path) -> list[str]:
     return names
 
 
+def run_python_snippet(page: Page, task_id: str, work: Path, key: str) -> str:
+    """Run the task's Python SDK snippet in ``work`` (which holds the files it names); return
+    the task id it printed."""
+    python = page.locator(f'li.task[data-task-id="{task_id}"] .snippet-python').text_content()
+    assert python
+    run = subprocess.run(
+        [sys.executable, "-c", python],
+        cwd=work,
+        env={**os.environ, "OPENREEL_API_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    # The last line: "<task_id> [PosixPath('result.mp4')]" (progress lines come first).
+    return run.stdout.strip().splitlines()[-1].split()[0]
+
+
 def test_motion_brush_through_the_page(
     browser: Browser,
     server: ServerProcess,
@@ -233,7 +251,7 @@ def test_motion_brush_through_the_page(
     shutil.copy(photo, work / "photo.png")
     item = page.locator(f'li.task[data-task-id="{task_id}"]')
     curl = item.locator(".snippet-curl").inner_text()
-    python = item.locator(".snippet-python").inner_text()
+    assert "client.image2video(" in item.locator(".snippet-python").inner_text()
     steps.shot("snippets")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # long lines scroll
     env = {**os.environ, "OPENREEL_API_KEY": server.printed_key()}
@@ -253,17 +271,7 @@ def test_motion_brush_through_the_page(
         ).json()
     assert answer["data"]["task_id"] == task_id, answer
 
-    run = subprocess.run(
-        [sys.executable, "-c", python],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    # The last line: "<task_id> [PosixPath('result.mp4')]" (progress lines come first).
-    assert run.stdout.strip().splitlines()[-1].split()[0] == task_id, run.stdout
+    assert run_python_snippet(page, task_id, work, server.printed_key()) == task_id
     assert (work / "result.mp4").stat().st_size > 1000
 
 
@@ -420,7 +428,127 @@ def test_multi_image_to_image_gallery(
             "img => img.complete && img.naturalWidth > 0", arg=images.nth(i).element_handle()
         )
     assert images.first.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [1024, 1024]
-    python = page.locator(f'li.task[data-task-id="{task_id}"] .snippet-python').text_content() or ""
-    assert "client.multi_image2image(" in python and '["subject0.png", "subject1.png"]' in python
+    python = page.locator(f'li.task[data-task-id="{task_id}"] .snippet-python').text_content()
+    assert python and '["subject0.png", "subject1.png"]' in python
     steps.shot("gallery")
+    # The SDK call builds the same body from the same files: the server returns this task.
+    work = tmp_path / "snippets"
+    work.mkdir()
+    download_all(page, task_id, work)
+    for path in subjects:
+        shutil.copy(path, work)
+    assert run_python_snippet(page, task_id, work, server.printed_key()) == task_id
+    assert sorted(p.name for p in (work / "results").iterdir()) == [
+        f"{task_id}-0.png",
+        f"{task_id}-1.png",
+    ]
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+DROP_FILES = """([selector, files]) => {
+    const transfer = new DataTransfer();
+    for (const [name, b64] of files) {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], name, {type: "image/png"}));
+    }
+    const zone = document.querySelector(selector);
+    zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true}));
+    zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+}"""
+
+
+def test_multi_image2video_with_dropped_images(
+    browser: Browser, server: ServerProcess, artifact_name: str, tmp_path: Path
+) -> None:
+    page = open_page(browser, server, 1280, 900)
+    steps = Steps(page, artifact_name)
+    page.check('input[name="endpoint"][value="multi_image2video"]')
+    names = ["first.png", "second.png", "tiny.png"]
+    images = [encode(textured(480, 360, seed=1)), encode(textured(480, 360, seed=2))]
+    images.append(encode(textured(200, 200, seed=3)))
+    for name, data in zip(names, images, strict=True):
+        (tmp_path / name).write_bytes(data)
+    page.evaluate(
+        DROP_FILES,
+        [
+            '.drop[data-drop-for="mi2v-images"]',
+            [[n, b64(d)] for n, d in zip(names, images, strict=True)],
+        ],
+    )
+    page.wait_for_function("document.querySelectorAll('#mi2v-list li').length === 2")
+    # The third file breaks the side rule and is named with its list position.
+    refused = page.inner_text("#err-mi2v-images")
+    assert "tiny.png: image_list[2]: image is 200x200; each side must be at least 300 px" in refused
+    steps.shot("dropped")
+    page.click("#submit")  # no prompt yet: refused in the page
+    assert page.inner_text("#err-mi2v-prompt") == "prompt: is required for multi-image2video"
+    page.fill("#mi2v-prompt", "the two scenes blend")
+    page.select_option("#mi2v-aspect", "1:1")
+    page.click("#submit")
+    page.wait_for_selector("li.task")
+    task_id = page.locator("li.task").first.get_attribute("data-task-id")
+    assert task_id
+    wait_succeed(page, task_id)
+    video = page.locator(f'li.task[data-task-id="{task_id}"] video')
+    page.wait_for_function(
+        "v => v.readyState >= 1 && v.videoWidth === v.videoHeight", arg=video.element_handle()
+    )
+    steps.shot("succeed")
+    work = tmp_path / "snippets"
+    work.mkdir()
+    download_all(page, task_id, work)
+    for name in names[:2]:
+        shutil.copy(tmp_path / name, work)
+    assert run_python_snippet(page, task_id, work, server.printed_key()) == task_id
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_tail_frame_and_camera_requests(
+    browser: Browser,
+    server: ServerProcess,
+    server_dir: Path,
+    database_url: str | None,
+    photo: Path,
+    artifact_name: str,
+    tmp_path: Path,
+) -> None:
+    page = open_page(browser, server, 1280, 900)
+    steps = Steps(page, artifact_name)
+    page.set_input_files("#i2v-image", str(photo))
+    page.wait_for_function("document.querySelector('#i2v-image-info').textContent !== ''")
+    tail = tmp_path / "tail.png"
+    tail.write_bytes(encode(textured(WIDTH, HEIGHT, seed=99)))
+    page.check('input[name="i2v-control"][value="tail"]')
+    page.set_input_files("#i2v-tail", str(tail))
+    page.wait_for_function("document.querySelector('#i2v-tail-info').textContent !== ''")
+    page.click("#submit")
+    first = page.locator("li.task").first
+    first.wait_for()
+    tail_task = first.get_attribute("data-task-id")
+    assert tail_task
+    steps.shot("tail-frame")
+
+    # Camera control: Kling allows it on kling-v1-5 pro 5 s; one slider moves at a time.
+    page.check('input[name="i2v-control"][value="camera"]')
+    page.fill("#i2v-model", "kling-v1-5")
+    page.select_option("#i2v-mode", "pro")
+    set_range(page, "#camera-pan", 4)
+    set_range(page, "#camera-zoom", -2.5)
+    assert page.input_value("#camera-pan") == "0"  # simple: the other axis went back to 0
+    page.click("#submit")
+    page.wait_for_function("document.querySelectorAll('li.task').length === 2")
+    camera_task = page.locator("li.task").first.get_attribute("data-task-id")
+    assert camera_task and camera_task != tail_task
+    steps.shot("camera")
+
+    params = stored_task(database_url, server_dir, tail_task).params
+    assert set(params["inputs"]) == {"image", "image_tail"}
+    tail_blob = server_dir / "blobs" / params["inputs"]["image_tail"]
+    assert tail_blob.read_bytes() == tail.read_bytes()  # the picked file, byte for byte
+    params = stored_task(database_url, server_dir, camera_task).params
+    assert params["camera_control"] == {
+        "type": "simple",
+        "config": {"horizontal": 0, "vertical": 0, "pan": 0, "tilt": 0, "roll": 0, "zoom": -2.5},
+    }
+    assert (params["model_name"], params["mode"]) == ("kling-v1-5", "pro")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -66,7 +66,8 @@ function showError(err, focus = true) {
     return;
   }
   slot.querySelector(".field-error").textContent = message;
-  const input = slot.querySelector("input, textarea, select, canvas");
+  // The canvas for brush errors, else the field's first control.
+  const input = slot.querySelector("canvas") || slot.querySelector("input, textarea, select");
   if (input) {
     input.setAttribute("aria-invalid", "true");
     if (focus) input.focus({ preventScroll: false });
