@@ -189,12 +189,18 @@ function syncCamera() {
   }
 }
 
+const CONTROL_RULES = { tail: "tail", brush: "motion_brush", camera: "camera_simple" };
+
+/** Show the panel of the chosen image2video control, which Kling models allow it, and a
+ * one-click switch when the chosen Kling model, mode and duration do not. */
 function syncControl() {
   const control = $('input[name="i2v-control"]:checked').value;
   for (const name of ["tail", "brush", "camera"]) $(`#panel-${name}`).hidden = control !== name;
   const models = state.limits.endpoints.image2video.models;
-  const key = { tail: "tail", brush: "motion_brush", camera: "camera_simple" }[control];
+  const key = CONTROL_RULES[control];
   const hint = $("#control-hint");
+  const fix = $("#control-fix");
+  fix.hidden = true;
   if (!key) {
     hint.textContent = "";
     return;
@@ -203,6 +209,28 @@ function syncControl() {
     .filter(([, rules]) => rules[key].length)
     .map(([name, rules]) => `${name} (${combos(rules[key])})`);
   hint.textContent = `Kling models with this control: ${supported.join("; ")}. Custom model names follow their engine.`;
+  const model = $("#i2v-model").value.trim();
+  const mode = $("#i2v-mode").value;
+  const duration = $("#i2v-duration").value;
+  const rules = models[model];
+  if (!rules || rules[key].some(([m, d]) => m === mode && d === duration)) return;
+  const target = rules[key].length
+    ? [model, rules[key]]
+    : Object.entries(models)
+        .map(([other, r]) => [other, r[key]])
+        .find(([, allowed]) => allowed.length);
+  if (!target) return;
+  const [name, allowed] = target;
+  const [toMode, toDuration] = allowed.find(([m]) => m === mode) || allowed[0];
+  fix.textContent = `Use ${name}, ${toMode}, ${toDuration} s`;
+  fix.hidden = false;
+  fix.onclick = () => {
+    $("#i2v-model").value = name;
+    $("#i2v-mode").value = toMode;
+    $("#i2v-duration").value = toDuration;
+    syncControl();
+    $("#i2v-model").focus();
+  };
 }
 
 function syncEndpoint() {
@@ -537,6 +565,7 @@ async function start() {
   setupImages();
   for (const radio of $$('input[name="endpoint"]')) radio.addEventListener("change", syncEndpoint);
   for (const radio of $$('input[name="i2v-control"]')) radio.addEventListener("change", syncControl);
+  for (const id of ["#i2v-model", "#i2v-mode", "#i2v-duration"]) $(id).addEventListener("input", syncControl);
   syncEndpoint();
   syncControl();
   $("#request-form").addEventListener("submit", submit);
