@@ -478,7 +478,10 @@ def test_multi_image2video_with_dropped_images(
     page.wait_for_function("document.querySelectorAll('#mi2v-list li').length === 2")
     # The third file breaks the side rule and is named with its list position.
     refused = page.inner_text("#err-mi2v-images")
-    assert "tiny.png: image_list[2]: image is 200x200; each side must be at least 300 px" in refused
+    assert (
+        "tiny.png: image_list[2].image: image is 200x200; each side must be at least 300 px"
+        in refused
+    )
     steps.shot("dropped")
     page.click("#submit")  # no prompt yet: refused in the page
     assert page.inner_text("#err-mi2v-prompt") == "prompt: is required for multi-image2video"

@@ -264,7 +264,7 @@ async function pickOne(input, field, aspect, store, infoId, errorId, after) {
   }
 }
 
-async function pickMany(input, list, field, aspect, max, errorId, render) {
+async function pickMany(input, list, field, item, aspect, max, errorId, render) {
   const files = [...(input.files || [])];
   input.value = "";
   fieldError(errorId, "");
@@ -276,7 +276,7 @@ async function pickMany(input, list, field, aspect, max, errorId, render) {
       break;
     }
     try {
-      list.push(await loadImage(file, `${field}[${list.length}]`, state.limits.image, aspect));
+      list.push(await loadImage(file, `${field}[${list.length}].${item}`, state.limits.image, aspect));
     } catch (err) {
       problems.push(`${file.name}: ${err.message}`);
     }
@@ -324,7 +324,7 @@ function setupImages() {
   );
   const renderMi2v = () => renderThumbs($("#mi2v-list"), state.mi2v, renderMi2v);
   $("#mi2v-images").addEventListener("change", (e) =>
-    pickMany(e.target, state.mi2v, "image_list", aspect("multi_image2video", "image_list"), endpoints.multi_image2video.images.max, "err-mi2v-images", renderMi2v),
+    pickMany(e.target, state.mi2v, "image_list", "image", aspect("multi_image2video", "image_list"), endpoints.multi_image2video.images.max, "err-mi2v-images", renderMi2v),
   );
   const renderMi2i = () => renderThumbs($("#mi2i-list"), state.mi2i.subjects, renderMi2i);
   $("#mi2i-subjects").addEventListener("change", (e) =>
@@ -332,6 +332,7 @@ function setupImages() {
       e.target,
       state.mi2i.subjects,
       "subject_image_list",
+      "subject_image",
       aspect("multi_image2image", "subject_image_list"),
       endpoints.multi_image2image.images.max,
       "err-mi2i-subjects",
