@@ -128,15 +128,23 @@ def segment_distance(a: tuple[float, float], b: tuple[float, float]) -> np.ndarr
     return np.hypot(ax + t * dx - xs, ay + t * dy - ys)
 
 
-def assert_stroke(
-    mask_path: Path, a: tuple[float, float], b: tuple[float, float], r: float
+def assert_mask(
+    mask_path: Path,
+    r: float,
+    painted: tuple[tuple[float, float], tuple[float, float]],
+    erased: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> None:
+    """The stored mask is white exactly where the ``painted`` stroke (radius ``r``) minus
+    the ``erased`` one covers pixel centres (1.5 px of slack at the edges)."""
     mask = np.array(Image.open(mask_path).convert("L"))
     assert mask.shape == (HEIGHT, WIDTH)
     assert set(np.unique(mask)) == {0, 255}  # crisp: no anti-aliased grey
-    distance = segment_distance(a, b)
-    assert (mask[distance <= r - 1.5] == 255).all(), "painted stroke not fully in the mask"
-    assert (mask[distance > r + 1.5] == 0).all(), "mask has pixels that were not painted"
+    inside = segment_distance(*painted)
+    rubbed = segment_distance(*erased) if erased else np.full(mask.shape, np.inf)
+    white = (inside <= r - 1.5) & (rubbed > r + 1.5)
+    black = (inside > r + 1.5) | (rubbed <= r - 1.5)
+    assert (mask[white] == 255).all(), "painted pixels missing from the mask"
+    assert (mask[black] == 0).all(), "mask has pixels that were not painted or were erased"
 
 
 def wait_succeed(page: Page, task_id: str) -> None:
@@ -205,6 +213,12 @@ def test_motion_brush_through_the_page(
     set_range(page, "#brush-size", int(radius * 2))
     static_stroke = ((60.5, 60.5), (60.5, 330.5))
     drag(page, *static_stroke)  # the static brush is selected first
+    drag(page, (200.5, 300.5), (300.5, 300.5))  # a slip ...
+    page.click("#brush-undo")  # ... undone
+    page.check('input[name="brush-tool"][value="erase"]')
+    erased = ((40.5, 200.5), (80.5, 200.5))
+    drag(page, *erased)  # a gap rubbed out of the static stroke
+    page.check('input[name="brush-tool"][value="paint"]')
     page.click('#brush-list button[data-index="1"]')
     dynamic_stroke = ((420.5, 200.5), (480.5, 200.5))
     drag(page, *dynamic_stroke)
@@ -238,8 +252,8 @@ def test_motion_brush_through_the_page(
     # Pixel (column, row from the top) -> Kling (x, height - 1 - row), origin bottom-left.
     assert group["trajectories"] == [{"x": int(x), "y": HEIGHT - 1 - int(y)} for x, y in clicks]
     blobs = server_dir / "blobs"
-    assert_stroke(blobs / params["inputs"]["static_mask"], *static_stroke, radius)
-    assert_stroke(blobs / params["inputs"]["dynamic_masks[0].mask"], *dynamic_stroke, radius)
+    assert_mask(blobs / params["inputs"]["static_mask"], radius, static_stroke, erased)
+    assert_mask(blobs / params["inputs"]["dynamic_masks[0].mask"], radius, dynamic_stroke)
     assert page.errors == []  # type: ignore[attr-defined]
 
     # The page's curl command and Python call make the same request: same task back.
@@ -252,6 +266,9 @@ def test_motion_brush_through_the_page(
     item = page.locator(f'li.task[data-task-id="{task_id}"]')
     curl = item.locator(".snippet-curl").inner_text()
     assert "client.image2video(" in item.locator(".snippet-python").inner_text()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    item.get_by_role("button", name="Copy curl").click()
+    assert page.evaluate("navigator.clipboard.readText()") == curl
     steps.shot("snippets")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # long lines scroll
     env = {**os.environ, "OPENREEL_API_KEY": server.printed_key()}

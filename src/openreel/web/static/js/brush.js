@@ -199,6 +199,9 @@ export class BrushEditor {
     if (w <= 0 || h <= 0) return;
     const data = brush.overlayCtx.createImageData(w, h);
     const [r, g, b] = hexToRgb(brush.color);
+    // The static brush is striped with white, so it shows on any picture and is never
+    // mistaken for a dynamic one.
+    const striped = brush.kind === "static";
     const height = this.image.height;
     for (let oy = 0; oy < h; oy++) {
       const my = Math.min(height - 1, Math.floor((oy0 + oy + 0.5) / s));
@@ -206,9 +209,10 @@ export class BrushEditor {
         const mx = Math.min(width - 1, Math.floor((ox0 + ox + 0.5) / s));
         if (brush.mask[my * width + mx]) {
           const o = (oy * w + ox) * 4;
-          data.data[o] = r;
-          data.data[o + 1] = g;
-          data.data[o + 2] = b;
+          const white = striped && (ox0 + ox + oy0 + oy) % 12 < 5;
+          data.data[o] = white ? 255 : r;
+          data.data[o + 1] = white ? 255 : g;
+          data.data[o + 2] = white ? 255 : b;
           data.data[o + 3] = 255;
         }
       }
@@ -486,7 +490,7 @@ export class BrushEditor {
     ctx.drawImage(this.image.bitmap, 0, 0, canvas.width, canvas.height);
     this.brushes.forEach((brush, index) => {
       if (!brush.painted) return;
-      ctx.globalAlpha = index === this.active ? 0.55 : 0.35;
+      ctx.globalAlpha = index === this.active ? 0.6 : 0.45;
       ctx.drawImage(brush.overlay, 0, 0);
     });
     ctx.globalAlpha = 1;
