@@ -343,10 +343,17 @@ def test_server_errors_are_shown_next_to_their_field(
     assert camera_error.inner_text().startswith("camera_control: not supported by kling-v1")
     steps.shot("camera-refused-by-server")
 
-    page.fill("#api-key", "or_not-a-key")
+    page.fill("#api-key", "")
     page.click("#submit")
     key_error = page.locator("#err-api-key")
     key_error.wait_for()
+    assert "enter the API key the server printed" in key_error.inner_text()
+    page.fill("#api-key", "or_not-a-key")
+    page.click("#submit")
+    page.wait_for_function(
+        "(t => t && !t.includes('enter the API key'))"
+        "(document.querySelector('#err-api-key').textContent)"
+    )
     assert key_error.inner_text() != ""
     assert page.locator("#api-key").get_attribute("aria-invalid") == "true"
     steps.shot("bad-key")
@@ -574,3 +581,21 @@ def test_tail_frame_and_camera_requests(
     }
     assert (params["model_name"], params["mode"]) == ("kling-v1-5", "pro")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_no_key_needed_on_a_server_without_auth(
+    browser: Browser, server_dir: Path, server_env: dict[str, str], photo: Path
+) -> None:
+    with running_server(server_dir, server_env, ["--no-auth"]) as server:
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.input_value("#api-key") == ""
+        page.set_input_files("#i2v-image", str(photo))
+        page.wait_for_function("document.querySelector('#i2v-image-info').textContent !== ''")
+        page.click("#submit")
+        page.wait_for_selector("li.task")
+        assert page.inner_text("#err-api-key") == ""
+        task_id = page.locator("li.task").first.get_attribute("data-task-id")
+        assert task_id
+        wait_succeed(page, task_id)

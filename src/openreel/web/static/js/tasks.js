@@ -208,7 +208,7 @@ export class TaskList {
     this.timer = null;
     const key = this.getKey();
     const pending = [...this.entries.values()].filter((e) => !TERMINAL.has(e.status));
-    if (!pending.length || !key) return;
+    if (!pending.length) return;
     await Promise.all(
       pending.map(async (item) => {
         try {
@@ -230,7 +230,6 @@ export class TaskList {
   /** Merge the newest tasks of every endpoint from the server (made anywhere with this key). */
   async refresh() {
     const key = this.getKey();
-    if (!key) return;
     for (const endpoint of Object.keys(this.limits.endpoints)) {
       const tasks = await listTasks(this.limits.prefix, this.path(endpoint), key);
       for (const data of tasks) {
