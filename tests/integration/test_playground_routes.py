@@ -34,7 +34,7 @@ def test_page_and_assets_are_served_without_a_key(api: Api) -> None:
             pending += [
                 f"{base}/{name}" for name in re.findall(r'from "\./([\w.]+)"', response.text)
             ]
-    assert len([p for p in seen if p.endswith(".js")]) == 6
+    assert len([p for p in seen if p.endswith(".js")]) == 9
 
 
 def test_limits_are_the_rules_the_server_enforces(api: Api, headers: dict[str, str]) -> None:

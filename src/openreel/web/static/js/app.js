@@ -3,7 +3,9 @@
 
 import { FieldError, SERVER, createTask, loadLimits, saveKey, savedKey } from "./api.js";
 import { BrushEditor } from "./brush.js";
-import { describeRules, loadImage, toBase64 } from "./images.js";
+import { activeEndpoint, clearErrors, fieldError, showError } from "./errors.js";
+import { describeRules, loadImage } from "./images.js";
+import { buildRequest } from "./requests.js";
 import { curlCommand, pythonCall } from "./snippets.js";
 import { TaskList } from "./tasks.js";
 
@@ -18,66 +20,6 @@ const state = {
 };
 let editor;
 let tasks;
-
-// ------------------------------------------------------------------ errors next to fields
-
-function activeEndpoint() {
-  return $('input[name="endpoint"]:checked').value;
-}
-
-function activeSection() {
-  return $(`#form-${activeEndpoint()}`);
-}
-
-/** ``dynamic_masks[0].trajectories[1]`` -> itself, ``...trajectories``, ``dynamic_masks[0]``, ``dynamic_masks``. */
-function candidates(field) {
-  const out = [field];
-  let rest = field;
-  while (/[.[]/.test(rest)) {
-    rest = rest.replace(/(\.[^.[\]]*|\[\d+\])$/, "");
-    out.push(rest);
-  }
-  return out;
-}
-
-function slotFor(field) {
-  if (!field) return null;
-  if (field === "Authorization") return $(".key-field");
-  const roots = [activeSection(), document];
-  for (const name of candidates(field)) {
-    for (const root of roots) {
-      const slot = root.querySelector(`[data-fields~="${CSS.escape(name)}"]`);
-      if (slot && !slot.closest("[hidden]")) return slot;
-    }
-  }
-  return null;
-}
-
-function clearErrors() {
-  for (const node of $$(".field-error, .form-error")) node.textContent = "";
-  for (const node of $$("[aria-invalid]")) node.removeAttribute("aria-invalid");
-}
-
-function showError(err, focus = true) {
-  const message = err.message || String(err);
-  const slot = err instanceof FieldError ? slotFor(err.field) : null;
-  if (!slot) {
-    $("#form-error").textContent = message;
-    return;
-  }
-  slot.querySelector(".field-error").textContent = message;
-  // The canvas for brush errors, else the field's first control.
-  const input = slot.querySelector("canvas") || slot.querySelector("input, textarea, select");
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    if (focus) input.focus({ preventScroll: false });
-  }
-}
-
-function fieldError(slotId, message) {
-  const node = document.getElementById(slotId);
-  if (node) node.textContent = message;
-}
 
 // ------------------------------------------------------------------ setup from the limits
 
@@ -124,7 +66,8 @@ function setupForms(limits) {
   options($("#mi2v-mode"), mi2v.modes, mi2v.modes[0]);
   options($("#mi2v-duration"), mi2v.durations, mi2v.durations[0]);
   options($("#mi2v-aspect"), mi2v.aspect_ratios, mi2v.aspect_ratios[0]);
-  $("#mi2v-images-help").textContent = `${mi2v.images.min} to ${mi2v.images.max} images. ${describeRules(limits.image)}`;
+  $("#mi2v-images-help").textContent =
+    `${mi2v.images.min} to ${mi2v.images.max} images. ${describeRules(limits.image)}`;
 
   datalist($("#mi2i-models"), [...mi2i.models, ...custom]);
   $("#mi2i-model").value = mi2i.default_model;
@@ -173,7 +116,11 @@ function setupForms(limits) {
       empty: $("#brush-empty"),
       tools: $$('input[name="brush-tool"]'),
     },
-    { maxDynamic: i2v.dynamic_masks.max, minPoints: i2v.trajectory_points.min, maxPoints: i2v.trajectory_points.max },
+    {
+      maxDynamic: i2v.dynamic_masks.max,
+      minPoints: i2v.trajectory_points.min,
+      maxPoints: i2v.trajectory_points.max,
+    },
   );
   $("#brush-canvas").hidden = true;
 }
@@ -315,16 +262,38 @@ function setupImages() {
   const { endpoints } = state.limits;
   const aspect = (endpoint, field) => endpoints[endpoint].aspect_rule[field] !== false;
   $("#i2v-image").addEventListener("change", (e) =>
-    pickOne(e.target, "image", aspect("image2video", "image"), (v) => (state.i2v.image = v), "i2v-image-info", "err-i2v-image", (image) =>
-      editor.setImage(image),
+    pickOne(
+      e.target,
+      "image",
+      aspect("image2video", "image"),
+      (v) => (state.i2v.image = v),
+      "i2v-image-info",
+      "err-i2v-image",
+      (image) => editor.setImage(image),
     ),
   );
   $("#i2v-tail").addEventListener("change", (e) =>
-    pickOne(e.target, "image_tail", aspect("image2video", "image_tail"), (v) => (state.i2v.tail = v), "i2v-tail-info", "err-i2v-tail"),
+    pickOne(
+      e.target,
+      "image_tail",
+      aspect("image2video", "image_tail"),
+      (v) => (state.i2v.tail = v),
+      "i2v-tail-info",
+      "err-i2v-tail",
+    ),
   );
   const renderMi2v = () => renderThumbs($("#mi2v-list"), state.mi2v, renderMi2v);
   $("#mi2v-images").addEventListener("change", (e) =>
-    pickMany(e.target, state.mi2v, "image_list", "image", aspect("multi_image2video", "image_list"), endpoints.multi_image2video.images.max, "err-mi2v-images", renderMi2v),
+    pickMany(
+      e.target,
+      state.mi2v,
+      "image_list",
+      "image",
+      aspect("multi_image2video", "image_list"),
+      endpoints.multi_image2video.images.max,
+      "err-mi2v-images",
+      renderMi2v,
+    ),
   );
   const renderMi2i = () => renderThumbs($("#mi2i-list"), state.mi2i.subjects, renderMi2i);
   $("#mi2i-subjects").addEventListener("change", (e) =>
@@ -348,7 +317,14 @@ function setupImages() {
     slot.id = `err-${id}`;
     input.setAttribute("aria-describedby", slot.id);
     input.addEventListener("change", () =>
-      pickOne(input, field, aspect("multi_image2image", field), (v) => (state.mi2i[field.split("_")[0]] = v), `${id}-info`, slot.id),
+      pickOne(
+        input,
+        field,
+        aspect("multi_image2image", field),
+        (v) => (state.mi2i[field.split("_")[0]] = v),
+        `${id}-info`,
+        slot.id,
+      ),
     );
   }
   // Drop zones hand the dropped files to their file input, which does the rest.
@@ -372,140 +348,6 @@ function setupImages() {
   }
 }
 
-// ------------------------------------------------------------------ building requests
-
-function newExternalId() {
-  const random = crypto.getRandomValues(new Uint8Array(4));
-  return `pg-${Date.now().toString(36)}-${[...random].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
-function text(body, name, id, limit, prefix) {
-  const value = $(id).value;
-  if (!value.trim()) return;
-  if (value.length > limit) {
-    throw new FieldError(name, `${name}: must be at most ${limit} characters on ${prefix} (got ${value.length})`);
-  }
-  body[name] = value;
-}
-
-function modelName(id) {
-  const value = $(id).value.trim();
-  if (!value) throw new FieldError("model_name", "model_name: is required");
-  return value;
-}
-
-function requireImage(image, field, what) {
-  if (!image) throw new FieldError(field, `${field}: pick ${what}`);
-  return image;
-}
-
-/** The request of the active endpoint: {endpoint, body, files, downloads}. */
-async function buildRequest() {
-  const { limits } = state;
-  const endpoint = activeEndpoint();
-  const rules = limits.endpoints[endpoint];
-  const external = newExternalId();
-  const tag = external.slice(-8);
-  const body = { model_name: "" };
-  const files = {};
-  const downloads = [];
-  const image = (field, picked) => {
-    body[field] = picked.base64;
-    files[field] = picked.name;
-  };
-  if (endpoint === "image2video") {
-    body.model_name = modelName("#i2v-model");
-    text(body, "prompt", "#i2v-prompt", rules.text.prompt, limits.prefix);
-    text(body, "negative_prompt", "#i2v-negative", rules.text.negative_prompt, limits.prefix);
-    body.mode = $("#i2v-mode").value;
-    body.duration = $("#i2v-duration").value;
-    const cfg = $("#i2v-cfg").value.trim();
-    if (cfg !== "") {
-      const value = Number(cfg);
-      if (!(value >= rules.cfg_scale.min && value <= rules.cfg_scale.max)) {
-        throw new FieldError("cfg_scale", `cfg_scale: must be between ${rules.cfg_scale.min} and ${rules.cfg_scale.max}`);
-      }
-      body.cfg_scale = value;
-    }
-    const control = $('input[name="i2v-control"]:checked').value;
-    if (state.i2v.image) image("image", state.i2v.image);
-    else if (control !== "tail") requireImage(null, "image", "the first-frame image");
-    if (control === "tail") image("image_tail", requireImage(state.i2v.tail, "image_tail", "the tail image"));
-    if (control === "brush") {
-      const masks = await editor.export();
-      if (masks.static_mask) {
-        body.static_mask = toBase64(masks.static_mask);
-        files.static_mask = `static_mask_${tag}.png`;
-        downloads.push({ name: files.static_mask, bytes: masks.static_mask, type: "image/png" });
-      }
-      if (masks.dynamic.length) {
-        body.dynamic_masks = masks.dynamic.map((group, i) => {
-          const name = `dynamic_mask_${i + 1}_${tag}.png`;
-          files[`dynamic_masks[${i}].mask`] = name;
-          downloads.push({ name, bytes: group.mask, type: "image/png" });
-          return { mask: toBase64(group.mask), trajectories: group.trajectories };
-        });
-      }
-    }
-    if (control === "camera") {
-      const type = $("#camera-type").value;
-      const camera = { type };
-      if (type === "simple") {
-        camera.config = {};
-        for (const input of $$("input[data-axis]")) {
-          if (Number(input.value) !== 0) camera.config[input.dataset.axis] = Number(input.value);
-        }
-        if (Object.keys(camera.config).length !== 1) {
-          throw new FieldError("camera_control", "camera_control: with type simple, move exactly one slider");
-        }
-      }
-      body.camera_control = camera;
-    }
-  } else if (endpoint === "multi_image2video") {
-    body.model_name = modelName("#mi2v-model");
-    const { min, max } = rules.images;
-    if (state.mi2v.length < min || state.mi2v.length > max) {
-      throw new FieldError("image_list", `image_list: must hold ${min} to ${max} images on ${limits.prefix}`);
-    }
-    body.image_list = state.mi2v.map((picked, i) => {
-      files[`image_list[${i}].image`] = picked.name;
-      return { image: picked.base64 };
-    });
-    text(body, "prompt", "#mi2v-prompt", rules.text.prompt, limits.prefix);
-    if (!body.prompt) throw new FieldError("prompt", "prompt: is required for multi-image2video");
-    text(body, "negative_prompt", "#mi2v-negative", rules.text.negative_prompt, limits.prefix);
-    body.mode = $("#mi2v-mode").value;
-    body.duration = $("#mi2v-duration").value;
-    body.aspect_ratio = $("#mi2v-aspect").value;
-  } else {
-    body.model_name = modelName("#mi2i-model");
-    const { min, max } = rules.images;
-    const subjects = state.mi2i.subjects;
-    if (subjects.length < min || subjects.length > max) {
-      throw new FieldError("subject_image_list", `subject_image_list: must hold ${min} to ${max} images on ${limits.prefix}`);
-    }
-    body.subject_image_list = subjects.map((picked, i) => {
-      files[`subject_image_list[${i}].subject_image`] = picked.name;
-      return { subject_image: picked.base64 };
-    });
-    if (state.mi2i.scene) image("scene_image", state.mi2i.scene);
-    if (state.mi2i.style) image("style_image", state.mi2i.style);
-    text(body, "prompt", "#mi2i-prompt", rules.text.prompt, limits.prefix);
-    text(body, "negative_prompt", "#mi2i-negative", rules.text.negative_prompt, limits.prefix);
-    const n = Number($("#mi2i-n").value);
-    if (!Number.isInteger(n) || n < rules.n.min || n > rules.n.max) {
-      throw new FieldError("n", `n: must be a whole number from ${rules.n.min} to ${rules.n.max}`);
-    }
-    body.n = n;
-    body.aspect_ratio = $("#mi2i-aspect").value;
-    body.resolution = $("#mi2i-resolution").value;
-  }
-  body.external_task_id = external;
-  const requestFile = `request_${tag}.json`;
-  downloads.unshift({ name: requestFile, bytes: new TextEncoder().encode(JSON.stringify(body)), type: "application/json" });
-  return { endpoint, body, files, downloads, requestFile };
-}
-
 async function submit(event) {
   event.preventDefault();
   clearErrors();
@@ -516,7 +358,7 @@ async function submit(event) {
   button.disabled = true;
   status.textContent = "Checking…";
   try {
-    const request = await buildRequest();
+    const request = await buildRequest(state, editor);
     status.textContent = "Sending…";
     const { limits } = state;
     const path = limits.endpoints[request.endpoint].path;
@@ -570,7 +412,12 @@ async function start() {
   syncEndpoint();
   syncControl();
   $("#request-form").addEventListener("submit", submit);
-  tasks = new TaskList($("#tasks"), state.limits, () => keyInput.value.trim(), (err) => showError(err, false));
+  tasks = new TaskList(
+    $("#tasks"),
+    state.limits,
+    () => keyInput.value.trim(),
+    (err) => showError(err, false),
+  );
   $("#refresh-tasks").addEventListener("click", () => tasks.refresh().catch((err) => showError(err, false)));
   if (keyInput.value) tasks.refresh().catch((err) => showError(err, false));
   document.body.dataset.ready = "true";

@@ -12,15 +12,11 @@
 // inverse of what the server's engine does (engines/classic/motion_brush.py).
 
 import { FieldError } from "./api.js";
+import { maskPng, paintOverlay, stampCapsule } from "./masks.js";
 
 const COLORS = ["#2563eb", "#ea580c", "#16a34a", "#c026d3", "#ca8a04", "#0891b2", "#dc2626"];
 const MAX_DISPLAY = 1600; // display canvas width cap (the masks keep full resolution)
 const UNDO_DEPTH = 25;
-
-function hexToRgb(hex) {
-  const n = Number.parseInt(hex.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-}
 
 export class BrushEditor {
   /**
@@ -151,73 +147,23 @@ export class BrushEditor {
   /** Paint (or erase) the capsule from a to b with the brush radius; image px, floats. */
   stamp(brush, a, b, value) {
     const { width, height } = this.image;
-    const r = this.radius;
-    const x0 = Math.max(0, Math.floor(Math.min(a[0], b[0]) - r));
-    const x1 = Math.min(width - 1, Math.ceil(Math.max(a[0], b[0]) + r));
-    const y0 = Math.max(0, Math.floor(Math.min(a[1], b[1]) - r));
-    const y1 = Math.min(height - 1, Math.ceil(Math.max(a[1], b[1]) + r));
-    if (x0 > x1 || y0 > y1) return;
-    const dx = b[0] - a[0];
-    const dy = b[1] - a[1];
-    const len2 = dx * dx + dy * dy;
-    const r2 = r * r;
-    const { mask } = brush;
-    let painted = brush.painted;
-    for (let y = y0; y <= y1; y++) {
-      const py = y + 0.5;
-      for (let x = x0; x <= x1; x++) {
-        const px = x + 0.5;
-        let t = len2 ? ((px - a[0]) * dx + (py - a[1]) * dy) / len2 : 0;
-        t = t < 0 ? 0 : t > 1 ? 1 : t;
-        const ex = a[0] + t * dx - px;
-        const ey = a[1] + t * dy - py;
-        if (ex * ex + ey * ey <= r2) {
-          const i = y * width + x;
-          if (mask[i] !== value) {
-            painted += value ? 1 : -1;
-            mask[i] = value;
-          }
-        }
-      }
-    }
-    brush.painted = painted;
-    this.refreshOverlay(brush, [x0, y0, x1, y1]);
+    const box = stampCapsule(brush, width, height, a, b, this.radius, value);
+    if (box) this.refreshOverlay(brush, box);
   }
 
   /** Redraw the overlay pixels that show mask pixels [x0..x1] x [y0..y1]. */
-  refreshOverlay(brush, [x0, y0, x1, y1]) {
-    const { width } = this.image;
-    const s = this.scale;
-    const ow = brush.overlay.width;
-    const oh = brush.overlay.height;
-    const ox0 = Math.max(0, Math.floor(x0 * s));
-    const oy0 = Math.max(0, Math.floor(y0 * s));
-    const ox1 = Math.min(ow - 1, Math.ceil((x1 + 1) * s));
-    const oy1 = Math.min(oh - 1, Math.ceil((y1 + 1) * s));
-    const w = ox1 - ox0 + 1;
-    const h = oy1 - oy0 + 1;
-    if (w <= 0 || h <= 0) return;
-    const data = brush.overlayCtx.createImageData(w, h);
-    const [r, g, b] = hexToRgb(brush.color);
+  refreshOverlay(brush, box) {
     // The static brush is striped with white, so it shows on any picture and is never
     // mistaken for a dynamic one.
-    const striped = brush.kind === "static";
-    const height = this.image.height;
-    for (let oy = 0; oy < h; oy++) {
-      const my = Math.min(height - 1, Math.floor((oy0 + oy + 0.5) / s));
-      for (let ox = 0; ox < w; ox++) {
-        const mx = Math.min(width - 1, Math.floor((ox0 + ox + 0.5) / s));
-        if (brush.mask[my * width + mx]) {
-          const o = (oy * w + ox) * 4;
-          const white = striped && (ox0 + ox + oy0 + oy) % 12 < 5;
-          data.data[o] = white ? 255 : r;
-          data.data[o + 1] = white ? 255 : g;
-          data.data[o + 2] = white ? 255 : b;
-          data.data[o + 3] = 255;
-        }
-      }
-    }
-    brush.overlayCtx.putImageData(data, ox0, oy0);
+    paintOverlay(
+      brush.overlayCtx,
+      brush.mask,
+      this.image,
+      this.scale,
+      box,
+      brush.color,
+      brush.kind === "static",
+    );
   }
 
   pushUndo(entry) {
@@ -602,28 +548,6 @@ export class BrushEditor {
 
   // ------------------------------------------------------------------ export
 
-  /** PNG bytes of a mask: the image's size, white where painted, black elsewhere. */
-  async maskPng(brush) {
-    const { width, height } = this.image;
-    const canvas = document.createElement("canvas");
-    canvas.width = width;
-    canvas.height = height;
-    const ctx = canvas.getContext("2d");
-    const data = ctx.createImageData(width, height);
-    const px = data.data;
-    for (let i = 0; i < brush.mask.length; i++) {
-      const v = brush.mask[i] ? 255 : 0;
-      const o = i * 4;
-      px[o] = v;
-      px[o + 1] = v;
-      px[o + 2] = v;
-      px[o + 3] = 255;
-    }
-    ctx.putImageData(data, 0, 0);
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
-    return new Uint8Array(await blob.arrayBuffer());
-  }
-
   /** Kling's trajectory of a brush: bottom-left origin, integer pixels of the image. */
   trajectory(brush) {
     const { height } = this.image;
@@ -635,10 +559,12 @@ export class BrushEditor {
    * ``{static_mask: bytes|null, dynamic: [{mask: bytes, trajectories, label}]}``.
    */
   async export() {
-    if (!this.image) throw new FieldError("static_mask", "static_mask: pick the first-frame image, then paint on it");
+    if (!this.image)
+      throw new FieldError("static_mask", "static_mask: pick the first-frame image, then paint on it");
     const result = { static_mask: null, dynamic: [] };
     const statics = this.brushes.find((b) => b.kind === "static");
-    if (statics && statics.painted) result.static_mask = await this.maskPng(statics);
+    if (statics && statics.painted)
+      result.static_mask = await maskPng(statics.mask, this.image.width, this.image.height);
     for (const brush of this.brushes) {
       if (brush.kind !== "dynamic" || (!brush.painted && !brush.points.length)) continue;
       const i = result.dynamic.length;
@@ -654,10 +580,17 @@ export class BrushEditor {
           `dynamic_masks[${i}].trajectories: ${brush.label} needs at least ${this.limits.minPoints} trajectory points (has ${brush.points.length})`,
         );
       }
-      result.dynamic.push({ label: brush.label, mask: await this.maskPng(brush), trajectories: this.trajectory(brush) });
+      result.dynamic.push({
+        label: brush.label,
+        mask: await maskPng(brush.mask, this.image.width, this.image.height),
+        trajectories: this.trajectory(brush),
+      });
     }
     if (!result.static_mask && !result.dynamic.length) {
-      throw new FieldError("static_mask", "static_mask: paint a static or a dynamic brush (or choose another control)");
+      throw new FieldError(
+        "static_mask",
+        "static_mask: paint a static or a dynamic brush (or choose another control)",
+      );
     }
     return result;
   }

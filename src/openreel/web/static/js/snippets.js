@@ -31,10 +31,22 @@ export function curlCommand({ server, prefix, path, requestFile }) {
   ].join("\n");
 }
 
-const PLAIN = ["model_name", "prompt", "negative_prompt", "mode", "duration", "cfg_scale", "aspect_ratio", "n", "resolution"];
+const PLAIN = [
+  "model_name",
+  "prompt",
+  "negative_prompt",
+  "mode",
+  "duration",
+  "cfg_scale",
+  "aspect_ratio",
+  "n",
+  "resolution",
+];
 
 function kwargs(body, names) {
-  return names.filter((name) => body[name] !== undefined && body[name] !== null).map((name) => [name, py(body[name])]);
+  return names
+    .filter((name) => body[name] !== undefined && body[name] !== null)
+    .map((name) => [name, py(body[name])]);
 }
 
 /**

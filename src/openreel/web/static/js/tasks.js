@@ -119,7 +119,13 @@ export class TaskList {
       message,
       result,
     );
-    Object.assign(item, { statusEl: status, progressEl: progress, percentEl: percent, messageEl: message, resultEl: result });
+    Object.assign(item, {
+      statusEl: status,
+      progressEl: progress,
+      percentEl: percent,
+      messageEl: message,
+      resultEl: result,
+    });
     if (item.curl) node.append(this.snippets(item));
     return node;
   }
@@ -129,7 +135,12 @@ export class TaskList {
       const code = el("code", { class: `snippet-${name}` }, text);
       const button = el("button", { type: "button", class: "copy" }, `Copy ${title}`);
       button.addEventListener("click", () => copyText(text, button));
-      return el("div", { class: "snippet" }, el("div", { class: "row between" }, el("h4", {}, title), button), el("pre", {}, code));
+      return el(
+        "div",
+        { class: "snippet" },
+        el("div", { class: "row between" }, el("h4", {}, title), button),
+        el("pre", {}, code),
+      );
     };
     const details = el(
       "details",
@@ -146,7 +157,9 @@ export class TaskList {
       }
       details.append(el("p", { class: "help" }, "Files the commands read (the images are yours):"), list);
     } else {
-      details.append(el("p", { class: "help" }, "The request and mask files were offered when the task was made."));
+      details.append(
+        el("p", { class: "help" }, "The request and mask files were offered when the task was made."),
+      );
     }
     return details;
   }
@@ -166,7 +179,8 @@ export class TaskList {
     item.percentEl.textContent = `${item.progress}%`;
     const data = item.data;
     if (data && data.task_status === "failed") item.messageEl.textContent = data.task_status_msg || "failed";
-    else if (data && data.queue_position !== undefined) item.messageEl.textContent = `queue position ${data.queue_position}`;
+    else if (data && data.queue_position !== undefined)
+      item.messageEl.textContent = `queue position ${data.queue_position}`;
     else item.messageEl.textContent = "";
     if (data && data.task_status === "succeed" && !item.resultShown) {
       item.resultShown = true;
@@ -179,8 +193,22 @@ export class TaskList {
     box.replaceChildren();
     for (const video of result.videos || []) {
       box.append(
-        el("video", { controls: true, preload: "metadata", playsInline: true, src: video.url, "aria-label": `Video of task ${item.id}` }),
-        el("p", {}, el("a", { href: video.url, download: `${item.id}.mp4`, class: "download" }, `Download MP4 (${video.duration} s)`)),
+        el("video", {
+          controls: true,
+          preload: "metadata",
+          playsInline: true,
+          src: video.url,
+          "aria-label": `Video of task ${item.id}`,
+        }),
+        el(
+          "p",
+          {},
+          el(
+            "a",
+            { href: video.url, download: `${item.id}.mp4`, class: "download" },
+            `Download MP4 (${video.duration} s)`,
+          ),
+        ),
       );
     }
     const images = (result.images || []).slice().sort((a, b) => a.index - b.index);
@@ -191,8 +219,16 @@ export class TaskList {
           el(
             "li",
             {},
-            el("a", { href: image.url, target: "_blank", rel: "noopener" }, el("img", { src: image.url, alt: `Result image ${image.index + 1} of task ${item.id}` })),
-            el("a", { href: image.url, download: `${item.id}-${image.index}.png`, class: "download" }, `Download image ${image.index + 1}`),
+            el(
+              "a",
+              { href: image.url, target: "_blank", rel: "noopener" },
+              el("img", { src: image.url, alt: `Result image ${image.index + 1} of task ${item.id}` }),
+            ),
+            el(
+              "a",
+              { href: image.url, download: `${item.id}-${image.index}.png`, class: "download" },
+              `Download image ${image.index + 1}`,
+            ),
           ),
         );
       }
