@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "playground"
@@ -43,7 +44,7 @@ def chromium_path() -> str:
 class Steps:
     """Numbered full-page screenshots of one test, kept as artifacts."""
 
-    def __init__(self, page: object, name: str) -> None:
+    def __init__(self, page: Page, name: str) -> None:
         self.page = page
         self.dir = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -54,5 +55,5 @@ class Steps:
     def shot(self, step: str) -> Path:
         self.count += 1
         path = self.dir / f"{self.count:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+        self.page.screenshot(path=str(path), full_page=True)
         return path

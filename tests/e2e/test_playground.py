@@ -125,7 +125,8 @@ def segment_distance(a: tuple[float, float], b: tuple[float, float]) -> np.ndarr
     ax, ay = a
     dx, dy = b[0] - ax, b[1] - ay
     t = np.clip(((xs - ax) * dx + (ys - ay) * dy) / (dx * dx + dy * dy), 0, 1)
-    return np.hypot(ax + t * dx - xs, ay + t * dy - ys)
+    distance: np.ndarray = np.hypot(ax + t * dx - xs, ay + t * dy - ys)
+    return distance
 
 
 def assert_mask(
@@ -459,8 +460,8 @@ def test_multi_image_to_image_gallery(
     work = tmp_path / "snippets"
     work.mkdir()
     download_all(page, task_id, work)
-    for path in subjects:
-        shutil.copy(path, work)
+    for subject in subjects:
+        shutil.copy(subject, work)
     assert run_python_snippet(page, task_id, work, server.printed_key()) == task_id
     assert sorted(p.name for p in (work / "results").iterdir()) == [
         f"{task_id}-0.png",
