@@ -15,6 +15,7 @@ from openreel.api.callbacks import install_callback_routes
 from openreel.api.errors import install_error_handlers
 from openreel.api.files import router as files_router
 from openreel.api.openapi import install_openapi
+from openreel.api.playground import install_playground
 from openreel.api.request_id import RequestIdMiddleware
 from openreel.api.tasks import install_task_routes
 from openreel.auth.authenticate import Authenticator
@@ -196,5 +197,6 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_playground(app)
     install_openapi(app)
     return app

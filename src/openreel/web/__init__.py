@@ -1,0 +1,1 @@
+"""The web playground's static files (``static/``), served by ``openreel.api.playground``."""

@@ -1,0 +1,65 @@
+// Errors next to the field they name: a Kling message starts with the field path
+// ("image_list[1].image: ..."); the page's own checks use the same form.
+
+import { FieldError } from "./api.js";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+export function activeEndpoint() {
+  return $('input[name="endpoint"]:checked').value;
+}
+
+function activeSection() {
+  return $(`#form-${activeEndpoint()}`);
+}
+
+/** ``dynamic_masks[0].trajectories[1]`` -> itself, ``...trajectories``, ``dynamic_masks[0]``, ``dynamic_masks``. */
+function candidates(field) {
+  const out = [field];
+  let rest = field;
+  while (/[.[]/.test(rest)) {
+    rest = rest.replace(/(\.[^.[\]]*|\[\d+\])$/, "");
+    out.push(rest);
+  }
+  return out;
+}
+
+function slotFor(field) {
+  if (!field) return null;
+  if (field === "Authorization") return $(".key-field");
+  const roots = [activeSection(), document];
+  for (const name of candidates(field)) {
+    for (const root of roots) {
+      const slot = root.querySelector(`[data-fields~="${CSS.escape(name)}"]`);
+      if (slot && !slot.closest("[hidden]")) return slot;
+    }
+  }
+  return null;
+}
+
+export function clearErrors() {
+  for (const node of $$(".field-error, .form-error")) node.textContent = "";
+  for (const node of $$("[aria-invalid]")) node.removeAttribute("aria-invalid");
+}
+
+export function showError(err, focus = true) {
+  const message = err.message || String(err);
+  const slot = err instanceof FieldError ? slotFor(err.field) : null;
+  if (!slot) {
+    $("#form-error").textContent = message;
+    return;
+  }
+  slot.querySelector(".field-error").textContent = message;
+  // The canvas for brush errors, else the field's first control.
+  const input = slot.querySelector("canvas") || slot.querySelector("input, textarea, select");
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    if (focus) input.focus({ preventScroll: false });
+  }
+}
+
+export function fieldError(slotId, message) {
+  const node = document.getElementById(slotId);
+  if (node) node.textContent = message;
+}

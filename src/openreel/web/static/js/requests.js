@@ -1,0 +1,157 @@
+// The request body of the active endpoint, from the form, the picked images and the brush
+// editor; the page's own checks fail with a FieldError naming the field, as the server would.
+
+import { FieldError } from "./api.js";
+import { activeEndpoint } from "./errors.js";
+import { toBase64 } from "./images.js";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+function newExternalId() {
+  const random = crypto.getRandomValues(new Uint8Array(4));
+  return `pg-${Date.now().toString(36)}-${[...random].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function text(body, name, id, limit, prefix) {
+  const value = $(id).value;
+  if (!value.trim()) return;
+  if (value.length > limit) {
+    throw new FieldError(
+      name,
+      `${name}: must be at most ${limit} characters on ${prefix} (got ${value.length})`,
+    );
+  }
+  body[name] = value;
+}
+
+function modelName(id) {
+  const value = $(id).value.trim();
+  if (!value) throw new FieldError("model_name", "model_name: is required");
+  return value;
+}
+
+function requireImage(image, field, what) {
+  if (!image) throw new FieldError(field, `${field}: pick ${what}`);
+  return image;
+}
+
+/**
+ * The request of the active endpoint: ``{endpoint, body, files, downloads, requestFile}``.
+ * ``state``: the limits and the picked images; ``editor``: the motion-brush editor.
+ */
+export async function buildRequest(state, editor) {
+  const { limits } = state;
+  const endpoint = activeEndpoint();
+  const rules = limits.endpoints[endpoint];
+  const external = newExternalId();
+  const tag = external.slice(-8);
+  const body = { model_name: "" };
+  const files = {};
+  const downloads = [];
+  const image = (field, picked) => {
+    body[field] = picked.base64;
+    files[field] = picked.name;
+  };
+  if (endpoint === "image2video") {
+    body.model_name = modelName("#i2v-model");
+    text(body, "prompt", "#i2v-prompt", rules.text.prompt, limits.prefix);
+    text(body, "negative_prompt", "#i2v-negative", rules.text.negative_prompt, limits.prefix);
+    body.mode = $("#i2v-mode").value;
+    body.duration = $("#i2v-duration").value;
+    const cfg = $("#i2v-cfg").value.trim();
+    if (cfg !== "") {
+      const value = Number(cfg);
+      if (!(value >= rules.cfg_scale.min && value <= rules.cfg_scale.max)) {
+        throw new FieldError(
+          "cfg_scale",
+          `cfg_scale: must be between ${rules.cfg_scale.min} and ${rules.cfg_scale.max}`,
+        );
+      }
+      body.cfg_scale = value;
+    }
+    const control = $('input[name="i2v-control"]:checked').value;
+    if (state.i2v.image) image("image", state.i2v.image);
+    else if (control !== "tail") requireImage(null, "image", "the first-frame image");
+    if (control === "tail") image("image_tail", requireImage(state.i2v.tail, "image_tail", "the tail image"));
+    if (control === "brush") {
+      const masks = await editor.export();
+      if (masks.static_mask) {
+        body.static_mask = toBase64(masks.static_mask);
+        files.static_mask = `static_mask_${tag}.png`;
+        downloads.push({ name: files.static_mask, bytes: masks.static_mask, type: "image/png" });
+      }
+      if (masks.dynamic.length) {
+        body.dynamic_masks = masks.dynamic.map((group, i) => {
+          const name = `dynamic_mask_${i + 1}_${tag}.png`;
+          files[`dynamic_masks[${i}].mask`] = name;
+          downloads.push({ name, bytes: group.mask, type: "image/png" });
+          return { mask: toBase64(group.mask), trajectories: group.trajectories };
+        });
+      }
+    }
+    if (control === "camera") {
+      const type = $("#camera-type").value;
+      const camera = { type };
+      if (type === "simple") {
+        camera.config = {};
+        for (const input of $$("input[data-axis]")) {
+          if (Number(input.value) !== 0) camera.config[input.dataset.axis] = Number(input.value);
+        }
+        if (Object.keys(camera.config).length !== 1) {
+          throw new FieldError("camera_control", "camera_control: with type simple, move exactly one slider");
+        }
+      }
+      body.camera_control = camera;
+    }
+  } else if (endpoint === "multi_image2video") {
+    body.model_name = modelName("#mi2v-model");
+    const { min, max } = rules.images;
+    if (state.mi2v.length < min || state.mi2v.length > max) {
+      throw new FieldError("image_list", `image_list: must hold ${min} to ${max} images on ${limits.prefix}`);
+    }
+    body.image_list = state.mi2v.map((picked, i) => {
+      files[`image_list[${i}].image`] = picked.name;
+      return { image: picked.base64 };
+    });
+    text(body, "prompt", "#mi2v-prompt", rules.text.prompt, limits.prefix);
+    if (!body.prompt) throw new FieldError("prompt", "prompt: is required for multi-image2video");
+    text(body, "negative_prompt", "#mi2v-negative", rules.text.negative_prompt, limits.prefix);
+    body.mode = $("#mi2v-mode").value;
+    body.duration = $("#mi2v-duration").value;
+    body.aspect_ratio = $("#mi2v-aspect").value;
+  } else {
+    body.model_name = modelName("#mi2i-model");
+    const { min, max } = rules.images;
+    const subjects = state.mi2i.subjects;
+    if (subjects.length < min || subjects.length > max) {
+      throw new FieldError(
+        "subject_image_list",
+        `subject_image_list: must hold ${min} to ${max} images on ${limits.prefix}`,
+      );
+    }
+    body.subject_image_list = subjects.map((picked, i) => {
+      files[`subject_image_list[${i}].subject_image`] = picked.name;
+      return { subject_image: picked.base64 };
+    });
+    if (state.mi2i.scene) image("scene_image", state.mi2i.scene);
+    if (state.mi2i.style) image("style_image", state.mi2i.style);
+    text(body, "prompt", "#mi2i-prompt", rules.text.prompt, limits.prefix);
+    text(body, "negative_prompt", "#mi2i-negative", rules.text.negative_prompt, limits.prefix);
+    const n = Number($("#mi2i-n").value);
+    if (!Number.isInteger(n) || n < rules.n.min || n > rules.n.max) {
+      throw new FieldError("n", `n: must be a whole number from ${rules.n.min} to ${rules.n.max}`);
+    }
+    body.n = n;
+    body.aspect_ratio = $("#mi2i-aspect").value;
+    body.resolution = $("#mi2i-resolution").value;
+  }
+  body.external_task_id = external;
+  const requestFile = `request_${tag}.json`;
+  downloads.unshift({
+    name: requestFile,
+    bytes: new TextEncoder().encode(JSON.stringify(body)),
+    type: "application/json",
+  });
+  return { endpoint, body, files, downloads, requestFile };
+}
