@@ -3,9 +3,11 @@ trajectory points lie inside the image. Checked at create for base64 images."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from openreel.engines.base import Capabilities, Feature, TaskKind
 from tests.conftest import Api
@@ -77,3 +79,33 @@ def test_trajectory_points_must_be_inside_the_image(brush_api, point) -> None:
     message = response.json()["message"]
     assert message.startswith("dynamic_masks[0].trajectories[1]: point")
     assert "outside the 640x400 image" in message
+
+
+def rotated_jpeg(width: int, height: int) -> str:
+    """A ``width``x``height`` JPEG whose EXIF orientation (6) shows it turned upright, i.e.
+    ``height``x``width``, the way phones store portrait photos."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.fromarray(textured(width, height, seed=5)).save(buffer, "JPEG", exif=exif.tobytes())
+    return b64(buffer.getvalue())
+
+
+def test_masks_and_trajectories_follow_the_upright_picture(
+    brush_api: tuple[Api, dict[str, str]],
+) -> None:
+    photo = rotated_jpeg(640, 400)  # shown as 400x640
+    path = [{"x": 10, "y": 600}, {"x": 390, "y": 620}]  # inside 400x640, not inside 640x400
+    upright = post(
+        brush_api,
+        image=photo,
+        static_mask=mask(400, 640),
+        dynamic_masks=[{"mask": mask(400, 640), "trajectories": path}],
+    )
+    assert upright.status_code == 200, upright.text
+    sideways = post(brush_api, image=photo, static_mask=mask(640, 400))
+    assert sideways.status_code == 400
+    assert sideways.json()["message"] == (
+        "static_mask: mask is 640x400 but image is 400x640; "
+        "a mask must have the same aspect ratio as image"
+    )

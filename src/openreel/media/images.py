@@ -25,11 +25,16 @@ MAX_ASPECT = 2.5
 # Far above any photo a client sends; keeps a crafted header from claiming gigapixels.
 MAX_PIXELS = 64_000_000
 _B64_MAX_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4
+_EXIF_ORIENTATION = 0x0112
+TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
 _WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
 class DecodedImage:
+    """A checked image; ``width``/``height`` as displayed (after its EXIF orientation), which
+    is how engines render it and how masks and trajectories are drawn on it."""
+
     data: bytes
     format: str  # "JPEG" | "PNG"
     width: int
@@ -42,6 +47,25 @@ class DecodedImage:
     @property
     def content_type(self) -> str:
         return "image/jpeg" if self.format == "JPEG" else "image/png"
+
+
+def orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag of an opened image (1: upright)."""
+    # Pillow's PNG getexif() decodes the whole picture when the header had no eXIf chunk, to
+    # look for one after the pixel data; the PNG spec (3rd ed.) puts eXIf before IDAT, so a
+    # PNG without one in its header is upright. Decoding uses the same rule.
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1
+    try:
+        return int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a malformed EXIF block means upright, never a failure
+        return 1
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) as displayed: swapped when the EXIF orientation turns it 90°."""
+    width, height = image.size
+    return (height, width) if orientation(image) in TRANSPOSED_ORIENTATIONS else (width, height)
 
 
 def is_url(value: str) -> bool:
@@ -90,6 +114,7 @@ def inspect_image(data: bytes, field: str) -> DecodedImage:
                         f"image is {width}x{height} pixels, over the {MAX_PIXELS} pixel limit",
                     )
                 img.load()
+                width, height = upright_size(img)
     except UnidentifiedImageError:
         raise illegal(field, "image format must be JPEG or PNG") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -125,9 +150,9 @@ def check_geometry(image: DecodedImage, field: str, *, aspect: bool) -> None:
 
 
 def probe_size(path: Path, field: str) -> tuple[int, int]:
-    """Width and height from the header of an already validated image file."""
+    """Width and height as displayed, from the header of an already validated image file."""
     try:
         with Image.open(path, formats=("JPEG", "PNG")) as img:
-            return img.size
+            return upright_size(img)
     except (OSError, UnidentifiedImageError):
         raise illegal(field, "image could not be decoded") from None

@@ -10,9 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from openreel.engines.base import EngineError
-
-_EXIF_ORIENTATION = 0x0112
-_TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
+from openreel.media.images import TRANSPOSED_ORIENTATIONS, orientation, upright_size
 
 
 def _open(path: Path, field: str) -> Image.Image:
@@ -22,25 +20,10 @@ def _open(path: Path, field: str) -> Image.Image:
         raise EngineError(f"{field} could not be decoded as an image") from exc
 
 
-def _orientation(image: Image.Image) -> int:
-    # Pillow's PNG getexif() decodes the whole picture when the header had no eXIf chunk, to
-    # look for one after the pixel data; the PNG spec (3rd ed.) puts eXIf before IDAT, so a
-    # PNG without one in its header is upright. Decoding uses the same rule (``_decode``).
-    if image.format == "PNG" and "exif" not in image.info:
-        return 1
-    try:
-        return int(image.getexif().get(_EXIF_ORIENTATION, 1))
-    except Exception:  # a malformed EXIF block must not fail the task
-        return 1
-
-
 def probe_size(path: Path, field: str) -> tuple[int, int]:
     """(width, height) as displayed, i.e. after the EXIF orientation, without decoding pixels."""
     with _open(path, field) as image:
-        width, height = image.size
-        if _orientation(image) in _TRANSPOSED_ORIENTATIONS:
-            return height, width
-        return width, height
+        return upright_size(image)
 
 
 def _decode(path: Path, field: str, min_size: tuple[int, int] | None) -> Image.Image:
@@ -49,10 +32,10 @@ def _decode(path: Path, field: str, min_size: tuple[int, int] | None) -> Image.I
         if min_size is not None and image.format == "JPEG":
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that still covers min_size.
             want_w, want_h = min_size
-            if _orientation(image) in _TRANSPOSED_ORIENTATIONS:
+            if orientation(image) in TRANSPOSED_ORIENTATIONS:
                 want_w, want_h = want_h, want_w
             image.draft("RGB", (want_w, want_h))
-        turned = _orientation(image) != 1
+        turned = orientation(image) != 1
         image.load()
         if not turned:
             return image
