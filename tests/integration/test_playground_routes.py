@@ -16,6 +16,7 @@ def test_page_and_assets_are_served_without_a_key(api: Api) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-cache"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "<title>openreel playground</title>" in page.text
     assets = re.findall(r'(?:href|src)="(playground/[^"]+)"', page.text)
     assert {"playground/style.css", "playground/js/app.js"} <= set(assets)
@@ -28,6 +29,7 @@ def test_page_and_assets_are_served_without_a_key(api: Api) -> None:
         seen.add(path)
         response = api.client.get("/" + path)
         assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "no-cache", path  # scripts match the page
         if path.endswith(".js"):
             assert "javascript" in response.headers["content-type"]
             base = path.rsplit("/", 1)[0]

@@ -58,8 +58,6 @@ function setupForms(limits) {
   options($("#i2v-duration"), i2v.durations, i2v.durations[0]);
   $("#i2v-cfg").min = i2v.cfg_scale.min;
   $("#i2v-cfg").max = i2v.cfg_scale.max;
-  $("#i2v-prompt").maxLength = i2v.text.prompt;
-  $("#i2v-negative").maxLength = i2v.text.negative_prompt;
 
   datalist($("#mi2v-models"), [...mi2v.models, ...custom]);
   $("#mi2v-model").value = mi2v.default_model;

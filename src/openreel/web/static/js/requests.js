@@ -16,11 +16,10 @@ function newExternalId() {
 function text(body, name, id, limit, prefix) {
   const value = $(id).value;
   if (!value.trim()) return;
-  if (value.length > limit) {
-    throw new FieldError(
-      name,
-      `${name}: must be at most ${limit} characters on ${prefix} (got ${value.length})`,
-    );
+  // Characters as the server counts them (code points, not UTF-16 units: an emoji is one).
+  const length = [...value].length;
+  if (length > limit) {
+    throw new FieldError(name, `${name}: must be at most ${limit} characters on ${prefix} (got ${length})`);
   }
   body[name] = value;
 }

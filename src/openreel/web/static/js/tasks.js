@@ -172,6 +172,10 @@ export class TaskList {
   }
 
   update(item) {
+    if (item.node.dataset.status !== item.status) {
+      const announce = document.getElementById("task-announce");
+      if (announce && item.node.dataset.status) announce.textContent = `Task ${item.id}: ${item.status}`;
+    }
     item.node.dataset.status = item.status;
     item.statusEl.textContent = item.status;
     item.statusEl.className = `badge ${item.status}`;
