@@ -32,6 +32,7 @@ pipeline's own time logged by the adapter (``gpu_timed.py``); overhead = end to 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import platform
@@ -79,7 +80,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def test_picture(path: Path) -> Path:
+def sample_picture(path: Path) -> Path:
     """A 1280×720 photo-like picture (smooth gradients plus texture)."""
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:720, 0:1280].astype(np.float32)
@@ -135,7 +136,7 @@ def measure(name: str, size: str, option: str, weights: Path, steps: int) -> dic
     pipeline = adapter.load(spec, name)
     load_s = time.perf_counter() - started
     work = Path(tempfile.mkdtemp(prefix="gpu-bench-"))
-    picture = test_picture(work / "image.png")
+    picture = sample_picture(work / "image.png")
     runs = []
     for attempt in range(2):
         stamps: list[float] = []
@@ -202,14 +203,12 @@ def server_overhead(name: str, size: str, weights: Path, steps: int, tasks: int)
     log = weights / "timings.jsonl"
     try:
         server.wait_ready(timeout=120)
+        picture = sample_picture(data / "image.png").read_bytes()
         body = {
             "model_name": name,
-            "image": str(test_picture(data / "image.png")),
+            "image": base64.b64encode(picture).decode(),
             "prompt": "the camera slowly pans left over the cat",
         }
-        import base64
-
-        body["image"] = base64.b64encode(Path(body["image"]).read_bytes()).decode()
         results = []
         for index in range(tasks + 1):  # the first task loads the weights: not counted
             started = time.perf_counter()

@@ -30,6 +30,9 @@ def timed(base: type[Any]) -> type[Any]:
                 def __getattr__(self, name: str) -> Any:
                     return getattr(pipeline, name)
 
+                def __setattr__(self, name: str, value: Any) -> None:
+                    setattr(pipeline, name, value)
+
                 def __call__(self, **kwargs: Any) -> Any:
                     start = time.perf_counter()
                     try:

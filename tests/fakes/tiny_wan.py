@@ -57,6 +57,9 @@ def recording(base: type[Any]) -> type[Any]:
                 def __getattr__(self, name: str) -> Any:
                     return getattr(pipeline, name)
 
+                def __setattr__(self, name: str, value: Any) -> None:
+                    setattr(pipeline, name, value)  # e.g. a scheduler swapped for one call
+
                 def __call__(self, **kwargs: Any) -> Any:
                     for name, value in kwargs.items():  # picture lists, whole, for the pixels
                         if isinstance(value, list) and value and isinstance(value[0], Image.Image):

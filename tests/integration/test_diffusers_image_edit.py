@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Api
+from tests.diffusion import mean_rgb
 from tests.fakes.tiny_image_edit import save_tiny_flux2_klein, save_tiny_qwen_edit
 from tests.helpers import b64, encode, textured
-from tests.integration.test_diffusers_wan import mean_rgb
 from tests.polling import wait_task
 
 PATH = "/v1/images/multi-image2image"
@@ -115,4 +115,12 @@ def test_the_prompt_numbers_one_subject_alone() -> None:
 
     assert edit_prompt("", 1, scene=False, style=True) == (
         "Picture 1 shows the subject. Render it in the style of picture 2."
+    )
+
+
+def test_one_subject_is_placed_as_it() -> None:
+    from openreel.engines.diffusers.adapters.image_edit import edit_prompt
+
+    assert edit_prompt("sunset", 1, scene=True, style=False) == (
+        "Picture 1 shows the subject. Place it in the scene of picture 2. sunset"
     )

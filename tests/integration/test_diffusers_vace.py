@@ -9,14 +9,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from tests.conftest import Api
+from tests.diffusion import TINY, assert_held, mean_rgb, render
 from tests.fakes.tiny_wan import save_tiny_vace
 from tests.helpers import b64, encode, textured
-from tests.integration.test_diffusers_wan import TINY, mean_rgb, render
 
 MULTI = "/v1/videos/multi-image2video"
 I2V = "/v1/videos/image2video"
@@ -105,19 +104,6 @@ def test_static_and_dynamic_masks_become_the_control_video(
     assert all(b[0] >= a[0] - 0.5 for a, b in zip(centres, centres[1:], strict=False))
     # The decoded video holds the still part at the source's pixels (pixel composite).
     assert_held(frames, video[0].astype(np.uint8), (slice(2, 46), slice(2, 12)))
-
-
-def assert_held(frames: list[np.ndarray], source: np.ndarray, region: tuple[slice, slice]) -> None:
-    """``region`` of every decoded frame is ``source``'s (luma: H.264 keeps it closely, while
-    4:2:0 chroma blurs a noisy texture) and does not move from frame to frame."""
-    expected = luma(source)[region]
-    for frame in frames:
-        assert float(np.abs(luma(frame)[region] - expected).mean()) < 4
-        assert float(np.abs(luma(frame)[region] - luma(frames[0])[region]).mean()) < 3
-
-
-def luma(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
 def magenta_centre(frame: np.ndarray) -> tuple[float, float]:

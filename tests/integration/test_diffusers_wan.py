@@ -7,26 +7,16 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
 
 from tests.conftest import Api
+from tests.diffusion import TINY, assert_held, luma, mean_rgb, render
 from tests.fakes.tiny_wan import save_tiny_wan
 from tests.helpers import b64, encode, image_b64, textured
-from tests.polling import wait_task
 
 PATH = "/v1/videos/image2video"
-TINY = {
-    "steps": 2,
-    "area": 256,  # 16x16 frames
-    "max_frames": 9,
-    "fps": 8,
-    "dtype": "float32",
-    "device": "cpu",
-    "guidance_scale": 1.0,
-}
 
 
 @pytest.fixture(scope="module")
@@ -64,24 +54,6 @@ def api(api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
     )
 
 
-def render(
-    api: Api, headers: dict[str, str], body: dict[str, object], path: str = PATH
-) -> tuple[dict, list]:
-    created = api.client.post(path, json=body, headers=headers)
-    assert created.status_code == 200, created.text
-    data = wait_task(api.client, path, created.json()["data"]["task_id"], headers)
-    assert data["task_status"] == "succeed", data
-    url = data["task_result"]["videos"][0]["url"]
-    key, query = url.split("/files/", 1)[1].split("?", 1)
-    video = api.client.get(f"/files/{key}?{query}")
-    assert video.status_code == 200
-    file = Path(api.services.settings.data_dir) / "check.mp4"
-    file.write_bytes(video.content)
-    with av.open(str(file)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    return data, frames
-
-
 def test_wan_image2video_through_the_api(api: Api, headers: dict[str, str]) -> None:
     body = {"model_name": "wan-tiny", "image": image_b64(640, 400), "prompt": "the cat turns"}
     data, frames = render(api, headers, body)
@@ -116,10 +88,6 @@ def test_the_tail_frame_reaches_the_pipeline(
     assert call["last_image"] == pytest.approx(mean_rgb(tail), abs=12)
 
 
-def mean_rgb(image: np.ndarray) -> list[float]:
-    return [float(v) for v in image.reshape(-1, 3).mean(0)]
-
-
 def test_a_model_without_tail_support_refuses_image_tail(api: Api, headers: dict[str, str]) -> None:
     body = {"model_name": "wan-tiny", "image": image_b64(), "image_tail": image_b64(seed=3)}
     response = api.client.post(PATH, json=body, headers=headers)
@@ -152,8 +120,6 @@ def test_a_static_mask_holds_its_region_at_the_source_pixels(
     }
     _, frames = render(api, headers, body)
     assert len(frames) == 9 and frames[0].shape == (48, 64, 3)
-    from tests.integration.test_diffusers_vace import assert_held, luma
-
     source = cv2.resize(image, (64, 48), interpolation=cv2.INTER_AREA)
     assert_held(frames, source, (slice(2, 46), slice(36, 62)))
     # Without the composite the tiny random model draws noise: the free half is far off.

@@ -232,7 +232,9 @@ def plan_task(
                 feature.value,
                 f"not supported yet by the '{engine.name}' engine serving {model}",
             )
-    for feature in sorted(caps.required - set(used)):
+    missing = caps.required - set(used)
+    if missing:
+        feature = min(missing)
         raise illegal(feature.value, f"is required by the '{engine.name}' engine serving {model}")
     mode = getattr(request, "mode", None)
     if mode is not None and mode not in caps.modes:

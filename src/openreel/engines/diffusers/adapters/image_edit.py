@@ -31,7 +31,8 @@ def edit_prompt(prompt: str, subjects: int, scene: bool, style: bool) -> str:
     numbers = ", ".join(str(i) for i in range(1, subjects + 1))
     parts = [f"Picture {numbers} {'shows the subject' if subjects == 1 else 'show the subjects'}."]
     if scene:
-        parts.append(f"Place them in the scene of picture {subjects + 1}.")
+        them = "it" if subjects == 1 else "them"
+        parts.append(f"Place {them} in the scene of picture {subjects + 1}.")
     if style:
         parts.append(f"Render it in the style of picture {subjects + 1 + int(scene)}.")
     if prompt:

@@ -7,11 +7,20 @@ model paints the rest of the frame around a region that stays put. The decoder c
 source pixels back bit for bit, so the decoded frames then get the source's pixels composited
 into the mask (the classic engine's ``StaticFreeze``, feathered outside the mask).
 
+UniPC (the scheduler Wan's weights ship with) rebuilds each sample from the previous one in its
+corrector step, which would undo most of the blend: while a mask is held the call runs with the
+corrector off (``blending_scheduler``).
+
+The mask is cover-cropped to the output exactly like the pictures (``common.picture``), so it
+stays on the same pixels when the output's sides are rounded to the model's multiples.
+
 Imported only in the engine's child process (torch).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +30,25 @@ import torch
 from PIL import Image
 
 from openreel.engines.base import GenerationJob
-from openreel.engines.classic.masks import StaticFreeze, load_mask
+from openreel.engines.classic.canvas import cover_crop
+from openreel.engines.classic.loading import load_rgb
+from openreel.engines.classic.masks import StaticFreeze
 
-__all__ = ["LatentFreeze", "pixel_freeze", "static_mask"]
+__all__ = ["LatentFreeze", "blending_scheduler", "pixel_freeze", "static_mask"]
 
 
 def static_mask(job: GenerationJob, size: tuple[int, int]) -> np.ndarray | None:
-    """The request's ``static_mask`` as a 0/255 mask at ``size``, or None without one."""
+    """The request's ``static_mask`` as a 0/255 mask at ``size`` (cover-cropped like the
+    pictures), or None without one."""
     path: Path | None = job.images.get("static_mask")
-    return None if path is None else load_mask(path, "static_mask", size)
+    if path is None:
+        return None
+    grey = cv2.cvtColor(
+        cover_crop(load_rgb(path, "static_mask", size, background=(0, 0, 0)), size),
+        cv2.COLOR_RGB2GRAY,
+    )
+    selected: np.ndarray = np.where(grey >= 128, 255, 0).astype(np.uint8)
+    return selected
 
 
 def pixel_freeze(source: Image.Image, mask: np.ndarray) -> StaticFreeze:
@@ -40,13 +59,36 @@ def pixel_freeze(source: Image.Image, mask: np.ndarray) -> StaticFreeze:
 
 
 def current_sigma(scheduler: Any, step: int) -> float:
-    """The noise level of the latents a step has just produced."""
+    """The noise level of the latents a step has just produced (flow-matching sigmas, 1 ->
+    0, where ``x_t = (1 - σ)·x0 + σ·ε``)."""
+    flow = "FlowMatch" in type(scheduler).__name__ or bool(
+        getattr(scheduler.config, "use_flow_sigmas", False)
+    )
     sigmas = getattr(scheduler, "sigmas", None)
+    if not flow or sigmas is None:
+        raise ValueError(
+            f"static_mask needs a flow-matching scheduler, not {type(scheduler).__name__}"
+        )
     index = getattr(scheduler, "step_index", None)
-    if sigmas is None:
-        raise ValueError("static_mask needs a flow-matching scheduler (one with sigmas)")
     position = index if index is not None else step + 1
     return float(sigmas[min(position, len(sigmas) - 1)])
+
+
+@contextmanager
+def blending_scheduler(pipeline: Any, steps: int) -> Iterator[None]:
+    """Run ``pipeline`` with a UniPC scheduler's corrector off (restored afterwards), so the
+    latents a step callback writes are the ones the next step starts from."""
+    scheduler = pipeline.scheduler
+    if type(scheduler).__name__ != "UniPCMultistepScheduler":
+        yield
+        return
+    pipeline.scheduler = type(scheduler).from_config(
+        scheduler.config, disable_corrector=list(range(steps + 1))
+    )
+    try:
+        yield
+    finally:
+        pipeline.scheduler = scheduler
 
 
 class LatentFreeze:

@@ -47,6 +47,7 @@ class Control:
 
 def control_video(job: GenerationJob, size: tuple[int, int], frames: int) -> Control:
     """The control video and masks of an image2video job at ``size`` = (width, height)."""
+    from openreel.engines.classic.canvas import cover_crop
     from openreel.engines.classic.image2video import brush_clip
     from openreel.engines.classic.loading import probe_size
     from openreel.engines.diffusers.adapters.common import picture
@@ -58,9 +59,14 @@ def control_video(job: GenerationJob, size: tuple[int, int], frames: int) -> Con
     keep = {}
     if "image" in job.images:
         keep[0] = np.array(picture(job, "image", size))
-        brush = brush_clip(job, probe_size(job.images["image"], "image"), size, frames)
+        # Rendered at the picture's own aspect, then cropped like the picture, so masks and
+        # trajectories land on the same pixels when the output's sides were rounded.
+        in_size = probe_size(job.images["image"], "image")
+        scale = max(width / in_size[0], height / in_size[1])
+        cover = (max(width, round(in_size[0] * scale)), max(height, round(in_size[1] * scale)))
+        brush = brush_clip(job, in_size, cover, frames)
         if brush is not None:
-            video = [np.array(brush(i / max(1, frames - 1))) for i in range(frames)]
+            video = [cover_crop(brush(i / max(1, frames - 1)), size) for i in range(frames)]
     if "image_tail" in job.images:
         keep[frames - 1] = np.array(picture(job, "image_tail", size))
     for index, frame in keep.items():

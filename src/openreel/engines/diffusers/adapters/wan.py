@@ -12,6 +12,7 @@ capabilities without them; only the engine's child process runs the pipeline.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, ClassVar
 
 from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
@@ -38,6 +39,7 @@ class WanImageToVideo(PipelineAdapter):
         )
         from openreel.engines.diffusers.adapters.static_mask import (
             LatentFreeze,
+            blending_scheduler,
             pixel_freeze,
             static_mask,
         )
@@ -51,14 +53,15 @@ class WanImageToVideo(PipelineAdapter):
             extra["last_image"] = picture(job, "image_tail", size)
         mask = static_mask(job, size)
         hold = None if mask is None else LatentFreeze(pipeline, first, mask, plan.frames, job.seed)
-        result = pipeline(
-            image=first,
-            height=plan.height,
-            width=plan.width,
-            num_frames=plan.frames,
-            **common_arguments(job, spec, on_step, hold),
-            **extra,
-        )
+        with blending_scheduler(pipeline, spec.steps) if hold else nullcontext():
+            result = pipeline(
+                image=first,
+                height=plan.height,
+                width=plan.width,
+                num_frames=plan.frames,
+                **common_arguments(job, spec, on_step, hold),
+                **extra,
+            )
         freeze = None if mask is None else pixel_freeze(first, mask)
         return write_video(result.frames[0], job, spec.fps, freeze)
 
