@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from openreel.media.images import MAX_ASPECT, MAX_IMAGE_BYTES, MIN_SIDE
+from openreel.media.images import MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXELS, MIN_SIDE
 from tests.conftest import Api
 from tests.helpers import b64, encode, image_b64, textured
 
@@ -46,6 +46,7 @@ def test_limits_are_the_rules_the_server_enforces(api: Api, headers: dict[str, s
         "max_bytes": MAX_IMAGE_BYTES,
         "min_side": MIN_SIDE,
         "max_aspect": MAX_ASPECT,
+        "max_pixels": MAX_PIXELS,
         "formats": ["jpeg", "png"],
     }
     i2v = limits["endpoints"]["image2video"]

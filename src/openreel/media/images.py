@@ -24,6 +24,7 @@ MIN_SIDE = 300
 MAX_ASPECT = 2.5
 # Far above any photo a client sends; keeps a crafted header from claiming gigapixels.
 MAX_PIXELS = 64_000_000
+FORMATS = ("JPEG", "PNG")  # the only decoders Pillow may use on user bytes
 _B64_MAX_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4
 _EXIF_ORIENTATION = 0x0112
 TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
@@ -105,7 +106,7 @@ def inspect_image(data: bytes, field: str) -> DecodedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as img:
+            with Image.open(io.BytesIO(data), formats=FORMATS) as img:
                 width, height = img.size
                 fmt = img.format or ""
                 if width * height > MAX_PIXELS:
@@ -152,7 +153,7 @@ def check_geometry(image: DecodedImage, field: str, *, aspect: bool) -> None:
 def probe_size(path: Path, field: str) -> tuple[int, int]:
     """Width and height as displayed, from the header of an already validated image file."""
     try:
-        with Image.open(path, formats=("JPEG", "PNG")) as img:
+        with Image.open(path, formats=FORMATS) as img:
             return upright_size(img)
     except (OSError, UnidentifiedImageError):
         raise illegal(field, "image could not be decoded") from None

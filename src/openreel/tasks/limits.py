@@ -13,7 +13,7 @@ from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import BaseModel
 
 from openreel.engines.base import TaskKind
-from openreel.media.images import MAX_ASPECT, MAX_IMAGE_BYTES, MIN_SIDE
+from openreel.media.images import FORMATS, MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXELS, MIN_SIDE
 from openreel.tasks.families import Family, Prefix
 from openreel.tasks.models import (
     DEFAULT_MODEL,
@@ -101,7 +101,8 @@ def client_limits(custom_models: list[str]) -> dict[str, Any]:
             "max_bytes": MAX_IMAGE_BYTES,
             "min_side": MIN_SIDE,
             "max_aspect": MAX_ASPECT,
-            "formats": ["jpeg", "png"],
+            "max_pixels": MAX_PIXELS,
+            "formats": [name.lower() for name in FORMATS],
         },
         "custom_models": custom_models,
         "endpoints": {

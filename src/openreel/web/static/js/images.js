@@ -26,6 +26,12 @@ function megabytes(bytes) {
 
 /** The words the server uses for the same rules (``media/images.py``). */
 export function checkGeometry(field, width, height, rules, aspect) {
+  if (width * height > rules.max_pixels) {
+    throw new FieldError(
+      field,
+      `${field}: image is ${width}x${height} pixels, over the ${rules.max_pixels} pixel limit`,
+    );
+  }
   if (Math.min(width, height) < rules.min_side) {
     throw new FieldError(
       field,
