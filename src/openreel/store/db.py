@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openreel.store.prepared import AsyncDriverConnection, InlineConnection, RawConnection
 
@@ -100,6 +100,15 @@ class Database:
         assert self._async is not None
         async with self._async.begin() as conn:
             return await conn.run_sync(change)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL only: one transaction on an async connection, committed on exit, for
+        work that must share it with another library (a Procrastinate job defer)."""
+        if self._async is None:
+            raise RuntimeError("Database.transaction needs PostgreSQL")
+        async with self._async.begin() as conn:
+            yield conn
 
     async def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
