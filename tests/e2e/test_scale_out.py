@@ -7,6 +7,7 @@ PostgreSQL only: the queue is Procrastinate.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -27,6 +28,7 @@ import httpx
 import pytest
 
 from tests.helpers import create_pg_database, drop_pg_database, image_b64, pg_admin_url
+from tests.http_stub import HttpStub
 from tests.s3 import S3Server, s3_server
 from tests.server import _die_with_parent, free_port
 
@@ -167,6 +169,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "OPENREEL_WORKER_HEARTBEAT_SECONDS": "0.5",
                 "OPENREEL_STALLED_WORKER_SECONDS": "2",
                 "OPENREEL_TEST_RUN_LOG": str(tmp / "runs.log"),
+                "OPENREEL_ALLOWED_NETWORKS": "127.0.0.1/32",  # the callback receiver
             }
             keys = subprocess.run(
                 [sys.executable, "-m", "tests.fakes.counting_cli", *commands["keys"]],
@@ -283,6 +286,21 @@ def test_a_real_render_is_downloadable_from_s3(cluster: Cluster) -> None:
         frames = sum(1 for _ in container.decode(stream))
         assert (stream.codec_context.width, stream.codec_context.height) == (720, 720)
     assert frames == 150  # 5 s at 30 fps
+
+
+def test_callbacks_are_sent_by_the_api_nodes(cluster: Cluster) -> None:
+    receiver = HttpStub()
+    try:
+        task_id = cluster.create(0, "stub", callback_url=f"{receiver.url}/hook")
+        assert cluster.wait(task_id, {"succeed"})["task_status"] == "succeed"
+        bodies = [r.body for r in receiver.wait_for(3)]
+    finally:
+        receiver.close()
+    # `processing` and `succeed` were written by a worker, which sends nothing itself: the
+    # API nodes' senders delivered them (workers have no callback sender at all).
+    statuses = [json.loads(b)["task_status"] for b in bodies]
+    assert statuses == ["submitted", "processing", "succeed"]
+    assert "callback" not in "".join(w.text() for w in cluster.workers).lower()
 
 
 def test_sigkill_a_worker_mid_render_the_other_finishes_the_task(cluster: Cluster) -> None:
