@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openreel.store.prepared import AsyncDriverConnection, InlineConnection, RawConnection
@@ -32,6 +32,8 @@ T = TypeVar("T")
 # Only another process (e.g. `openreel keys create`) can hold SQLite's write lock while the
 # loop waits on it; such writes take milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# pg_advisory_xact_lock key serialising migrations: "orl-migr" in ASCII.
+MIGRATION_LOCK = 0x6F726C2D6D696772
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -130,6 +132,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade_head(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Nodes that start together on a new database: one migrates, the others wait for
+        # its commit (the lock is the transaction's) and then find nothing to do.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     command.upgrade(alembic_config(connection), "head")
 
 
