@@ -167,7 +167,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "OPENREEL_POLL_INTERVAL": "0.2",
                 "OPENREEL_LEASE_SECONDS": "2",
                 "OPENREEL_WORKER_HEARTBEAT_SECONDS": "0.5",
-                "OPENREEL_STALLED_WORKER_SECONDS": "2",
+                "OPENREEL_STALLED_WORKER_SECONDS": "3",
                 "OPENREEL_TEST_RUN_LOG": str(tmp / "runs.log"),
                 "OPENREEL_ALLOWED_NETWORKS": "127.0.0.1/32",  # the callback receiver
             }
@@ -246,7 +246,7 @@ def test_200_tasks_through_both_apis_each_rendered_once(cluster: Cluster) -> Non
 
 def test_cancel_a_queued_and_a_running_task(cluster: Cluster) -> None:
     # Both workers busy (one job at a time each), so a third task waits in the queue.
-    busy = [cluster.create(i, "hold:8") for i in (0, 1)]
+    busy = [cluster.create(i, "hold:12") for i in (0, 1)]
     for task_id in busy:
         cluster.wait(task_id, {"processing"})
     queued = cluster.create(0, "stub")
@@ -258,9 +258,11 @@ def test_cancel_a_queued_and_a_running_task(cluster: Cluster) -> None:
         assert response.status_code == 200, response.text
         assert response.json()["data"]["task_status"] == "failed"
 
-    # The aborted render stops at once: its worker is free well before the hold ends.
+    # The aborted render stops at once: its worker takes the next task while the other
+    # worker is still holding its own.
     follow_up = cluster.create(1, "stub")
-    assert cluster.wait(follow_up, {"succeed"}, timeout=5)["task_status"] == "succeed"
+    assert cluster.wait(follow_up, {"succeed"}, timeout=30)["task_status"] == "succeed"
+    assert cluster.get(0, busy[1])["task_status"] == "processing"
     assert cluster.wait(busy[1], {"succeed"}, timeout=30)["task_status"] == "succeed"
     for task_id in (queued, busy[0]):
         data = cluster.get(0, task_id)
