@@ -23,7 +23,6 @@ from openreel.engines.base import (
     Engine,
     EngineError,
     GenerationJob,
-    GenerationOutput,
     ImageSpec,
     OutputFile,
     TaskKind,
@@ -122,15 +121,17 @@ async def run_generation(
     lease_lost = threading.Event()
     progress = _Progress(stop, lease_lost, *([cancelled] if cancelled is not None else []))
 
-    async def generate() -> GenerationOutput:
+    async def generate() -> dict[str, Any]:
         images = await resolve_inputs(
             row.id, row.params, deps.blobs, deps.http, deps.fetch_limits, work
         )
         progress(0.0)  # stop before the engine starts if we are already shutting down
-        return await asyncio.to_thread(engine.run, build_job(row, images, work), progress)
+        output = await asyncio.to_thread(engine.run, build_job(row, images, work), progress)
+        # Still under the heartbeat below: an upload to S3 can take a while.
+        return await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
 
     try:
-        # The lease is renewed while inputs are fetched and while the engine runs.
+        # The lease is renewed while inputs are fetched, the engine runs and outputs are stored.
         render = asyncio.ensure_future(generate())
         while True:
             done, _ = await asyncio.wait({render}, timeout=min(1.0, deps.lease_seconds / 3))
@@ -139,9 +140,7 @@ async def run_generation(
             if not await deps.repo.heartbeat(row, worker_id, deps.lease_seconds, progress.percent):
                 log.warning("task %s: lease lost; abandoning this attempt", row.id)
                 lease_lost.set()
-        output = render.result()
-        # Off the loop: an upload to S3 takes a while, and heartbeats must go on meanwhile.
-        result = await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
+        result = render.result()
         if not await deps.repo.finish(row, worker_id, TaskStatus.SUCCEED, result=result):
             prefix = f"outputs/{row.id}/{row.attempts}"
             await asyncio.to_thread(deps.blobs.delete_prefix, prefix)
