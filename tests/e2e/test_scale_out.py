@@ -300,8 +300,11 @@ def test_callbacks_are_sent_by_the_api_nodes(cluster: Cluster) -> None:
         receiver.close()
     # `processing` and `succeed` were written by a worker, which sends nothing itself: the
     # API nodes' senders delivered them (workers have no callback sender at all).
-    statuses = [json.loads(b)["task_status"] for b in bodies]
-    assert statuses == ["submitted", "processing", "succeed"]
+    events = [json.loads(b) for b in bodies]
+    assert [e["task_status"] for e in events] == ["submitted", "processing", "succeed"]
+    url = events[2]["task_result"]["videos"][0]["url"]  # presigned when the event is sent
+    assert url.startswith(f"{cluster.s3.endpoint_url}/{cluster.s3.bucket}/prod/outputs/")
+    assert httpx.get(url, timeout=30).content == b"stub video " + task_id.encode()
     assert "callback" not in "".join(w.text() for w in cluster.workers).lower()
 
 
@@ -325,3 +328,28 @@ def test_sigkill_a_worker_mid_render_the_other_finishes_the_task(cluster: Cluste
     assert cluster.s3.keys(f"prod/outputs/{task_id}/") == [f"prod/outputs/{task_id}/2/video.mp4"]
     url = data["task_result"]["videos"][0]["url"]
     assert httpx.get(url, timeout=30).content == b"stub video " + task_id.encode()
+
+
+def test_sigterm_hands_the_running_task_to_another_worker(cluster: Cluster) -> None:
+    alive = [w for w in cluster.workers if w.proc.poll() is None]
+    while len(alive) < 2:
+        alive.append(cluster.start_worker())
+    task_id = cluster.create(0, "hold:3")
+    cluster.wait(task_id, {"processing"})
+    deadline = time.monotonic() + 10
+    while not any(t == task_id for t, _ in cluster.runs()):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first_pid = next(pid for t, pid in cluster.runs() if t == task_id)
+    leaving = next(w for w in alive if w.proc.pid == first_pid)
+    started = time.monotonic()
+    leaving.stop(signal.SIGTERM)
+    assert leaving.proc.returncode == 0, leaving.text()
+    assert time.monotonic() - started < 10  # the render is handed back, not finished
+
+    data = cluster.wait(task_id, {"succeed", "failed"}, timeout=60)
+    assert data["task_status"] == "succeed", data
+    other = next(w for w in alive if w is not leaving)
+    assert [pid for t, pid in cluster.runs() if t == task_id] == [first_pid, other.proc.pid]
+    # A hand-back does not spend an attempt: the result is the first attempt's.
+    assert cluster.s3.keys(f"prod/outputs/{task_id}/") == [f"prod/outputs/{task_id}/1/video.mp4"]
