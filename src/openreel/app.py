@@ -1,4 +1,4 @@
-"""App factory and lifespan: database, blob store, engines, worker pool, first API key."""
+"""App factory and lifespan: database, blob store, engines, task queue, first API key."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from openreel import __version__
 from openreel.api.callbacks import install_callback_routes
+from openreel.api.cancel import install_cancel_routes
 from openreel.api.errors import install_error_handlers
 from openreel.api.files import router as files_router
 from openreel.api.openapi import install_openapi
@@ -20,16 +21,14 @@ from openreel.api.request_id import RequestIdMiddleware
 from openreel.api.tasks import install_task_routes
 from openreel.auth.authenticate import Authenticator
 from openreel.auth.keys import IssuedKey, issue_key
-from openreel.blobs.local import LocalBlobStore
+from openreel.blobs.base import Links
 from openreel.blobs.signing import UrlSigner
 from openreel.callbacks.sender import CallbackSender, SecretsFor, SenderConfig, UrlFor
 from openreel.config import Settings
+from openreel.engines import registry
 from openreel.engines.base import Engine
-from openreel.engines.registry import build_engines
-from openreel.media.fetch import image_limits
 from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
-from openreel.queue.local import LocalWorkerPool
 from openreel.services import Services
 from openreel.store.db import Database
 from openreel.store.deliveries import DeliveryRepository
@@ -38,7 +37,7 @@ from openreel.store.task_views import TaskViews
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import TaskService
-from openreel.worker import WorkerDeps
+from openreel.wiring import build_queue, open_blobs, worker_deps, worker_engines
 
 log = logging.getLogger("openreel")
 
@@ -70,9 +69,13 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     await db.migrate()
+    if settings.queue == "procrastinate":
+        from openreel.queue.procrastinate import ensure_schema
+
+        await ensure_schema(settings.resolved_database_url)
     keys = KeyRepository(db)
-    blobs = LocalBlobStore(settings.data_dir / "blobs")
     signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
+    blobs, links = open_blobs(settings, signer)
     http = SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks))
     deliveries = DeliveryRepository(db)
     callbacks = CallbackSender(
@@ -86,31 +89,21 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
             poll_interval=settings.poll_interval,
         ),
         secrets_for=_secrets_for(keys, settings),
-        url_for=_callback_url_for(signer, settings),
+        url_for=_callback_url_for(links, settings),
     )
     tasks_repo = TaskRepository(db, on_event=callbacks.notify)
-    engines = engines if engines is not None else build_engines(settings)
+    engines = engines if engines is not None else registry.build_engines(settings)
     router = EngineRouter(engines, settings.routes)
-    work_dir = settings.data_dir / "work"
-    work_dir.mkdir(exist_ok=True)
-    pool = LocalWorkerPool(
-        WorkerDeps(
-            repo=tasks_repo,
-            blobs=blobs,
-            engines=engines,
-            lease_seconds=settings.lease_seconds,
-            work_dir=work_dir,
-            http=http,
-            fetch_limits=image_limits(
-                settings.fetch_timeout_seconds, settings.fetch_connect_timeout_seconds
-            ),
-        ),
-        size=settings.workers,
-        max_attempts=settings.max_attempts,
-        poll_interval=settings.poll_interval,
-    )
+    deps = worker_deps(settings, tasks_repo, blobs, worker_engines(settings, engines), http)
+    queue = build_queue(settings, deps)
     service = TaskService(
-        TaskViews(db), router, blobs, http, on_created=pool.notify, on_event=callbacks.notify
+        TaskViews(db),
+        router,
+        blobs,
+        http,
+        enqueue=queue.enqueue,
+        on_created=queue.notify,
+        on_event=callbacks.notify,
     )
     return Services(
         settings=settings,
@@ -119,10 +112,11 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         keys=keys,
         authenticator=Authenticator(keys, leeway_seconds=settings.jwt_leeway_seconds),
         blobs=blobs,
+        links=links,
         signer=signer,
         http=http,
         tasks=service,
-        pool=pool,
+        queue=queue,
         deliveries=deliveries,
         callbacks=callbacks,
         engines=engines,
@@ -139,13 +133,13 @@ def _secrets_for(keys: KeyRepository, settings: Settings) -> SecretsFor:
     return secrets_for
 
 
-def _callback_url_for(signer: UrlSigner, settings: Settings) -> UrlFor:
+def _callback_url_for(links: Links, settings: Settings) -> UrlFor:
     """Result links in callbacks: the public URL if set, else the address the task was
     created through, else this server's own address."""
     fallback = f"http://{settings.host}:{settings.port}/"
 
     def url_for(key: str, base_url: str | None) -> str:
-        return signer.url(settings.public_url or base_url or fallback, key)
+        return links.url(settings.public_url or base_url or fallback, key)
 
     return url_for
 
@@ -166,12 +160,12 @@ def create_app(
             await services.deliveries.expire_leases()
         if settings.auth and await services.keys.count_active() == 0:
             print_first_key(await issue_key(services.keys, "default"))
-        services.pool.start()
+        await services.queue.start()
         services.callbacks.start()
         try:
             yield
         finally:
-            await services.pool.stop()
+            await services.queue.stop()
             for engine in services.engines.values():
                 close = getattr(engine, "close", None)
                 if close is not None:
@@ -191,6 +185,7 @@ def create_app(
     install_error_handlers(app)
     install_task_routes(app.router)
     install_callback_routes(app.router)
+    install_cancel_routes(app.router)
     app.include_router(files_router)
 
     @app.get("/healthz", include_in_schema=False)

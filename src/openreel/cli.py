@@ -34,20 +34,33 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [default 8000]")] = None,
     data_dir: DataDir = None,
     workers: Annotated[int | None, typer.Option(help="Generation workers [default 1]")] = None,
+    no_workers: Annotated[
+        bool,
+        typer.Option(
+            "--no-workers",
+            help="API only: run no generation here (scale-out: 'openreel worker' runs them)",
+        ),
+    ] = False,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Accept requests without a key (local use only)")
     ] = False,
 ) -> None:
     """Run the API server with its in-process generation workers.
 
-    Example: openreel serve --port 8000 --data-dir ./data
+    Examples:
+      openreel serve --port 8000 --data-dir ./data
+      OPENREEL_QUEUE=procrastinate openreel serve --no-workers   # API node (docs/deploy.md)
     """
     import uvicorn
 
     from openreel.app import create_app
 
     settings = Settings().with_overrides(
-        host=host, port=port, data_dir=data_dir, workers=workers, auth=False if no_auth else None
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        workers=0 if no_workers else workers,
+        auth=False if no_auth else None,
     )
     if not settings.auth:
         console.print("[yellow]openreel: authentication is OFF (--no-auth)[/yellow]")
@@ -58,6 +71,45 @@ def serve(
         log_level="info",
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command(rich_help_panel="Server")
+def worker(
+    engines: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated engines to run, one queue each [default: all configured]"
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs run at once [default OPENREEL_WORKERS, 1]")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run generation jobs from the shared queue (OPENREEL_QUEUE=procrastinate, PostgreSQL).
+
+    Never serves HTTP nor sends callbacks. SIGTERM hands running tasks back to the queue.
+
+    Example: openreel worker --engines classic --concurrency 2
+    """
+    import logging
+
+    from openreel.worker_node import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings().with_overrides(
+        data_dir=data_dir,
+        workers=concurrency,
+        worker_engines=[e.strip() for e in engines.split(",") if e.strip()] if engines else None,
+    )
+    if settings.workers < 1:
+        console.print("[red]--concurrency must be at least 1[/red]")
+        raise typer.Exit(code=2)
+    try:
+        asyncio.run(run_worker(settings))
+    except (RuntimeError, ValueError) as exc:
+        console.print(f"[red]openreel worker: {exc}[/red]")
+        raise typer.Exit(code=2) from None
 
 
 async def _open_keys(data_dir: Path | None) -> tuple[Database, KeyRepository]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -90,6 +90,44 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_ROUTES),
         description="model_name -> engine; '*' is the fallback for known Kling models",
     )
+    queue: Literal["local", "procrastinate"] = Field(
+        default="local",
+        description="local: in-process workers claim task rows (any database); "
+        "procrastinate: tasks are Procrastinate jobs on PostgreSQL, run by 'openreel worker' "
+        "processes (and by 'serve' unless --no-workers)",
+    )
+    worker_engines: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Engines a worker runs, one Procrastinate queue each (comma-separated); "
+        "empty: every configured engine",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, description="How often a Procrastinate worker proves it is alive"
+    )
+    stalled_worker_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A Procrastinate worker silent this long is dead: its running jobs are "
+        "retried on another worker",
+    )
+    blobs: str | None = Field(
+        default=None,
+        description="Where inputs and results are stored: s3://bucket/prefix, or none for "
+        "data_dir/blobs",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 API endpoint of a non-AWS store (MinIO, Ceph RGW, R2...)"
+    )
+    s3_region: str | None = Field(default=None, description="S3 region; default: AWS config")
+    s3_addressing_style: Literal["auto", "path", "virtual"] = Field(
+        default="auto", description="S3 bucket addressing (path for most self-hosted stores)"
+    )
+    s3_multipart_threshold_mb: int = Field(
+        default=64, ge=5, description="Files at least this large are uploaded in parts"
+    )
+    s3_multipart_chunk_mb: int = Field(
+        default=16, ge=5, description="Part size of a multipart upload (S3's minimum is 5)"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -117,6 +155,32 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"OPENREEL_ALLOWED_NETWORKS: {cidr!r} is not a CIDR") from exc
         return networks
+
+    @field_validator("worker_engines", mode="before")
+    @classmethod
+    def _engine_list(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("blobs")
+    @classmethod
+    def _blobs_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith("s3://") or not value[len("s3://") :].split("/", 1)[0]:
+            raise ValueError(
+                f"OPENREEL_BLOBS: {value!r} is not s3://bucket[/prefix] (leave it unset for "
+                "the data directory)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _queue_needs_postgres(self) -> Settings:
+        if self.queue == "procrastinate" and self.is_sqlite:
+            raise ValueError(
+                "OPENREEL_QUEUE=procrastinate needs PostgreSQL: set OPENREEL_DATABASE_URL="
+                "postgresql://... (SQLite works only with OPENREEL_QUEUE=local)"
+            )
+        return self
 
     @field_validator("callback_retry_schedule", mode="before")
     @classmethod

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openreel.auth.authenticate import Authenticator
-from openreel.blobs.local import LocalBlobStore
+from openreel.blobs.base import BlobStore, Links
 from openreel.blobs.signing import UrlSigner
 from openreel.callbacks.sender import CallbackSender
 from openreel.config import Settings
 from openreel.engines.base import Engine
 from openreel.net.safe_http import SafeHttp
-from openreel.queue.local import LocalWorkerPool
+from openreel.queue.base import TaskQueue
 from openreel.store.db import Database
 from openreel.store.deliveries import DeliveryRepository
 from openreel.store.keys import KeyRepository
@@ -26,11 +26,12 @@ class Services:
     tasks_repo: TaskRepository
     keys: KeyRepository
     authenticator: Authenticator
-    blobs: LocalBlobStore
+    blobs: BlobStore
+    links: Links  # result file URLs: signed /files links, or presigned S3 URLs
     signer: UrlSigner
     http: SafeHttp
     tasks: TaskService
-    pool: LocalWorkerPool
+    queue: TaskQueue
     deliveries: DeliveryRepository
     callbacks: CallbackSender
     engines: dict[str, Engine]

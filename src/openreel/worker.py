@@ -23,7 +23,6 @@ from openreel.engines.base import (
     Engine,
     EngineError,
     GenerationJob,
-    GenerationOutput,
     ImageSpec,
     OutputFile,
     TaskKind,
@@ -101,9 +100,17 @@ def build_job(row: TaskRow, images: dict[str, Path], output_dir: Path) -> Genera
 
 
 async def run_generation(
-    row: TaskRow, worker_id: str, deps: WorkerDeps, stop: threading.Event
+    row: TaskRow,
+    worker_id: str,
+    deps: WorkerDeps,
+    stop: threading.Event,
+    cancelled: threading.Event | None = None,
 ) -> None:
-    """Run one claimed task to ``succeed`` or ``failed`` (or hand it back if stopping)."""
+    """Run one claimed task to ``succeed`` or ``failed`` (or hand it back if ``stop``ping).
+
+    ``cancelled`` is set when the task was cancelled through the API (which already ended it
+    ``failed``): the render stops at its next progress report and nothing more is written.
+    """
     engine = deps.engines.get(row.engine)
     if engine is None:
         await deps.repo.finish(
@@ -112,15 +119,19 @@ async def run_generation(
         return
     work = Path(tempfile.mkdtemp(prefix=f"task-{row.id}-", dir=deps.work_dir))
     lease_lost = threading.Event()
-    progress = _Progress(stop, lease_lost)
+    progress = _Progress(stop, lease_lost, *([cancelled] if cancelled is not None else []))
 
-    async def generate() -> GenerationOutput:
-        images = await resolve_inputs(row.id, row.params, deps.blobs, deps.http, deps.fetch_limits)
+    async def generate() -> dict[str, Any]:
+        images = await resolve_inputs(
+            row.id, row.params, deps.blobs, deps.http, deps.fetch_limits, work
+        )
         progress(0.0)  # stop before the engine starts if we are already shutting down
-        return await asyncio.to_thread(engine.run, build_job(row, images, work), progress)
+        output = await asyncio.to_thread(engine.run, build_job(row, images, work), progress)
+        # Still under the heartbeat below: an upload to S3 can take a while.
+        return await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
 
     try:
-        # The lease is renewed while inputs are fetched and while the engine runs.
+        # The lease is renewed while inputs are fetched, the engine runs and outputs are stored.
         render = asyncio.ensure_future(generate())
         while True:
             done, _ = await asyncio.wait({render}, timeout=min(1.0, deps.lease_seconds / 3))
@@ -129,12 +140,12 @@ async def run_generation(
             if not await deps.repo.heartbeat(row, worker_id, deps.lease_seconds, progress.percent):
                 log.warning("task %s: lease lost; abandoning this attempt", row.id)
                 lease_lost.set()
-        output = render.result()
-        result = _store_outputs(row, output.files, deps.blobs)
+        result = render.result()
         if not await deps.repo.finish(row, worker_id, TaskStatus.SUCCEED, result=result):
-            deps.blobs.delete_prefix(f"outputs/{row.id}/{row.attempts}")
+            prefix = f"outputs/{row.id}/{row.attempts}"
+            await asyncio.to_thread(deps.blobs.delete_prefix, prefix)
     except GenerationCancelled:
-        if not lease_lost.is_set():
+        if not lease_lost.is_set() and not (cancelled is not None and cancelled.is_set()):
             # Shutting down: hand the task back without spending an attempt.
             await deps.repo.release(row, worker_id)
     except KlingError as exc:  # an input that cannot be used (URL image fetched here)

@@ -59,15 +59,20 @@ class GatedEngine:
     capabilities: Capabilities = CAPS
     started: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    # Set when a run returns or raises (a stopped render really stops).
+    ended: threading.Event = field(default_factory=threading.Event)
     runs: int = 0
 
     def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
         self.runs += 1
-        progress(0.5)
-        self.started.set()
-        while not self.release.wait(0.02):
-            progress(0.5)  # raises when the worker is stopping
-        path = job.output_dir / "video.mp4"
-        path.write_bytes(b"fake video " + job.task_id.encode())
-        progress(1.0)
-        return GenerationOutput([OutputFile(path, "video/mp4", "5")])
+        try:
+            progress(0.5)
+            self.started.set()
+            while not self.release.wait(0.02):
+                progress(0.5)  # raises when the worker is stopping
+            path = job.output_dir / "video.mp4"
+            path.write_bytes(b"fake video " + job.task_id.encode())
+            progress(1.0)
+            return GenerationOutput([OutputFile(path, "video/mp4", "5")])
+        finally:
+            self.ended.set()

@@ -53,3 +53,22 @@ def test_a_webhook_secret_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     secret = new_secret()
     monkeypatch.setenv("OPENREEL_WEBHOOK_SECRET", secret)
     assert Settings().webhook_secret == secret
+
+
+def test_procrastinate_needs_postgresql(tmp_path) -> None:
+    with pytest.raises(ValidationError, match="OPENREEL_QUEUE=procrastinate needs PostgreSQL"):
+        Settings(data_dir=tmp_path, queue="procrastinate")
+    settings = Settings(queue="procrastinate", database_url="postgresql://u@db/openreel")
+    assert settings.database_url == "postgresql+psycopg://u@db/openreel"
+
+
+def test_scale_out_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENREEL_WORKER_ENGINES", "classic, diffusers")
+    monkeypatch.setenv("OPENREEL_BLOBS", "s3://media/prod")
+    settings = Settings()
+    assert settings.worker_engines == ["classic", "diffusers"]
+    assert settings.blobs == "s3://media/prod"
+    for bad in ("media/prod", "s3://", "file:///tmp"):
+        monkeypatch.setenv("OPENREEL_BLOBS", bad)
+        with pytest.raises(ValidationError, match="OPENREEL_BLOBS"):
+            Settings()

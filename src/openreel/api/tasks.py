@@ -40,11 +40,11 @@ def envelope(data: Any) -> JSONResponse:
     return JSONResponse({"code": 0, "message": "SUCCEED", "request_id": rid, "data": data})
 
 
-def _present(request: Request, services: Services, views: list[TaskView]) -> list[dict[str, Any]]:
+def present(request: Request, services: Services, views: list[TaskView]) -> list[dict[str, Any]]:
     base = base_url(request, services)
 
     def url_for(key: str) -> str:
-        return services.signer.url(base, key)
+        return services.links.url(base, key)
 
     return [task_data(view, url_for) for view in views]
 
@@ -68,7 +68,7 @@ def _create_handler(prefix: Prefix, family: Family) -> Handler:
         body = await json_body(request)
         base = base_url(request, services)
         view = await services.tasks.create(owner, family, prefix, body, base)
-        return envelope(_present(request, services, [view])[0])
+        return envelope(present(request, services, [view])[0])
 
     return create_task
 
@@ -78,7 +78,7 @@ def _get_handler(family: Family) -> Handler:
         services = services_of(request)
         owner = await owner_of(request, services)
         view = await services.tasks.get(owner, family, task_id)
-        return envelope(_present(request, services, [view])[0])
+        return envelope(present(request, services, [view])[0])
 
     return get_task
 
@@ -91,14 +91,14 @@ def _list_handler(family: Family) -> Handler:
         external_task_id = query.get("external_task_id")
         if external_task_id:
             view = await services.tasks.get(owner, family, external_task_id)
-            return envelope(_present(request, services, [view])[0])
+            return envelope(present(request, services, [view])[0])
         views = await services.tasks.page(
             owner,
             family,
             _int_query(query.get("pageNum"), "pageNum", 1),
             _int_query(query.get("pageSize"), "pageSize", 30),
         )
-        return envelope(_present(request, services, views))
+        return envelope(present(request, services, views))
 
     return list_tasks
 

@@ -55,6 +55,9 @@ class LocalBlobStore:
     def local_path(self, key: str) -> Path:
         return self._path(key)
 
+    def materialize(self, key: str, work_dir: Path) -> Path:
+        return self._path(key)
+
     def delete_prefix(self, prefix: str) -> None:
         target = self._path(prefix.rstrip("/"))
         if target.is_dir():

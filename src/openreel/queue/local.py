@@ -1,4 +1,4 @@
-"""In-process worker pool that claims tasks from the database with a lease.
+"""In-process worker pool claiming task rows with a lease (``OPENREEL_QUEUE=local``).
 
 The database is the queue: a worker claims the oldest runnable row (submitted, or processing
 with an expired lease) in one conditional UPDATE, so tasks survive restarts and a crashed
@@ -13,6 +13,7 @@ import logging
 import threading
 import uuid
 
+from openreel.queue.base import Enqueue
 from openreel.store.tasks import TaskRepository
 from openreel.worker import WorkerDeps, run_generation
 
@@ -20,6 +21,8 @@ log = logging.getLogger("openreel.queue")
 
 
 class LocalWorkerPool:
+    enqueue: Enqueue | None = None  # the task row is the queue entry
+
     def __init__(
         self,
         deps: WorkerDeps,
@@ -37,12 +40,18 @@ class LocalWorkerPool:
         self._wake = asyncio.Event()
         self._stop = threading.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._running: dict[str, threading.Event] = {}
 
     def notify(self) -> None:
         """A task was created: wake an idle worker now instead of at the next poll."""
         self._wake.set()
 
-    def start(self) -> None:
+    async def cancel(self, task_id: str) -> None:
+        event = self._running.get(task_id)
+        if event is not None:
+            event.set()
+
+    async def start(self) -> None:
         for index in range(self.size):
             worker_id = f"{self.instance}-{index}"
             self._tasks.append(asyncio.create_task(self._loop(worker_id), name=worker_id))
@@ -63,7 +72,11 @@ class LocalWorkerPool:
                 log.exception("worker %s: claim failed; retrying", worker_id)
                 row = None
             if row is not None:
-                await run_generation(row, worker_id, self.deps, self._stop)
+                cancelled = self._running[row.id] = threading.Event()
+                try:
+                    await run_generation(row, worker_id, self.deps, self._stop, cancelled)
+                finally:
+                    del self._running[row.id]
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

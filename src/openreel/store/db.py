@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from openreel.store.prepared import AsyncDriverConnection, InlineConnection, RawConnection
 
@@ -32,6 +32,8 @@ T = TypeVar("T")
 # Only another process (e.g. `openreel keys create`) can hold SQLite's write lock while the
 # loop waits on it; such writes take milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# pg_advisory_xact_lock key serialising migrations: "orl-migr" in ASCII.
+MIGRATION_LOCK = 0x6F726C2D6D696772
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -101,6 +103,15 @@ class Database:
         async with self._async.begin() as conn:
             return await conn.run_sync(change)
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL only: one transaction on an async connection, committed on exit, for
+        work that must share it with another library (a Procrastinate job defer)."""
+        if self._async is None:
+            raise RuntimeError("Database.transaction needs PostgreSQL")
+        async with self._async.begin() as conn:
+            yield conn
+
     async def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         await self.write(_upgrade_head)
@@ -121,6 +132,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade_head(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Nodes that start together on a new database: one migrates, the others wait for
+        # its commit (the lock is the transaction's) and then find nothing to do.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     command.upgrade(alembic_config(connection), "head")
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from openreel.callbacks.outbox import record_event
+from openreel.queue.base import Enqueue
 from openreel.store.db import Database
 from openreel.store.prepared import DuplicateKey, PreparedQuery, json_value
 from openreel.store.tables import Base, TaskRow
@@ -155,12 +156,15 @@ class TaskViews:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, values: dict[str, Any]) -> TaskView:
+    async def insert(self, values: dict[str, Any], enqueue: Enqueue | None = None) -> TaskView:
         """Insert one task row; returns its view (with its place in the queue).
 
+        ``enqueue`` adds the task's queue entry in the same transaction (PostgreSQL).
         Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken.
         """
-        if values["params"].get("callback_url"):
+        if enqueue is not None:
+            await self._insert_and_enqueue(values, enqueue)
+        elif values["params"].get("callback_url"):
             await self._insert_with_event(values)
         else:
             row = {**values, "params": json.dumps(values["params"]), "result": None}
@@ -178,6 +182,21 @@ class TaskViews:
 
         try:
             await self.db.write(change)
+        except sa.exc.IntegrityError as exc:
+            raise DuplicateKey(str(exc)) from exc
+
+    async def _insert_and_enqueue(self, values: dict[str, Any], enqueue: Enqueue) -> None:
+        """The task, its `submitted` callback event and its queue job: one transaction."""
+
+        def change(conn: Connection) -> None:
+            conn.execute(sa.insert(_t).values(**values))
+            if values["params"].get("callback_url"):
+                record_event(conn, values, values["created_at"])
+
+        try:
+            async with self.db.transaction() as conn:
+                await conn.run_sync(change)
+                await enqueue(conn, values["id"], values["engine"])
         except sa.exc.IntegrityError as exc:
             raise DuplicateKey(str(exc)) from exc
 

@@ -8,6 +8,7 @@ writes its callback event to the outbox in the same transaction (``callbacks.out
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -28,6 +29,19 @@ T = TypeVar("T")
 
 def _task(row: Any) -> TaskRow:
     return TaskRow(**row._mapping)
+
+
+def exhausted_message(max_attempts: int) -> str:
+    return f"generation was interrupted {max_attempts} times (worker crash or restart); giving up"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a queue job found for its task: a row to run, a live lease held elsewhere (retry
+    after ``wait_seconds``), or neither (the task is finished or gone: nothing to do)."""
+
+    row: TaskRow | None = None
+    wait_seconds: float | None = None
 
 
 class TaskRepository:
@@ -87,6 +101,63 @@ class TaskRepository:
             return _task(row), event
 
         return await self._changed(change)
+
+    async def claim_task(
+        self, task_id: str, worker_id: str, lease_seconds: float, max_attempts: int
+    ) -> Claim:
+        """Take one task by id (a queue job names its task): submitted, or processing with an
+        expired lease. A live lease means another worker may still run it; an expired one on
+        the last allowed attempt fails the task."""
+        now = now_ms()
+
+        def change(conn: Connection) -> tuple[Claim, bool]:
+            lock = sa.select(_t).where(_t.c.id == task_id)
+            if not self.db.is_sqlite:
+                lock = lock.with_for_update()
+            found = conn.execute(lock).one_or_none()
+            if found is None or found.status not in (SUBMITTED, PROCESSING):
+                return Claim(), False
+            if found.status == PROCESSING and (found.lease_expires_at or 0) >= now:
+                return Claim(wait_seconds=(found.lease_expires_at - now) / 1000 + 0.05), False
+            values: dict[str, Any] = {"updated_at": now}
+            if found.status == PROCESSING and found.attempts >= max_attempts:
+                values.update(
+                    status=TaskStatus.FAILED.value,
+                    status_msg=exhausted_message(max_attempts),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            else:
+                values.update(
+                    status=PROCESSING,
+                    lease_owner=worker_id,
+                    lease_expires_at=now + int(lease_seconds * 1000),
+                    attempts=found.attempts + 1,
+                )
+            row = conn.execute(
+                sa.update(_t).where(_t.c.id == task_id).values(**values).returning(*_t.columns)
+            ).one()
+            # A retry after a lost lease is still `processing`: no change to report.
+            event = row.status != found.status and record_event(conn, dict(row._mapping), now)
+            claimed = row.status == PROCESSING
+            return Claim(row=_task(row) if claimed else None), event
+
+        return await self._changed(change)
+
+    async def cancel(self, task_id: str, message: str) -> bool:
+        """End a submitted or processing task as ``failed`` (the API's cancel). A worker
+        running it loses its lease: its heartbeat and its finish no longer match."""
+        return (
+            await self._update(
+                sa.and_(_t.c.id == task_id, _t.c.status.in_((SUBMITTED, PROCESSING))),
+                status=TaskStatus.FAILED.value,
+                status_msg=message,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now_ms(),
+            )
+            > 0
+        )
 
     async def _changed(self, change: Callable[[Connection], tuple[T, bool]]) -> T:
         result, event = await self.db.write(change)
@@ -169,10 +240,7 @@ class TaskRepository:
                 _t.c.attempts >= max_attempts,
             ),
             status=TaskStatus.FAILED.value,
-            status_msg=(
-                f"generation was interrupted {max_attempts} times (worker crash or restart); "
-                "giving up"
-            ),
+            status_msg=exhausted_message(max_attempts),
             lease_owner=None,
             lease_expires_at=None,
             updated_at=now,

@@ -95,12 +95,18 @@ async def resolve_inputs(
     blobs: BlobStore,
     http: SafeHttp,
     limits: FetchLimits,
+    work_dir: Path,
 ) -> dict[str, Path]:
-    """Worker side: fetch and check URL images, then every field -> a local file.
+    """Worker side: fetch and check URL images, then every field -> a local file (the blob
+    itself, or a copy in ``work_dir`` where blobs are remote).
 
     Every URL image is fetched and checked before any is stored, so an input that cannot be
     used leaves nothing behind. Raises ``KlingError`` (1201, naming the field) for it.
     """
+
+    async def local(key: str) -> Path:
+        return await asyncio.to_thread(blobs.materialize, key, work_dir)
+
     keys: dict[str, str] = dict(params.get("inputs", {}))
     pending = [ImageField(**item) for item in params.get("remote_inputs", [])]
     fetched = await asyncio.gather(*(fetch_image(http, f.value, f.path, limits) for f in pending))
@@ -109,14 +115,15 @@ async def resolve_inputs(
         for field, data in zip(pending, fetched, strict=True)
     ]
     if pending:
-        sizes = {path: probe_size(blobs.local_path(key), path) for path, key in keys.items()}
+        stored = {path: await local(key) for path, key in keys.items()}
+        sizes = {path: probe_size(file, path) for path, file in stored.items()}
         sizes.update({field.path: (image.width, image.height) for field, image in checked})
         check_image_set(sizes, params)
     for field, image in checked:
         key = input_key(task_id, field.path, image.extension)
         await asyncio.to_thread(blobs.put_bytes, key, image.data)
         keys[field.path] = key
-    return {path: blobs.local_path(key) for path, key in keys.items()}
+    return {path: await local(key) for path, key in keys.items()}
 
 
 def check_image_set(sizes: dict[str, tuple[int, int]], params: dict[str, Any]) -> None:

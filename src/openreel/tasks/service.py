@@ -10,6 +10,7 @@ from typing import Any
 from openreel.blobs.base import BlobStore
 from openreel.clock import now_ms
 from openreel.net.safe_http import SafeHttp
+from openreel.queue.base import Enqueue
 from openreel.store.prepared import DuplicateKey
 from openreel.store.task_views import TaskView, TaskViews
 from openreel.tasks.families import Family, Prefix
@@ -39,10 +40,12 @@ class TaskService:
         blobs: BlobStore,
         urls: SafeHttp,
         *,
+        enqueue: Enqueue | None = None,
         on_created: Callable[[], None] = lambda: None,
         on_event: Callable[[], None] = lambda: None,
     ) -> None:
         self.views = views
+        self.enqueue = enqueue
         self.router = router
         self.blobs = blobs
         self.urls = urls
@@ -75,7 +78,7 @@ class TaskService:
                     task_id, plan.image_fields, self.blobs, plan.params
                 )
                 values = self._values(task_id, owner_id, plan, digest, inputs, base_url)
-                view = await self.views.insert(values)
+                view = await self.views.insert(values, self.enqueue)
             except DuplicateKey:
                 self.blobs.delete_prefix(f"inputs/{task_id}")
                 if plan.external_task_id is not None:

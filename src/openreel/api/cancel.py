@@ -1,0 +1,61 @@
+"""Extension route (not in Kling's API): cancel a task.
+
+``POST {prefix}/{family}/{task_id}/cancel`` ends a ``submitted`` or ``processing`` task as
+``failed`` with ``task_status_msg`` saying it was cancelled, in one conditional UPDATE that
+also records its callback event. The queue is then told: a queued job is dropped, a running
+render is stopped (it would stop anyway at its next heartbeat, having lost its lease). A task
+that already ended is left as it is: 400/1201 naming ``task_id``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from openreel.api.deps import owner_of, services_of
+from openreel.api.tasks import (
+    AUTH_HEADER,
+    ERROR_RESPONSES,
+    TASK_RESPONSES,
+    Handler,
+    envelope,
+    present,
+)
+from openreel.tasks.families import Family, Prefix
+from openreel.wire.errors import illegal
+
+CANCEL_MESSAGE = "task cancelled by the user (POST .../cancel)"
+
+
+def _cancel_handler(family: Family) -> Handler:
+    async def cancel_task(request: Request, task_id: str) -> JSONResponse:
+        services = services_of(request)
+        owner = await owner_of(request, services)
+        view = await services.tasks.get(owner, family, task_id)
+        if not await services.tasks_repo.cancel(view.id, CANCEL_MESSAGE):
+            view = await services.tasks.get(owner, family, view.id)
+            raise illegal(
+                "task_id",
+                f"task {view.id} has already ended ({view.status}); "
+                "only submitted or processing tasks can be cancelled",
+            )
+        await services.queue.cancel(view.id)
+        view = await services.tasks.get(owner, family, view.id)
+        return envelope(present(request, services, [view])[0])
+
+    return cancel_task
+
+
+def install_cancel_routes(router: APIRouter) -> None:
+    for prefix in Prefix:
+        for family in Family:
+            router.add_api_route(
+                f"{prefix.value}/{family.value}/{{task_id}}/cancel",
+                _cancel_handler(family),
+                methods=["POST"],
+                summary="Cancel a submitted or processing task (openreel extension)",
+                tags=[family.value],
+                responses={**TASK_RESPONSES, **ERROR_RESPONSES},
+                operation_id=f"cancel_{family.name.lower()}{prefix.name.lower()}",
+                openapi_extra={"parameters": [AUTH_HEADER]},
+            )

@@ -1,0 +1,36 @@
+"""The TaskQueue port: how a created task reaches a worker, and how a cancel reaches it.
+
+Two adapters: ``local`` (in-process workers claiming task rows; the rows are the queue) and
+``procrastinate`` (one Procrastinate job per task on the shared PostgreSQL, deferred in the
+transaction that inserts the task row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# Queues the task (id, engine) inside the transaction that inserts its row.
+Enqueue = Callable[[AsyncConnection, str, str], Awaitable[None]]
+
+
+class TaskQueue(Protocol):
+    @property
+    def enqueue(self) -> Enqueue | None:
+        """None: the task row alone is the queue entry (nothing to add to the insert)."""
+        ...
+
+    def notify(self) -> None:
+        """A task was created (wakes idle in-process workers)."""
+        ...
+
+    async def cancel(self, task_id: str) -> None:
+        """The task was ended ``failed`` by a cancel: drop its queued job, or tell the worker
+        running it to stop now rather than at its next heartbeat."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

@@ -1,0 +1,119 @@
+"""Adapters chosen by settings, shared by ``openreel serve`` (app.py) and ``openreel worker``
+(worker_node.py): the blob store and its links, the worker's dependencies, the task queue."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING
+
+from openreel.blobs.base import BlobStore, Links
+from openreel.blobs.local import LocalBlobStore
+from openreel.blobs.signing import UrlSigner
+from openreel.config import Settings
+from openreel.engines.base import Engine
+from openreel.media.fetch import image_limits
+from openreel.net.safe_http import SafeHttp
+from openreel.queue.base import TaskQueue
+from openreel.queue.local import LocalWorkerPool
+from openreel.store.tasks import TaskRepository
+from openreel.worker import WorkerDeps
+
+if TYPE_CHECKING:
+    from openreel.queue.jobs import JobSettings
+
+MIB = 1024 * 1024
+
+
+def require_extra(module: str, setting: str) -> None:
+    """A clear start-up error when the scale-out extra is not installed."""
+    if importlib.util.find_spec(module) is None:
+        raise RuntimeError(f"{setting} needs the '{module}' package: pip install 'openreel[scale]'")
+
+
+def open_blobs(settings: Settings, signer: UrlSigner) -> tuple[BlobStore, Links]:
+    """S3 with presigned links when ``OPENREEL_BLOBS`` is set, else the data directory with
+    links signed by this server (served by ``/files``)."""
+    if settings.blobs:
+        require_extra("boto3", "OPENREEL_BLOBS=s3://...")
+        from openreel.blobs.s3 import S3BlobStore
+
+        store = S3BlobStore(
+            settings.blobs,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            addressing_style=settings.s3_addressing_style,
+            url_ttl_seconds=settings.url_ttl_seconds,
+            multipart_threshold=settings.s3_multipart_threshold_mb * MIB,
+            multipart_chunk=settings.s3_multipart_chunk_mb * MIB,
+        )
+        return store, store
+    return LocalBlobStore(settings.data_dir / "blobs"), signer
+
+
+def worker_engines(settings: Settings, engines: dict[str, Engine]) -> dict[str, Engine]:
+    """The engines this process runs: ``OPENREEL_WORKER_ENGINES`` (``--engines``), or all."""
+    if not settings.worker_engines:
+        return engines
+    unknown = [name for name in settings.worker_engines if name not in engines]
+    if unknown:
+        raise ValueError(
+            f"--engines: {', '.join(unknown)} not configured here; known: {', '.join(engines)}"
+        )
+    return {name: engines[name] for name in settings.worker_engines}
+
+
+def worker_deps(
+    settings: Settings,
+    repo: TaskRepository,
+    blobs: BlobStore,
+    engines: dict[str, Engine],
+    http: SafeHttp,
+) -> WorkerDeps:
+    work_dir = settings.data_dir / "work"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return WorkerDeps(
+        repo=repo,
+        blobs=blobs,
+        engines=engines,
+        lease_seconds=settings.lease_seconds,
+        work_dir=work_dir,
+        http=http,
+        fetch_limits=image_limits(
+            settings.fetch_timeout_seconds, settings.fetch_connect_timeout_seconds
+        ),
+    )
+
+
+def build_queue(settings: Settings, deps: WorkerDeps) -> TaskQueue:
+    """The task queue of an API process; with ``workers`` > 0 it also runs jobs here."""
+    if settings.queue == "local":
+        return LocalWorkerPool(
+            deps,
+            size=settings.workers,
+            max_attempts=settings.max_attempts,
+            poll_interval=settings.poll_interval,
+        )
+    require_extra("procrastinate", "OPENREEL_QUEUE=procrastinate")
+    from openreel.queue.jobs import JobRunner
+    from openreel.queue.procrastinate import ProcrastinateQueue, build_app
+
+    app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
+    runner = (
+        JobRunner(app, deps, job_settings(settings, list(deps.engines)))
+        if settings.workers > 0
+        else None
+    )
+    return ProcrastinateQueue(app, runner)
+
+
+def job_settings(settings: Settings, queues: list[str]) -> JobSettings:
+    from openreel.queue.jobs import JobSettings
+
+    return JobSettings(
+        queues=queues,
+        concurrency=max(1, settings.workers),
+        max_attempts=settings.max_attempts,
+        heartbeat_seconds=settings.worker_heartbeat_seconds,
+        stalled_seconds=settings.stalled_worker_seconds,
+        poll_interval=settings.poll_interval,
+    )

@@ -1,0 +1,61 @@
+"""``openreel worker``: a process that only runs generation jobs (``OPENREEL_QUEUE=procrastinate``).
+
+It takes jobs from the Procrastinate queues of its engines on the shared PostgreSQL, reads
+inputs from and writes results to the shared blob store, and updates task rows. It serves no
+HTTP and never sends callbacks: status changes only add outbox rows, which the API nodes'
+senders deliver (so GPU machines need no egress).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from openreel.config import Settings
+from openreel.engines import registry
+from openreel.engines.base import Engine
+from openreel.net.addresses import AddressPolicy
+from openreel.net.safe_http import SafeHttp
+from openreel.store.db import Database
+from openreel.store.tasks import TaskRepository
+from openreel.wiring import job_settings, open_blobs, worker_deps, worker_engines
+
+log = logging.getLogger("openreel.worker")
+
+
+async def run_worker(settings: Settings, engines: dict[str, Engine] | None = None) -> None:
+    """Run jobs until SIGTERM/SIGINT; running renders are then handed back to the queue."""
+    if settings.queue != "procrastinate":
+        raise RuntimeError(
+            "openreel worker needs OPENREEL_QUEUE=procrastinate (and PostgreSQL); with the "
+            "local queue, 'openreel serve' runs the workers itself"
+        )
+    from openreel.app import signing_secret
+    from openreel.blobs.signing import UrlSigner
+    from openreel.queue.jobs import JobRunner
+    from openreel.queue.procrastinate import build_app, ensure_schema
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    await db.migrate()
+    await ensure_schema(settings.resolved_database_url)
+    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
+    blobs, _ = open_blobs(settings, signer)
+    http = SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks))
+    mine = worker_engines(
+        settings, engines if engines is not None else registry.build_engines(settings)
+    )
+    # No on_event: callback events stay in the outbox for the API nodes.
+    deps = worker_deps(settings, TaskRepository(db), blobs, mine, http)
+    app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
+    runner = JobRunner(app, deps, job_settings(settings, list(mine)), install_signal_handlers=True)
+    try:
+        async with app.open_async():
+            log.info("worker on queues %s, %d at a time", ", ".join(mine), max(1, settings.workers))
+            await runner.run()
+    finally:
+        for engine in mine.values():
+            close = getattr(engine, "close", None)
+            if close is not None:
+                close()
+        await http.aclose()
+        await db.dispose()

@@ -1,0 +1,35 @@
+"""``openreel worker`` refuses what it cannot run, with a message saying why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from openreel.cli import app
+
+
+def test_worker_needs_the_procrastinate_queue(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("OPENREEL_QUEUE", raising=False)
+    result = CliRunner().invoke(app, ["worker", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "openreel worker needs OPENREEL_QUEUE=procrastinate" in result.output
+
+
+def test_worker_refuses_unknown_engines(tmp_path: Path, monkeypatch, database_url) -> None:
+    if database_url is None:
+        pytest.skip("Procrastinate needs PostgreSQL")
+    monkeypatch.setenv("OPENREEL_QUEUE", "procrastinate")
+    monkeypatch.setenv("OPENREEL_DATABASE_URL", database_url)
+    result = CliRunner().invoke(
+        app, ["worker", "--engines", "classic,nope", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "--engines: nope not configured here; known: classic" in result.output
+
+
+def test_worker_concurrency_must_be_positive(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["worker", "--concurrency", "0", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--concurrency must be at least 1" in result.output
