@@ -94,6 +94,7 @@ def worker(
     """
     import logging
 
+    from openreel.queue.jobs import WorkerStopped
     from openreel.worker_node import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -107,7 +108,10 @@ def worker(
         raise typer.Exit(code=2)
     try:
         asyncio.run(run_worker(settings))
-    except (RuntimeError, ValueError) as exc:
+    except WorkerStopped as exc:  # a failure at run time: exit 1, for the supervisor
+        console.print(f"[red]openreel worker: {exc}[/red]")
+        raise typer.Exit(code=1) from None
+    except (RuntimeError, ValueError) as exc:  # the configuration
         console.print(f"[red]openreel worker: {exc}[/red]")
         raise typer.Exit(code=2) from None
 

@@ -22,6 +22,7 @@ from pydantic_settings import (
 from openreel.engines.diffusers.spec import ModelSpec
 
 DEFAULT_ROUTES: dict[str, str] = {"*": "classic"}
+S3_MAX_URL_TTL = 7 * 24 * 3600
 # Seconds before each retry of a failed callback (the first attempt is immediate): the
 # Standard Webhooks example (then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h), so
 # 10 attempts over about 3.3 days.
@@ -179,6 +180,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "OPENREEL_QUEUE=procrastinate needs PostgreSQL: set OPENREEL_DATABASE_URL="
                 "postgresql://... (SQLite works only with OPENREEL_QUEUE=local)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _presigned_lifetime(self) -> Settings:
+        # SigV4 refuses presigned URLs that claim to last longer than 7 days.
+        if self.blobs and self.url_ttl_seconds > S3_MAX_URL_TTL:
+            raise ValueError(
+                f"OPENREEL_URL_TTL_SECONDS: presigned S3 URLs last at most {S3_MAX_URL_TTL} s "
+                f"(7 days); got {self.url_ttl_seconds}"
             )
         return self
 

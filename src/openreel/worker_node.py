@@ -8,7 +8,11 @@ senders deliver (so GPU machines need no egress).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+from collections.abc import Coroutine
+from typing import Any
 
 from openreel.config import Settings
 from openreel.engines import registry
@@ -20,6 +24,24 @@ from openreel.store.tasks import TaskRepository
 from openreel.wiring import job_settings, open_blobs, worker_deps, worker_engines
 
 log = logging.getLogger("openreel.worker")
+
+
+async def until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work``; SIGTERM or SIGINT cancels it, which is a graceful stop (anything else
+    that ends it, e.g. ``WorkerStopped``, propagates: the process exits non-zero)."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+        log.info("worker stopped on a signal")
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
 async def run_worker(settings: Settings, engines: dict[str, Engine] | None = None) -> None:
@@ -47,11 +69,11 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
     # No on_event: callback events stay in the outbox for the API nodes.
     deps = worker_deps(settings, TaskRepository(db), blobs, mine, http)
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
-    runner = JobRunner(app, deps, job_settings(settings, list(mine)), install_signal_handlers=True)
+    runner = JobRunner(app, deps, job_settings(settings, list(mine)))
     try:
         async with app.open_async():
             log.info("worker on queues %s, %d at a time", ", ".join(mine), max(1, settings.workers))
-            await runner.run()
+            await until_signalled(runner.run())
     finally:
         for engine in mine.values():
             close = getattr(engine, "close", None)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 import pytest
 
 from openreel.api.cancel import CANCEL_MESSAGE
@@ -75,6 +76,19 @@ def test_cancel_a_queued_task(api_factory, queue: str) -> None:
     assert status(api, headers, task_id)["task_status"] == "failed"
     assert callback_statuses(api, headers, task_id) == ["submitted", "failed"]
     assert engine.runs == 0
+    if queue == "procrastinate":  # the job itself is cancelled, not just skipped later
+        assert job_statuses(api, task_id) == ["cancelled"]
+
+
+def job_statuses(api: Api, task_id: str) -> list[str]:
+    """The Procrastinate jobs of a task, as rows in its table."""
+    url = api.services.settings.resolved_database_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT status FROM procrastinate_jobs WHERE queueing_lock = %s ORDER BY id",
+            (task_id,),
+        ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
 @pytest.mark.parametrize("queue", QUEUES)
@@ -96,6 +110,11 @@ def test_cancel_a_running_task_stops_its_render(api_factory, queue: str) -> None
     assert data["task_status_msg"] == CANCEL_MESSAGE
     assert engine.runs == 1
     assert callback_statuses(api, headers, task_id) == ["submitted", "processing", "failed"]
+    if queue == "procrastinate":  # stopped by the job's abort, not by a lost lease
+        deadline = time.monotonic() + 10
+        while job_statuses(api, task_id) != ["aborted"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert job_statuses(api, task_id) == ["aborted"]
 
 
 def test_cancel_errors(api_factory) -> None:

@@ -72,3 +72,10 @@ def test_scale_out_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv("OPENREEL_BLOBS", bad)
         with pytest.raises(ValidationError, match="OPENREEL_BLOBS"):
             Settings()
+
+
+def test_presigned_urls_cannot_outlive_seven_days() -> None:
+    assert Settings(blobs="s3://media", url_ttl_seconds=604800).url_ttl_seconds == 604800
+    with pytest.raises(ValidationError, match="presigned S3 URLs last at most 604800 s"):
+        Settings(blobs="s3://media", url_ttl_seconds=604801)
+    assert Settings(url_ttl_seconds=10**7).url_ttl_seconds == 10**7  # local links: any

@@ -13,6 +13,11 @@ waits for the first one's lease, then finds the task finished.
   abort cancels this coroutine, which stops the render at its next progress report.
 - Shutdown (SIGTERM): running renders stop, their tasks go back to ``submitted`` without
   spending an attempt, and their jobs are retried by Procrastinate on another worker.
+- Anything unexpected escaping a job (a database error while claiming or finishing) retries
+  the job after a backoff, so its task is never left waiting for a job that is gone.
+- A worker whose database goes away fails (or Procrastinate stops it by itself: ``run`` then
+  raises ``WorkerStopped``): ``openreel worker`` exits non-zero for its supervisor to restart
+  it, and the runner inside ``serve`` starts again after a pause.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 
 import procrastinate
 from procrastinate.job_context import AbortReason, JobContext
+from procrastinate.jobs import Job
 
 from openreel.queue.procrastinate import TASK_NAME
 from openreel.store.tables import TaskRow
@@ -35,13 +41,34 @@ from openreel.worker import WorkerDeps, run_generation
 
 log = logging.getLogger("openreel.queue")
 
-# Procrastinate's own retries are only for hand-backs at shutdown; crashes are retried by
-# the stalled-job sweep, and the task row counts attempts.
-HAND_BACK_RETRIES = 1000
+# Procrastinate's retries are for hand-backs at shutdown and for unexpected errors; worker
+# crashes are retried by the stalled-job sweep, and the task row counts real attempts.
+JOB_RETRIES = 1000
+MAX_BACKOFF_SECONDS = 300
+RESTART_SECONDS = 5.0
 
 
 class HandedBack(Exception):
     """The worker is shutting down: the task was released, so the job must run again."""
+
+
+class WorkerStopped(RuntimeError):
+    """Procrastinate's worker stopped without being asked to."""
+
+
+class JobRetry(procrastinate.BaseRetryStrategy):
+    """A hand-back runs again at once; any other error after an exponential backoff."""
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: Job
+    ) -> procrastinate.RetryDecision | None:
+        if job.attempts >= JOB_RETRIES or isinstance(exception, asyncio.CancelledError):
+            return None  # a cancelled job is aborted, never retried
+        if isinstance(exception, HandedBack):
+            return procrastinate.RetryDecision(retry_in={"seconds": 0})
+        log.warning("job %s failed unexpectedly (%s): retrying", job.id, exception)
+        wait = min(MAX_BACKOFF_SECONDS, 2 ** min(job.attempts, 9))
+        return procrastinate.RetryDecision(retry_in={"seconds": wait})
 
 
 @dataclass(frozen=True)
@@ -57,26 +84,16 @@ class JobSettings:
 class JobRunner:
     """Runs ``openreel.generate`` jobs of some queues (one per engine) in this process."""
 
-    def __init__(
-        self,
-        app: procrastinate.App,
-        deps: WorkerDeps,
-        settings: JobSettings,
-        *,
-        install_signal_handlers: bool = False,
-    ) -> None:
+    def __init__(self, app: procrastinate.App, deps: WorkerDeps, settings: JobSettings) -> None:
         self.app = app
         self.deps = deps
         self.settings = settings
-        self.install_signal_handlers = install_signal_handlers
         self.instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._tasks: list[asyncio.Task[None]] = []
         app.task(
             name=TASK_NAME,
             pass_context=True,
-            retry=procrastinate.RetryStrategy(
-                max_attempts=HAND_BACK_RETRIES, retry_exceptions={HandedBack}
-            ),
+            retry=JobRetry(),
         )(self.generate)
 
     async def generate(self, context: JobContext, task_id: str) -> None:
@@ -138,7 +155,8 @@ class JobRunner:
                 log.exception("stalled-job sweep failed; trying again")
 
     async def run(self) -> None:
-        """Work until stopped (SIGTERM/SIGINT with signal handlers, or ``stop``)."""
+        """Work until cancelled (a graceful stop: running renders are handed back); raises
+        ``WorkerStopped`` if Procrastinate stops by itself."""
         s = self.settings
         sweep = asyncio.create_task(self._sweep(), name="stalled-job sweep")
         try:
@@ -153,16 +171,31 @@ class JobRunner:
                 # Renders are handed back at once rather than finished: another worker
                 # (or this one after its restart) runs them again.
                 shutdown_graceful_timeout=0.1,
-                install_signal_handlers=self.install_signal_handlers,
+                # Signals cancel this coroutine instead (worker_node): a stop that was asked
+                # for is then a cancellation, and a normal return means nobody asked.
+                install_signal_handlers=False,
                 delete_jobs="successful",
             )
         finally:
             sweep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweep
+        raise WorkerStopped(
+            "the Procrastinate worker stopped by itself (is the database reachable?); "
+            "see the errors above"
+        )
+
+    async def _supervised(self) -> None:
+        while True:
+            try:
+                await self.run()
+            except Exception:  # the database went away, or Procrastinate stopped by itself
+                log.exception("the job worker failed; starting it again in %.0f s", RESTART_SECONDS)
+                await asyncio.sleep(RESTART_SECONDS)
 
     async def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self.run(), name="procrastinate worker"))
+        """Run in the background of this process (``serve``), restarted if it stops."""
+        self._tasks.append(asyncio.create_task(self._supervised(), name="procrastinate worker"))
 
     async def stop(self) -> None:
         for task in self._tasks:
