@@ -92,7 +92,8 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         url_for=_callback_url_for(links, settings),
     )
     tasks_repo = TaskRepository(db, on_event=callbacks.notify)
-    engines = engines if engines is not None else registry.build_engines(settings)
+    if engines is None:
+        engines = registry.build_engines(settings, runs_jobs=settings.workers > 0)
     router = EngineRouter(engines, settings.routes)
     deps = worker_deps(settings, tasks_repo, blobs, worker_engines(settings, engines), http)
     queue = build_queue(settings, deps)

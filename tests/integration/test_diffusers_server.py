@@ -89,3 +89,25 @@ def test_missing_weights_stop_the_server_at_start_naming_the_path(
             routes={"*": "classic", "open-video": "diffusers"},
             diffusers_models={"open-video": {"adapter": FAKE, "weights": str(missing)}},
         )
+
+
+def test_an_api_node_needs_no_weights(api_factory: Callable[..., Api], tmp_path: Path) -> None:
+    """``serve --no-workers`` (workers=0) routes and refuses by each model's capabilities, and
+    leaves the weights to the GPU workers."""
+    api = api_factory(
+        routes={"*": "classic", "open-video": "diffusers"},
+        diffusers_models={"open-video": {"adapter": FAKE, "weights": str(tmp_path / "elsewhere")}},
+        workers=0,
+    )
+    headers = api.auth(api.new_key())
+    body = {
+        "model_name": "open-video",
+        "image": image_b64(),
+        "camera_control": {"type": "down_back"},
+    }
+    refused = api.client.post("/v1/videos/image2video", json=body, headers=headers)
+    assert refused.status_code == 400 and refused.json()["code"] == 1201
+    body.pop("camera_control")
+    accepted = api.client.post("/v1/videos/image2video", json=body, headers=headers)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["data"]["task_status"] == "submitted"

@@ -81,6 +81,14 @@ class JobSettings:
     poll_interval: float
 
 
+async def _settled(run: asyncio.Future[None]) -> None:
+    """Wait until ``run`` has ended, even through further cancellations (a shutdown right
+    after a cancel): its work directory must outlive the render that still uses it."""
+    while not run.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({run})
+
+
 class JobRunner:
     """Runs ``openreel.generate`` jobs of some queues (one per engine) in this process."""
 
@@ -113,7 +121,7 @@ class JobRunner:
         except asyncio.CancelledError:
             user = context.abort_reason() == AbortReason.USER_REQUEST
             (cancelled if user else stop).set()
-            await run  # the render stops at its next progress report
+            await _settled(run)  # the render stops at its next progress report
             if user:
                 raise
             raise HandedBack() from None

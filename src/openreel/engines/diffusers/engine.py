@@ -50,13 +50,15 @@ class DiffusersEngine:
         *,
         start_timeout: float = 120.0,
         cancel_grace: float = 5.0,
+        check_weights: bool = True,
     ) -> None:
         self.specs = dict(specs)
         self.start_timeout = start_timeout
         self.cancel_grace = cancel_grace
         self.model_capabilities: dict[str, Capabilities] = {}
         for model_name, spec in self.specs.items():
-            spec.weights_path(model_name)  # missing weights: an error now, naming the path
+            if check_weights:  # missing weights: an error now, naming the path
+                spec.weights_path(model_name)
             adapter = adapter_class(spec.adapter)
             self.model_capabilities[model_name] = Capabilities(
                 kinds=adapter.kinds,
