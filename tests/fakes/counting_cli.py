@@ -48,8 +48,8 @@ class CountedClassic:
         return GenerationOutput([OutputFile(path, "video/mp4", "5")])
 
 
-def build_engines(settings: Settings) -> dict[str, Engine]:
-    engines = _build_engines(settings)
+def build_engines(settings: Settings, *, runs_jobs: bool = True) -> dict[str, Engine]:
+    engines = _build_engines(settings, runs_jobs=runs_jobs)
     engines["classic"] = CountedClassic(engines["classic"])
     return engines
 
