@@ -14,7 +14,7 @@ import numpy as np
 
 from openreel.engines.classic.loading import load_rgb
 
-__all__ = ["StaticFreeze", "load_mask"]
+__all__ = ["StaticFreeze", "load_mask", "selected"]
 
 _FREEZE_FEATHER = 2  # px of soft edge outside the frozen area's solid core
 
@@ -28,6 +28,11 @@ def load_mask(path: Path, field: str, out_size: tuple[int, int]) -> np.ndarray:
         grey = cv2.resize(
             grey, out_size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
         )
+    return selected(grey)
+
+
+def selected(grey: np.ndarray) -> np.ndarray:
+    """The mask rule: luma >= 128 is selected (255), anything darker is not (0)."""
     binary: np.ndarray = np.where(grey >= 128, 255, 0).astype(np.uint8)
     return binary
 

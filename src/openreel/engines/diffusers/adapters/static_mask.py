@@ -32,7 +32,7 @@ from PIL import Image
 from openreel.engines.base import GenerationJob
 from openreel.engines.classic.canvas import cover_crop
 from openreel.engines.classic.loading import load_rgb
-from openreel.engines.classic.masks import StaticFreeze
+from openreel.engines.classic.masks import StaticFreeze, selected
 
 __all__ = ["LatentFreeze", "blending_scheduler", "pixel_freeze", "static_mask"]
 
@@ -43,12 +43,8 @@ def static_mask(job: GenerationJob, size: tuple[int, int]) -> np.ndarray | None:
     path: Path | None = job.images.get("static_mask")
     if path is None:
         return None
-    grey = cv2.cvtColor(
-        cover_crop(load_rgb(path, "static_mask", size, background=(0, 0, 0)), size),
-        cv2.COLOR_RGB2GRAY,
-    )
-    selected: np.ndarray = np.where(grey >= 128, 255, 0).astype(np.uint8)
-    return selected
+    rgb = cover_crop(load_rgb(path, "static_mask", size, background=(0, 0, 0)), size)
+    return selected(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
 
 
 def pixel_freeze(source: Image.Image, mask: np.ndarray) -> StaticFreeze:

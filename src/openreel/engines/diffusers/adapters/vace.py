@@ -37,12 +37,13 @@ KEEP, GENERATE = 0, 255
 
 @dataclass
 class Control:
-    """VACE's ``video`` (RGB frames) and ``mask`` (0 keep / 255 generate), and the picture
-    the static region is held to."""
+    """VACE's ``video`` (RGB frames) and ``mask`` (0 keep / 255 generate), the request's
+    static mask (if any) and the picture its region is held to."""
 
     video: list[np.ndarray]
     masks: list[np.ndarray]
     anchor: np.ndarray
+    still: np.ndarray | None
 
 
 def control_video(job: GenerationJob, size: tuple[int, int], frames: int) -> Control:
@@ -78,7 +79,7 @@ def control_video(job: GenerationJob, size: tuple[int, int], frames: int) -> Con
         for frame, mask in zip(video, masks, strict=True):
             frame[held] = anchor[held]
             mask[held] = KEEP
-    return Control(video, masks, anchor)
+    return Control(video, masks, anchor, still)
 
 
 class WanVace(PipelineAdapter):
@@ -101,7 +102,7 @@ class WanVace(PipelineAdapter):
             plan_video,
             write_video,
         )
-        from openreel.engines.diffusers.adapters.static_mask import pixel_freeze, static_mask
+        from openreel.engines.diffusers.adapters.static_mask import pixel_freeze
 
         multiple = pipeline.vae_scale_factor_spatial * pipeline.transformer.config.patch_size[1]
         temporal = pipeline.vae_scale_factor_temporal
@@ -133,6 +134,6 @@ class WanVace(PipelineAdapter):
             num_frames=plan.frames,
             **arguments,
         )
-        still = static_mask(job, size)
+        still = control.still
         freeze = None if still is None else pixel_freeze(Image.fromarray(control.anchor), still)
         return write_video(result.frames[0], job, spec.fps, freeze)
