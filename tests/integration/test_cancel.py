@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from openreel.api.cancel import CANCEL_MESSAGE
+from openreel.queue.procrastinate import conninfo
 from tests.conftest import Api
 from tests.fakes.engines import GatedEngine
 from tests.helpers import image_b64, pg_admin_url
@@ -82,7 +83,7 @@ def test_cancel_a_queued_task(api_factory, queue: str) -> None:
 
 def job_statuses(api: Api, task_id: str) -> list[str]:
     """The Procrastinate jobs of a task, as rows in its table."""
-    url = api.services.settings.resolved_database_url.replace("postgresql+psycopg", "postgresql")
+    url = conninfo(api.services.settings.resolved_database_url)
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT status FROM procrastinate_jobs WHERE queueing_lock = %s ORDER BY id",

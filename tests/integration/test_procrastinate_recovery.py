@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from procrastinate.manager import JobManager
 
+from openreel.queue.procrastinate import conninfo
 from openreel.store.tasks import TaskRepository
 from tests.conftest import Api
 from tests.fakes.engines import GatedEngine
@@ -101,7 +102,7 @@ def test_the_task_row_and_its_job_commit_together(
     monkeypatch.setattr(service, "enqueue", defer_then_fail)
     with pytest.raises(RuntimeError, match="right after deferring"):
         api.client.post(PATH, json={"image": image_b64(), "model_name": "fake"}, headers=headers)
-    url = api.services.settings.resolved_database_url.replace("postgresql+psycopg", "postgresql")
+    url = conninfo(api.services.settings.resolved_database_url)
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM tasks").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (0,)
