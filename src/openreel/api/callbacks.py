@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from openreel.api.deps import json_body, owner_of, services_of
-from openreel.api.tasks import AUTH_HEADER, ERROR_RESPONSES, Handler, envelope
+from openreel.api.tasks import ERROR_RESPONSES, Handler, add_family_routes, envelope
 from openreel.callbacks.outbox import PENDING
 from openreel.store.deliveries import LoggedDelivery
-from openreel.tasks.families import Family, Prefix
+from openreel.tasks.families import Family
 from openreel.wire.errors import illegal
 
 
@@ -88,27 +88,23 @@ def _redeliver_handler(family: Family) -> Handler:
 
 
 def install_callback_routes(router: APIRouter) -> None:
-    for prefix in Prefix:
-        for family in Family:
-            path = f"{prefix.value}/{family.value}/{{task_id}}/callbacks"
-            suffix = f"{family.name.lower()}{prefix.name.lower()}"
-            router.add_api_route(
-                path,
-                _log_handler(family),
-                methods=["GET"],
-                summary="Callback delivery log of a task (openreel extension)",
-                tags=["callbacks"],
-                responses=ERROR_RESPONSES,
-                operation_id=f"callbacks_{suffix}",
-                openapi_extra={"parameters": [AUTH_HEADER]},
-            )
-            router.add_api_route(
-                f"{path}/redeliver",
-                _redeliver_handler(family),
-                methods=["POST"],
-                summary="Send a callback event again (openreel extension)",
-                tags=["callbacks"],
-                responses=ERROR_RESPONSES,
-                operation_id=f"redeliver_{suffix}",
-                openapi_extra={"parameters": [AUTH_HEADER]},
-            )
+    add_family_routes(
+        router,
+        "/{task_id}/callbacks",
+        lambda prefix, family: _log_handler(family),
+        method="GET",
+        name="callbacks",
+        summary="Callback delivery log of a task (openreel extension)",
+        responses=ERROR_RESPONSES,
+        tags=["callbacks"],
+    )
+    add_family_routes(
+        router,
+        "/{task_id}/callbacks/redeliver",
+        lambda prefix, family: _redeliver_handler(family),
+        method="POST",
+        name="redeliver",
+        summary="Send a callback event again (openreel extension)",
+        responses=ERROR_RESPONSES,
+        tags=["callbacks"],
+    )

@@ -14,14 +14,14 @@ from fastapi.responses import JSONResponse
 
 from openreel.api.deps import owner_of, services_of
 from openreel.api.tasks import (
-    AUTH_HEADER,
     ERROR_RESPONSES,
     TASK_RESPONSES,
     Handler,
+    add_family_routes,
     envelope,
     present,
 )
-from openreel.tasks.families import Family, Prefix
+from openreel.tasks.families import Family
 from openreel.wire.errors import illegal
 
 CANCEL_MESSAGE = "task cancelled by the user (POST .../cancel)"
@@ -47,15 +47,12 @@ def _cancel_handler(family: Family) -> Handler:
 
 
 def install_cancel_routes(router: APIRouter) -> None:
-    for prefix in Prefix:
-        for family in Family:
-            router.add_api_route(
-                f"{prefix.value}/{family.value}/{{task_id}}/cancel",
-                _cancel_handler(family),
-                methods=["POST"],
-                summary="Cancel a submitted or processing task (openreel extension)",
-                tags=[family.value],
-                responses={**TASK_RESPONSES, **ERROR_RESPONSES},
-                operation_id=f"cancel_{family.name.lower()}{prefix.name.lower()}",
-                openapi_extra={"parameters": [AUTH_HEADER]},
-            )
+    add_family_routes(
+        router,
+        "/{task_id}/cancel",
+        lambda prefix, family: _cancel_handler(family),
+        method="POST",
+        name="cancel",
+        summary="Cancel a submitted or processing task (openreel extension)",
+        responses={**TASK_RESPONSES, **ERROR_RESPONSES},
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -142,42 +143,62 @@ CREATE_SUMMARIES = {
 }
 
 
+def add_family_routes(
+    router: APIRouter,
+    path: str,
+    handler: Callable[[Prefix, Family], Handler],
+    *,
+    method: str,
+    name: str,
+    summary: str | Callable[[Family], str],
+    responses: dict[int | str, dict[str, Any]],
+    tags: list[str | Enum] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+) -> None:
+    """One route per path prefix and family: ``{prefix}/{family}{path}``, operation id
+    ``{name}_{family}{prefix}``, the family as tag unless ``tags`` are given."""
+    for prefix in Prefix:
+        for family in Family:
+            router.add_api_route(
+                f"{prefix.value}/{family.value}{path}",
+                handler(prefix, family),
+                methods=[method],
+                summary=summary(family) if callable(summary) else summary,
+                tags=list(tags or [family.value]),
+                responses=responses,
+                operation_id=f"{name}_{family.name.lower()}{prefix.name.lower()}",
+                openapi_extra={"parameters": [AUTH_HEADER, *(parameters or [])]},
+            )
+
+
 def install_task_routes(router: APIRouter) -> None:
     """Add all task routes to ``router`` (the app's own router: an included router would be
     matched twice per request). Routes are matched in order: polls, then creates, then lists."""
-    for prefix in Prefix:
-        for family in Family:
-            router.add_api_route(
-                f"{prefix.value}/{family.value}/{{task_id}}",
-                _get_handler(family),
-                methods=["GET"],
-                summary="Query one task by task_id or external_task_id",
-                tags=[family.value],
-                responses={**TASK_RESPONSES, **ERROR_RESPONSES},
-                operation_id=f"get_{family.name.lower()}{prefix.name.lower()}",
-                openapi_extra={"parameters": [AUTH_HEADER]},
-            )
-    for prefix in Prefix:
-        for family in Family:
-            router.add_api_route(
-                f"{prefix.value}/{family.value}",
-                _create_handler(prefix, family),
-                methods=["POST"],
-                summary=CREATE_SUMMARIES[family],
-                tags=[family.value],
-                responses={**TASK_RESPONSES, **ERROR_RESPONSES},
-                operation_id=f"create_{family.name.lower()}{prefix.name.lower()}",
-                openapi_extra={"parameters": [AUTH_HEADER]},
-            )
-    for prefix in Prefix:
-        for family in Family:
-            router.add_api_route(
-                f"{prefix.value}/{family.value}",
-                _list_handler(family),
-                methods=["GET"],
-                summary="List tasks (pageNum, pageSize; newest first) or find by external_task_id",
-                tags=[family.value],
-                responses={**LIST_RESPONSES, **ERROR_RESPONSES},
-                operation_id=f"list_{family.name.lower()}{prefix.name.lower()}",
-                openapi_extra={"parameters": [AUTH_HEADER, *LIST_PARAMETERS]},
-            )
+    add_family_routes(
+        router,
+        "/{task_id}",
+        lambda prefix, family: _get_handler(family),
+        method="GET",
+        name="get",
+        summary="Query one task by task_id or external_task_id",
+        responses={**TASK_RESPONSES, **ERROR_RESPONSES},
+    )
+    add_family_routes(
+        router,
+        "",
+        _create_handler,
+        method="POST",
+        name="create",
+        summary=CREATE_SUMMARIES.__getitem__,
+        responses={**TASK_RESPONSES, **ERROR_RESPONSES},
+    )
+    add_family_routes(
+        router,
+        "",
+        lambda prefix, family: _list_handler(family),
+        method="GET",
+        name="list",
+        summary="List tasks (pageNum, pageSize; newest first) or find by external_task_id",
+        responses={**LIST_RESPONSES, **ERROR_RESPONSES},
+        parameters=LIST_PARAMETERS,
+    )
