@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ import numpy as np
 from PIL import Image
 
 from benchlib import BENCH_DIR, ChildServer, free_port, python_argv
+from servers import create_task, get_json
 
 
 @dataclass(frozen=True)
@@ -212,9 +212,9 @@ def server_overhead(name: str, size: str, weights: Path, steps: int, tasks: int)
         results = []
         for index in range(tasks + 1):  # the first task loads the weights: not counted
             started = time.perf_counter()
-            task_id = _post(f"{server.url}/v1/videos/image2video", body)["data"]["task_id"]
+            task_id = create_task(server, json.dumps(body).encode())
             while True:
-                data_ = _get(f"{server.url}/v1/videos/image2video/{task_id}")["data"]
+                data_ = get_json(f"{server.url}/v1/videos/image2video/{task_id}")[1]["data"]
                 if data_["task_status"] in ("succeed", "failed"):
                     break
                 time.sleep(0.02)
@@ -239,19 +239,6 @@ def server_overhead(name: str, size: str, weights: Path, steps: int, tasks: int)
         "overhead_s": round(e2e - pipeline, 3),
         "overhead_ratio": round((e2e - pipeline) / e2e, 4),
     }
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return dict(json.loads(response.read()))
-
-
-def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=60) as response:
-        return dict(json.loads(response.read()))
 
 
 def device_facts() -> dict[str, Any]:
