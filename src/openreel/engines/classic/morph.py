@@ -36,10 +36,10 @@ _DISSOLVE_ZOOM = 0.08
 def _remap(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Backward warp through a packed (x, y) float map.
 
-    ``map2`` must be None here: OpenCV 5.0 hangs on an empty ``map2`` with a reflected border,
-    but its type stubs do not admit None.
+    ``map2`` must be None here: OpenCV 5.0 hangs on an empty ``map2`` with a reflected border
+    (the type stubs admit None since 5.1, the locked version).
     """
-    warped: np.ndarray = cv2.remap(  # type: ignore[call-overload]
+    warped: np.ndarray = cv2.remap(
         image,
         xy,
         None,
