@@ -32,15 +32,21 @@ def _die_with_parent() -> None:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, port: int, env: dict[str, str], args: list[str]) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        env: dict[str, str],
+        args: list[str],
+        command: list[str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.output: list[str] = []
         self.proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "openreel",
+                *(command or [sys.executable, "-m", "openreel"]),
                 "serve",
                 "--port",
                 str(port),
@@ -49,6 +55,7 @@ class ServerProcess:
                 *args,
             ],
             env={**os.environ, **env},
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

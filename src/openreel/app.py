@@ -27,6 +27,7 @@ from openreel.callbacks.sender import CallbackSender, SecretsFor, SenderConfig, 
 from openreel.config import Settings
 from openreel.engines import registry
 from openreel.engines.base import Engine
+from openreel.extras import require_extras
 from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
 from openreel.services import Services
@@ -66,6 +67,7 @@ def print_first_key(issued: IssuedKey) -> None:
 
 
 async def build_services(settings: Settings, engines: dict[str, Engine] | None = None) -> Services:
+    require_extras(settings, runs_jobs=settings.workers > 0 and engines is None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     await db.migrate()

@@ -62,6 +62,7 @@ def serve(
         workers=0 if no_workers else workers,
         auth=False if no_auth else None,
     )
+    _require_extras(settings, runs_jobs=settings.workers > 0)
     if not settings.auth:
         console.print("[yellow]openreel: authentication is OFF (--no-auth)[/yellow]")
     uvicorn.run(
@@ -94,9 +95,6 @@ def worker(
     """
     import logging
 
-    from openreel.queue.jobs import WorkerStopped
-    from openreel.worker_node import run_worker
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = Settings().with_overrides(
         data_dir=data_dir,
@@ -106,6 +104,17 @@ def worker(
     if settings.workers < 1:
         console.print("[red]--concurrency must be at least 1[/red]")
         raise typer.Exit(code=2)
+    if settings.queue != "procrastinate":
+        typer.echo(
+            "openreel worker needs OPENREEL_QUEUE=procrastinate (and PostgreSQL); with the "
+            "local queue, 'openreel serve' runs the workers itself",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    _require_extras(settings, runs_jobs=True)
+    from openreel.queue.jobs import WorkerStopped
+    from openreel.worker_node import run_worker
+
     try:
         asyncio.run(run_worker(settings))
     except WorkerStopped as exc:  # a failure at run time: exit 1, for the supervisor
@@ -116,8 +125,19 @@ def worker(
         raise typer.Exit(code=2) from None
 
 
+def _require_extras(settings: Settings, *, runs_jobs: bool) -> None:
+    """A missing optional package: one plain line on stderr (never wrapped), exit 2."""
+    from openreel.extras import missing_extras
+
+    missing = missing_extras(settings, runs_jobs=runs_jobs)
+    if missing:
+        typer.echo(f"openreel: {missing[0]}", err=True)
+        raise typer.Exit(code=2)
+
+
 async def _open_keys(data_dir: Path | None) -> tuple[Database, KeyRepository]:
     settings = Settings().with_overrides(data_dir=data_dir)
+    _require_extras(settings, runs_jobs=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     await db.migrate()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import TYPE_CHECKING
 
 from openreel.blobs.base import BlobStore, Links
@@ -24,17 +23,10 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 
 
-def require_extra(module: str, setting: str) -> None:
-    """A clear start-up error when the scale-out extra is not installed."""
-    if importlib.util.find_spec(module) is None:
-        raise RuntimeError(f"{setting} needs the '{module}' package: pip install 'openreel[scale]'")
-
-
 def open_blobs(settings: Settings, signer: UrlSigner) -> tuple[BlobStore, Links]:
     """S3 with presigned links when ``OPENREEL_BLOBS`` is set, else the data directory with
     links signed by this server (served by ``/files``)."""
     if settings.blobs:
-        require_extra("boto3", "OPENREEL_BLOBS=s3://...")
         from openreel.blobs.s3 import S3BlobStore
 
         store = S3BlobStore(
@@ -93,7 +85,6 @@ def build_queue(settings: Settings, deps: WorkerDeps) -> TaskQueue:
             max_attempts=settings.max_attempts,
             poll_interval=settings.poll_interval,
         )
-    require_extra("procrastinate", "OPENREEL_QUEUE=procrastinate")
     from openreel.queue.jobs import JobRunner
     from openreel.queue.procrastinate import ProcrastinateQueue, build_app
 

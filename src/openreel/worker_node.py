@@ -17,6 +17,7 @@ from typing import Any
 from openreel.config import Settings
 from openreel.engines import registry
 from openreel.engines.base import Engine
+from openreel.extras import require_extras
 from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
 from openreel.store.db import Database
@@ -51,6 +52,7 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
             "openreel worker needs OPENREEL_QUEUE=procrastinate (and PostgreSQL); with the "
             "local queue, 'openreel serve' runs the workers itself"
         )
+    require_extras(settings, runs_jobs=engines is None)
     from openreel.app import signing_secret
     from openreel.blobs.signing import UrlSigner
     from openreel.queue.jobs import JobRunner
