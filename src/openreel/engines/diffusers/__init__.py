@@ -1,0 +1,1 @@
+"""The diffusers engine: open-weight models on GPU, in a long-lived child process."""
