@@ -95,7 +95,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
     )
     tasks_repo = TaskRepository(db, on_event=callbacks.notify)
     if engines is None:
-        engines = registry.build_engines(settings, runs_jobs=settings.workers > 0)
+        engines = registry.build_engines(settings.diffusers_models, runs_jobs=settings.workers > 0)
     router = EngineRouter(engines, settings.routes)
     deps = worker_deps(settings, tasks_repo, blobs, worker_engines(settings, engines), http)
     queue = build_queue(settings, deps)

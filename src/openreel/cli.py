@@ -257,7 +257,7 @@ def keys_webhook_secret(
       openreel keys webhook-secret or_AbCdEf12 --rotate
       openreel keys webhook-secret or_AbCdEf12 --end-rotation
     """
-    from openreel.callbacks.signing import new_secret, secret_bytes
+    from openreel.wire.webhook_signing import new_secret, secret_bytes
 
     if sum((end_rotation, remove, rotate or secret is not None)) > 1:
         console.print(

@@ -210,7 +210,7 @@ class Settings(BaseSettings):
     def _whsec(cls, value: str | None) -> str | None:
         if not value:
             return None
-        from openreel.callbacks.signing import secret_bytes
+        from openreel.wire.webhook_signing import secret_bytes
 
         secret_bytes(value)  # raises ValueError naming the rule
         return value

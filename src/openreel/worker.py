@@ -28,10 +28,10 @@ from openreel.engines.base import (
     TaskKind,
     VideoSpec,
 )
+from openreel.ids import new_id
 from openreel.net.safe_http import FetchLimits, SafeHttp
 from openreel.store.tables import TaskRow
 from openreel.store.tasks import TaskRepository
-from openreel.tasks.ids import new_id
 from openreel.tasks.inputs import resolve_inputs
 from openreel.wire.errors import KlingError
 from openreel.wire.tasks import TaskStatus

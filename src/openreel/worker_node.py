@@ -66,7 +66,8 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
     blobs, _ = open_blobs(settings, signer)
     http = SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks))
     mine = worker_engines(
-        settings, engines if engines is not None else registry.build_engines(settings)
+        settings,
+        engines if engines is not None else registry.build_engines(settings.diffusers_models),
     )
     # No on_event: callback events stay in the outbox for the API nodes.
     deps = worker_deps(settings, TaskRepository(db), blobs, mine, http)

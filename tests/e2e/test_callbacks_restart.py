@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from openreel.callbacks.signing import new_secret
+from openreel.wire.webhook_signing import new_secret
 from tests.helpers import image_b64
 from tests.http_stub import HttpStub, Recorded, Reply
 from tests.server import running_server

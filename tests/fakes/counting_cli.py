@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 
-from openreel.config import Settings
 from openreel.engines import registry
 from openreel.engines.base import Engine, GenerationJob, GenerationOutput, OutputFile, ProgressFn
+from openreel.engines.diffusers.spec import ModelSpec
 
 _build_engines = registry.build_engines
 
@@ -48,8 +49,10 @@ class CountedClassic:
         return GenerationOutput([OutputFile(path, "video/mp4", "5")])
 
 
-def build_engines(settings: Settings, *, runs_jobs: bool = True) -> dict[str, Engine]:
-    engines = _build_engines(settings, runs_jobs=runs_jobs)
+def build_engines(
+    diffusers_models: Mapping[str, ModelSpec], *, runs_jobs: bool = True
+) -> dict[str, Engine]:
+    engines = _build_engines(diffusers_models, runs_jobs=runs_jobs)
     engines["classic"] = CountedClassic(engines["classic"])
     return engines
 

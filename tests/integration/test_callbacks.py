@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from openreel.callbacks.signing import new_secret
+from openreel.wire.webhook_signing import new_secret
 from tests.conftest import Api
 from tests.helpers import image_b64
 from tests.http_stub import HttpStub, Recorded, Reply

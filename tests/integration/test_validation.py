@@ -397,7 +397,7 @@ def test_page_ranges(api: Api, headers, query: str, field: str) -> None:
 
 def test_a_colliding_task_id_is_replaced_not_an_error(api: Api, headers, monkeypatch) -> None:
     import openreel.tasks.service as service
-    from openreel.tasks.ids import new_id
+    from openreel.ids import new_id
 
     first = api.client.post("/v1/videos/image2video", json=i2v(), headers=headers)
     taken = first.json()["data"]["task_id"]

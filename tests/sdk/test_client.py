@@ -29,8 +29,8 @@ from openreel import (
     WebhookVerificationError,
     parse_webhook,
 )
-from openreel.callbacks.signing import new_secret, webhook_headers
 from openreel.sdk.config import JwtSigner
+from openreel.wire.webhook_signing import new_secret, webhook_headers
 from tests.helpers import encode, image_bytes, textured
 from tests.sdk.conftest import Live
 

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from openreel.callbacks.signing import (
+from openreel.net.addresses import AddressPolicy, parse_ip_literal
+from openreel.wire.webhook_signing import (
     new_secret,
     secret_bytes,
     signature,
     verify,
     webhook_headers,
 )
-from openreel.net.addresses import AddressPolicy, parse_ip_literal
 
 DEFAULT = AddressPolicy()
 

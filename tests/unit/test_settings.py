@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from openreel.callbacks.signing import new_secret
 from openreel.config import DEFAULT_CALLBACK_RETRY_SCHEDULE, Settings
+from openreel.wire.webhook_signing import new_secret
 
 
 def test_comma_separated_lists_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,9 +5,9 @@ from urllib.parse import parse_qs, urlparse
 
 from openreel.blobs.signing import UrlSigner
 from openreel.config import Settings
-from openreel.tasks.ids import new_id
-from openreel.tasks.parsing import field_path
+from openreel.ids import new_id
 from openreel.tasks.rules import image_size
+from openreel.wire.parsing import field_path
 
 
 def test_signed_url_round_trip_and_tamper() -> None:

@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 
 from openreel.api.deps import json_body, owner_of, services_of
 from openreel.api.tasks import ERROR_RESPONSES, Handler, add_family_routes, envelope
-from openreel.callbacks.outbox import PENDING
 from openreel.store.deliveries import LoggedDelivery
-from openreel.tasks.families import Family
+from openreel.store.outbox import PENDING
 from openreel.wire.errors import illegal
+from openreel.wire.families import Family
 
 
 def _logged(item: LoggedDelivery) -> dict[str, Any]:

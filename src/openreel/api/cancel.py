@@ -21,8 +21,8 @@ from openreel.api.tasks import (
     envelope,
     present,
 )
-from openreel.tasks.families import Family
 from openreel.wire.errors import illegal
+from openreel.wire.families import Family
 
 CANCEL_MESSAGE = "task cancelled by the user (POST .../cancel)"
 

@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openreel.api.request_id import current_request_id
-from openreel.tasks.parsing import error_from_pydantic
 from openreel.wire.errors import HTTP_STATUS, ErrorCode, KlingError
+from openreel.wire.parsing import error_from_pydantic
 
 log = logging.getLogger("openreel.api")
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from openreel.tasks.families import Family
+from openreel.wire.families import Family
 from openreel.wire.requests import (
     Image2VideoRequest,
     ImageGenerationRequest,

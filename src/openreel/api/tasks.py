@@ -13,9 +13,9 @@ from openreel.api.deps import base_url, json_body, owner_of, services_of
 from openreel.api.request_id import current_request_id
 from openreel.services import Services
 from openreel.store.task_views import TaskView
-from openreel.tasks.families import Family, Prefix
 from openreel.tasks.presenter import task_data
 from openreel.wire.errors import illegal
+from openreel.wire.families import Family, Prefix
 from openreel.wire.tasks import Envelope, ErrorEnvelope, TaskData
 
 TASK_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -24,14 +24,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openreel.callbacks.outbox import DELIVERED, FAILED, GONE, PENDING
-from openreel.callbacks.signing import webhook_headers
 from openreel.clock import now_ms
 from openreel.net.safe_http import FetchFailed, SafeHttp, UrlRefused
 from openreel.store.deliveries import Attempt, DeliveryRepository, Outcome
+from openreel.store.outbox import DELIVERED, FAILED, GONE, PENDING
 from openreel.store.tables import WebhookDeliveryRow
 from openreel.store.task_views import TaskView
 from openreel.tasks.presenter import task_data
+from openreel.wire.webhook_signing import webhook_headers
 
 log = logging.getLogger("openreel.callbacks")
 

@@ -2,7 +2,7 @@
 
 Images are turned into wire values (``inputs.image_value``: URLs as is, local images checked
 and base64-encoded); then the body is checked with the server's own request models
-(``tasks.parsing.parse_request``), so structural mistakes fail before any request with the
+(``wire.parsing.parse_request``), so structural mistakes fail before any request with the
 message the server would send.
 """
 
@@ -14,9 +14,9 @@ from typing import Any, TypedDict
 from openreel.sdk.errors import LocalValidationError
 from openreel.sdk.inputs import ImageInput, image_value
 from openreel.sdk.models import Endpoint
-from openreel.tasks.families import Family
-from openreel.tasks.parsing import parse_request
 from openreel.wire.errors import KlingError
+from openreel.wire.families import Family
+from openreel.wire.parsing import parse_request
 
 __all__ = [
     "CommonParams",

@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from openreel.callbacks.signing import TOLERANCE_SECONDS, verify
 from openreel.sdk.errors import OpenreelError
 from openreel.wire.tasks import TaskData
+from openreel.wire.webhook_signing import TOLERANCE_SECONDS, verify
 
 __all__ = ["WebhookVerificationError", "parse_webhook", "verify_webhook"]
 

@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from openreel.callbacks.outbox import DELIVERED, GONE, PENDING
 from openreel.clock import now_ms
 from openreel.store.db import Database
+from openreel.store.outbox import DELIVERED, GONE, PENDING
 from openreel.store.tables import Base, WebhookAttemptRow, WebhookDeliveryRow
 
 _d = Base.metadata.tables[WebhookDeliveryRow.__tablename__]

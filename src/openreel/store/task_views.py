@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from openreel.callbacks.outbox import record_event
 from openreel.queue.base import Enqueue
 from openreel.store.db import Database
+from openreel.store.outbox import record_event
 from openreel.store.prepared import DuplicateKey, PreparedQuery, json_value
 from openreel.store.tables import Base, TaskRow
 from openreel.wire.tasks import TaskStatus

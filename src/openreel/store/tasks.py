@@ -2,7 +2,7 @@
 
 Every worker-side state change is a conditional UPDATE on (id, status, lease_owner, attempts),
 so a worker that lost its lease can never overwrite the task's state. A change of status
-writes its callback event to the outbox in the same transaction (``callbacks.outbox``).
+writes its callback event to the outbox in the same transaction (``store.outbox``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from openreel.callbacks.outbox import record_event
 from openreel.clock import now_ms
 from openreel.store.db import Database
+from openreel.store.outbox import record_event
 from openreel.store.tables import Base, TaskRow
 from openreel.wire.tasks import TaskStatus
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 
 from openreel.engines.base import TaskKind
 from openreel.media.images import FORMATS, MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXELS, MIN_SIDE
-from openreel.tasks.families import Family, Prefix
 from openreel.tasks.models import (
     DEFAULT_MODEL,
     IMAGE2VIDEO_MODELS,
@@ -22,6 +21,7 @@ from openreel.tasks.models import (
     kling_models_for,
 )
 from openreel.tasks.rules import image_fields, limits_for
+from openreel.wire.families import Family, Prefix
 from openreel.wire.requests import (
     CameraConfig,
     CameraType,

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openreel.engines.base import Feature, ImageSpec, TaskKind, VideoSpec, capabilities_for
-from openreel.tasks.families import Family, Prefix
 from openreel.tasks.inputs import ImageField
 from openreel.tasks.models import (
     CUSTOM_VIDEO_RULES,
@@ -25,6 +24,7 @@ from openreel.tasks.models import (
 )
 from openreel.tasks.routing import EngineRouter
 from openreel.wire.errors import illegal
+from openreel.wire.families import Family, Prefix
 from openreel.wire.requests import (
     CreateRequest,
     Image2VideoRequest,

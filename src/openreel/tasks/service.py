@@ -9,17 +9,17 @@ from typing import Any
 
 from openreel.blobs.base import BlobStore
 from openreel.clock import now_ms
+from openreel.ids import new_id
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import Enqueue
 from openreel.store.prepared import DuplicateKey
 from openreel.store.task_views import TaskView, TaskViews
-from openreel.tasks.families import Family, Prefix
-from openreel.tasks.ids import new_id
 from openreel.tasks.inputs import remote_fields, store_inline_images
-from openreel.tasks.parsing import parse_request
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.rules import TaskPlan, plan_task
 from openreel.wire.errors import ErrorCode, KlingError, illegal
+from openreel.wire.families import Family, Prefix
+from openreel.wire.parsing import parse_request
 from openreel.wire.tasks import TaskStatus
 
 MAX_PAGE_NUM = 1000

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from openreel.tasks.families import Family
 from openreel.wire.errors import ErrorCode, KlingError
+from openreel.wire.families import Family
 from openreel.wire.requests import (
     CreateRequest,
     Image2VideoRequest,

@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from openreel.ids import new_id
 from openreel.store.tables import Base, WebhookDeliveryRow
-from openreel.tasks.ids import new_id
 
 __all__ = ["PENDING", "DELIVERED", "FAILED", "GONE", "new_event_id", "record_event"]
 
