@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -55,7 +55,7 @@ def serve(
 
     from openreel.app import create_app
 
-    settings = Settings().with_overrides(
+    settings = _settings(
         host=host,
         port=port,
         data_dir=data_dir,
@@ -96,7 +96,7 @@ def worker(
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = Settings().with_overrides(
+    settings = _settings(
         data_dir=data_dir,
         workers=concurrency,
         worker_engines=[e.strip() for e in engines.split(",") if e.strip()] if engines else None,
@@ -125,6 +125,22 @@ def worker(
         raise typer.Exit(code=2) from None
 
 
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment, openreel.toml and the flags; a bad value is one line per
+    field on stderr and exit 2, never a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings().with_overrides(**overrides)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            field = "_".join(str(part) for part in error["loc"][:1]).upper()
+            where = f"OPENREEL_{field}: " if field else ""
+            message = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"openreel: {where}{message}", err=True)
+        raise typer.Exit(code=2) from None
+
+
 def _require_extras(settings: Settings, *, runs_jobs: bool) -> None:
     """A missing optional package: one plain line on stderr (never wrapped), exit 2."""
     from openreel.extras import missing_extras
@@ -136,7 +152,7 @@ def _require_extras(settings: Settings, *, runs_jobs: bool) -> None:
 
 
 async def _open_keys(data_dir: Path | None) -> tuple[Database, KeyRepository]:
-    settings = Settings().with_overrides(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir)
     _require_extras(settings, runs_jobs=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)

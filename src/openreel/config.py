@@ -36,9 +36,7 @@ def _comma_separated(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="OPENREEL_", toml_file=os.environ.get("OPENREEL_CONFIG", "openreel.toml")
-    )
+    model_config = SettingsConfigDict(env_prefix="OPENREEL_")
 
     data_dir: Path = Field(default=Path("./data"), description="Where the database and files live")
     database_url: str | None = Field(
@@ -224,7 +222,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        # OPENREEL_CONFIG is read each time settings are built, not when this module loads.
+        toml_file = os.environ.get("OPENREEL_CONFIG", "openreel.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
     @property
     def resolved_database_url(self) -> str:
@@ -237,4 +237,8 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     def with_overrides(self, **changes: Any) -> Settings:
-        return self.model_copy(update={k: v for k, v in changes.items() if v is not None})
+        """These settings with ``changes`` (``None``: unchanged), validated like the rest
+        (``ValidationError`` naming the field), e.g. for command-line flags."""
+        values = self.model_dump()
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return type(self).model_validate(values)

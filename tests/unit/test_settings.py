@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -79,3 +83,39 @@ def test_presigned_urls_cannot_outlive_seven_days() -> None:
     with pytest.raises(ValidationError, match="presigned S3 URLs last at most 604800 s"):
         Settings(blobs="s3://media", url_ttl_seconds=604801)
     assert Settings(url_ttl_seconds=10**7).url_ttl_seconds == 10**7  # local links: any
+
+
+def test_overrides_are_validated_like_the_environment() -> None:
+    settings = Settings()
+    with pytest.raises(ValidationError, match="workers"):
+        settings.with_overrides(workers=-3)
+    with pytest.raises(ValidationError, match="needs PostgreSQL"):
+        settings.with_overrides(queue="procrastinate")
+    assert settings.with_overrides(port=9001, host=None).port == 9001
+    assert settings.with_overrides(port=9001).host == settings.host
+
+
+def test_the_config_file_is_read_when_settings_are_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "custom.toml"
+    config.write_text('port = 9123\nroutes = {"*" = "classic", "mine" = "classic"}\n')
+    monkeypatch.delenv("OPENREEL_PORT", raising=False)
+    monkeypatch.setenv("OPENREEL_CONFIG", str(config))  # after openreel.config was imported
+    settings = Settings()
+    assert settings.port == 9123
+    assert settings.routes["mine"] == "classic"
+
+
+def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "openreel", "serve", "--workers", "-3", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "openreel: OPENREEL_WORKERS: Input should be greater than or equal to 0"
+    )
+    assert "Traceback" not in result.stdout
