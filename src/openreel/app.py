@@ -24,6 +24,7 @@ from openreel.auth.keys import IssuedKey, issue_key
 from openreel.blobs.base import Links
 from openreel.blobs.signing import UrlSigner
 from openreel.callbacks.sender import CallbackSender, SecretsFor, SenderConfig, UrlFor
+from openreel.callbacks.service import CallbackService
 from openreel.config import Settings
 from openreel.engines import registry
 from openreel.engines.base import Engine
@@ -122,6 +123,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         queue=queue,
         deliveries=deliveries,
         callbacks=callbacks,
+        callback_log=CallbackService(service, deliveries, callbacks.notify),
         engines=engines,
     )
 

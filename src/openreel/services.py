@@ -8,6 +8,7 @@ from openreel.auth.authenticate import Authenticator
 from openreel.blobs.base import BlobStore, Links
 from openreel.blobs.signing import UrlSigner
 from openreel.callbacks.sender import CallbackSender
+from openreel.callbacks.service import CallbackService
 from openreel.config import Settings
 from openreel.engines.base import Engine
 from openreel.net.safe_http import SafeHttp
@@ -34,4 +35,5 @@ class Services:
     queue: TaskQueue
     deliveries: DeliveryRepository
     callbacks: CallbackSender
+    callback_log: CallbackService
     engines: dict[str, Engine]

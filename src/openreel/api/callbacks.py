@@ -50,9 +50,10 @@ def _log_handler(family: Family) -> Handler:
     async def callback_log(request: Request, task_id: str) -> JSONResponse:
         services = services_of(request)
         owner = await owner_of(request, services)
-        view = await services.tasks.get(owner, family, task_id)
-        logged = await services.deliveries.log(view.id)
-        return envelope({"task_id": view.id, "deliveries": [_logged(i) for i in logged]})
+        log = await services.callback_log.log(owner, family, task_id)
+        return envelope(
+            {"task_id": log.task_id, "deliveries": [_logged(i) for i in log.deliveries]}
+        )
 
     return callback_log
 
@@ -61,7 +62,6 @@ def _redeliver_handler(family: Family) -> Handler:
     async def redeliver(request: Request, task_id: str) -> JSONResponse:
         services = services_of(request)
         owner = await owner_of(request, services)
-        view = await services.tasks.get(owner, family, task_id)
         raw = await request.body()
         body = await json_body(request) if raw.strip() else {}
         if not isinstance(body, dict):
@@ -69,20 +69,8 @@ def _redeliver_handler(family: Family) -> Handler:
         event_id = body.get("event_id")
         if event_id is not None and not isinstance(event_id, str):
             raise illegal("event_id", "must be a string")
-        events = [i.delivery for i in await services.deliveries.log(view.id)]
-        if not events:
-            raise illegal("callback_url", f"task {view.id} was created without a callback_url")
-        if event_id is None:
-            chosen = events[-1].id
-        elif any(e.id == event_id for e in events):
-            chosen = event_id
-        else:
-            raise illegal("event_id", f"task {view.id} has no callback event '{event_id}'")
-        queued = await services.deliveries.redeliver(view.id, [chosen])
-        if not queued:
-            raise illegal("event_id", f"event '{chosen}' is being sent right now; try again")
-        services.callbacks.notify()
-        return envelope({"task_id": view.id, "queued": queued})
+        task, queued = await services.callback_log.redeliver(owner, family, task_id, event_id)
+        return envelope({"task_id": task, "queued": queued})
 
     return redeliver
 
