@@ -1,1 +1,1 @@
-"""Task status callbacks: the outbox written with each status change, and its sender."""
+"""Task status callbacks: the sender of outbox events, and the log and redelivery use cases."""
