@@ -8,8 +8,6 @@ are conditional on still holding the lease.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import shutil
 import tempfile
@@ -23,16 +21,14 @@ from openreel.engines.base import (
     Engine,
     EngineError,
     GenerationJob,
-    ImageSpec,
     OutputFile,
     TaskKind,
-    VideoSpec,
 )
 from openreel.ids import new_id
 from openreel.net.safe_http import FetchLimits, SafeHttp
-from openreel.store.tables import TaskRow
-from openreel.store.tasks import TaskRepository
+from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.tasks.inputs import resolve_inputs
+from openreel.tasks.plan import RenderPlan
 from openreel.wire.errors import KlingError
 from openreel.wire.tasks import TaskStatus
 
@@ -72,35 +68,24 @@ class _Progress:
         return min(99, int(self.fraction * 100))
 
 
-def request_seed(params: dict[str, Any]) -> int:
-    """A seed from the request itself, so identical requests render identical outputs.
-
-    ``inputs`` is left out: its blob keys contain the task id.
-    """
-    stable = {k: v for k, v in params.items() if k != "inputs"}
-    digest = hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).digest()
-    return int.from_bytes(digest[:4], "big") % (2**31)
-
-
-def build_job(row: TaskRow, images: dict[str, Path], output_dir: Path) -> GenerationJob:
-    params: dict[str, Any] = dict(row.params)
-    video = params.get("video_spec")
-    image = params.get("image_spec")
+def build_job(
+    row: TaskRecord, plan: RenderPlan, images: dict[str, Path], output_dir: Path
+) -> GenerationJob:
     return GenerationJob(
         task_id=row.id,
         kind=TaskKind(row.kind),
         model_name=row.model_name,
-        params=params,
+        params=dict(row.params),
         images=images,
         output_dir=output_dir,
-        seed=request_seed(params),
-        video=VideoSpec(**video) if video else None,
-        image=ImageSpec(**image) if image else None,
+        seed=plan.seed,
+        video=plan.video,
+        image=plan.image,
     )
 
 
 async def run_generation(
-    row: TaskRow,
+    row: TaskRecord,
     worker_id: str,
     deps: WorkerDeps,
     stop: threading.Event,
@@ -122,11 +107,20 @@ async def run_generation(
     progress = _Progress(stop, lease_lost, *([cancelled] if cancelled is not None else []))
 
     async def generate() -> dict[str, Any]:
+        plan = RenderPlan.from_json(row.plan)
         images = await resolve_inputs(
-            row.id, row.params, deps.blobs, deps.http, deps.fetch_limits, work
+            row.id,
+            row.params,
+            plan.inputs,
+            plan.remote_inputs,
+            deps.blobs,
+            deps.http,
+            deps.fetch_limits,
+            work,
         )
         progress(0.0)  # stop before the engine starts if we are already shutting down
-        output = await asyncio.to_thread(engine.run, build_job(row, images, work), progress)
+        job = build_job(row, plan, images, work)
+        output = await asyncio.to_thread(engine.run, job, progress)
         # Still under the heartbeat below: an upload to S3 can take a while.
         return await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
 
@@ -161,7 +155,7 @@ async def run_generation(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _store_outputs(row: TaskRow, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:
+def _store_outputs(row: TaskRecord, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:
     if not files:
         raise EngineError("the engine produced no output")
     prefix = f"outputs/{row.id}/{row.attempts}"

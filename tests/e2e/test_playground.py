@@ -27,8 +27,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from openreel.store.db import Database
-from openreel.store.tables import TaskRow
-from openreel.store.tasks import TaskRepository
+from openreel.store.tasks import TaskRecord, TaskRepository
 from tests.browser import FLAGS, Steps, chromium_path
 from tests.helpers import b64, encode, textured
 from tests.server import ServerProcess, running_server
@@ -101,12 +100,12 @@ def drag(page: Page, a: tuple[float, float], b: tuple[float, float]) -> None:
     page.mouse.up()
 
 
-def stored_task(database_url: str | None, server_dir: Path, task_id: str) -> TaskRow:
+def stored_task(database_url: str | None, server_dir: Path, task_id: str) -> TaskRecord:
     """The task row as the server stored it (read in a thread: Playwright's sync API owns
     this thread's event loop)."""
     url = database_url or f"sqlite:///{server_dir / 'openreel.db'}"
 
-    async def read() -> TaskRow:
+    async def read() -> TaskRecord:
         db = Database(url)
         try:
             row = await TaskRepository(db).get(task_id)
@@ -253,8 +252,9 @@ def test_motion_brush_through_the_page(
     # Pixel (column, row from the top) -> Kling (x, height - 1 - row), origin bottom-left.
     assert group["trajectories"] == [{"x": int(x), "y": HEIGHT - 1 - int(y)} for x, y in clicks]
     blobs = server_dir / "blobs"
-    assert_mask(blobs / params["inputs"]["static_mask"], radius, static_stroke, erased)
-    assert_mask(blobs / params["inputs"]["dynamic_masks[0].mask"], radius, dynamic_stroke)
+    inputs = row.plan["inputs"]
+    assert_mask(blobs / inputs["static_mask"], radius, static_stroke, erased)
+    assert_mask(blobs / inputs["dynamic_masks[0].mask"], radius, dynamic_stroke)
     assert page.errors == []  # type: ignore[attr-defined]
 
     # The page's curl command and Python call make the same request: same task back.
@@ -571,9 +571,9 @@ def test_tail_frame_and_camera_requests(
     assert camera_task and camera_task != tail_task
     steps.shot("camera")
 
-    params = stored_task(database_url, server_dir, tail_task).params
-    assert set(params["inputs"]) == {"image", "image_tail"}
-    tail_blob = server_dir / "blobs" / params["inputs"]["image_tail"]
+    inputs = stored_task(database_url, server_dir, tail_task).plan["inputs"]
+    assert set(inputs) == {"image", "image_tail"}
+    tail_blob = server_dir / "blobs" / inputs["image_tail"]
     assert tail_blob.read_bytes() == tail.read_bytes()  # the picked file, byte for byte
     params = stored_task(database_url, server_dir, camera_task).params
     assert params["camera_control"] == {

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from openreel.clock import now_ms
 from openreel.store.tables import TaskRow
+from openreel.store.tasks import TaskRecord
 from tests.conftest import Api
 from tests.fakes.engines import CrashingEngine, FailingEngine, GatedEngine, MissingFileEngine
 from tests.helpers import image_b64
@@ -32,7 +33,7 @@ def create(api: Api, headers: dict[str, str]) -> str:
     return str(response.json()["data"]["task_id"])
 
 
-def row(api: Api, task_id: str) -> TaskRow:
+def row(api: Api, task_id: str) -> TaskRecord:
     assert api.client.portal is not None
     found = api.client.portal.call(api.services.tasks_repo.get, task_id)
     assert found is not None

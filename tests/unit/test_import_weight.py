@@ -16,8 +16,7 @@ HEAVY = ("torch", "cv2", "av", "numpy", "diffusers", "transformers")
 def test_importing_loads_no_heavy_library(module: str) -> None:
     # A fresh interpreter: this test process has imported all of them already.
     probe = (
-        f"import sys, json, {module}; "
-        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+        f"import sys, json, {module}; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60

@@ -36,7 +36,7 @@ from procrastinate.job_context import AbortReason, JobContext
 from procrastinate.jobs import Job
 
 from openreel.queue.procrastinate import TASK_NAME
-from openreel.store.tables import TaskRow
+from openreel.store.tasks import TaskRecord
 from openreel.worker import WorkerDeps, run_generation
 
 log = logging.getLogger("openreel.queue")
@@ -126,7 +126,7 @@ class JobRunner:
                 raise
             raise HandedBack() from None
 
-    async def _claim(self, task_id: str, worker_id: str) -> TaskRow | None:
+    async def _claim(self, task_id: str, worker_id: str) -> TaskRecord | None:
         lease = self.deps.lease_seconds
         while True:
             claim = await self.deps.repo.claim_task(

@@ -34,7 +34,7 @@ def _params(task: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(params) if isinstance(params, str | bytes) else dict(params or {})
 
 
-def snapshot(task: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+def snapshot(task: Mapping[str, Any]) -> dict[str, Any]:
     result = task.get("result")
     return {
         "task_id": task["id"],
@@ -46,7 +46,7 @@ def snapshot(task: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, An
         "result": json.loads(result) if isinstance(result, str | bytes) else result,
         "created_at": task["created_at"],
         "updated_at": task["updated_at"],
-        "base_url": params.get("base_url"),
+        "base_url": task.get("callback_base_url"),
     }
 
 
@@ -74,7 +74,7 @@ def record_event(conn: Connection, task: Mapping[str, Any], now: int) -> bool:
             seq=int(seq),
             url=str(url),
             task_status=task["status"],
-            event=snapshot(task, params),
+            event=snapshot(task),
             state=state,
             attempts=0,
             next_attempt_at=now,

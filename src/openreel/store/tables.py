@@ -57,7 +57,12 @@ class TaskRow(Base):
     engine: Mapped[str] = mapped_column(sa.String(64))
     external_task_id: Mapped[str | None] = mapped_column(sa.String(256), nullable=True)
     request_hash: Mapped[str] = mapped_column(sa.String(64))
+    # The request as the client sent it (inline images replaced by input:<field> markers).
     params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The server's decisions, versioned JSON (tasks.plan.RenderPlan): engine, sizes, inputs, seed.
+    plan: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Where result links in this task's callbacks point: the API address the client used.
+    callback_base_url: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     status: Mapped[str] = mapped_column(sa.String(16))
     status_msg: Mapped[str] = mapped_column(sa.Text, default="")
     progress: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -167,7 +167,12 @@ class TaskViews:
         elif values["params"].get("callback_url"):
             await self._insert_with_event(values)
         else:
-            row = {**values, "params": json.dumps(values["params"]), "result": None}
+            row = {
+                **values,
+                "params": json.dumps(values["params"]),
+                "plan": json.dumps(values["plan"]),
+                "result": None,
+            }
             async with self.db.raw() as conn:
                 await conn.execute(_INSERT, **row)
         async with self.db.raw() as conn:

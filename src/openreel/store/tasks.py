@@ -7,8 +7,8 @@ writes its callback event to the outbox in the same transaction (``store.outbox`
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -27,8 +27,39 @@ _t = Base.metadata.tables[TaskRow.__tablename__]
 T = TypeVar("T")
 
 
-def _task(row: Any) -> TaskRow:
-    return TaskRow(**row._mapping)
+@dataclass(frozen=True)
+class TaskRecord:
+    """A task row as workers and queues hold it: a frozen copy, never the ORM object (which
+    could be mutated or lazily reloaded away from the conditional UPDATEs below)."""
+
+    id: str
+    owner_id: str
+    family: str
+    kind: str
+    model_name: str
+    engine: str
+    external_task_id: str | None
+    request_hash: str
+    params: Mapping[str, Any]  # the request as sent
+    plan: Mapping[str, Any]  # tasks.plan.RenderPlan as JSON
+    callback_base_url: str | None
+    status: str
+    status_msg: str
+    progress: int
+    result: Mapping[str, Any] | None
+    attempts: int
+    lease_owner: str | None
+    lease_expires_at: int | None
+    created_at: int
+    updated_at: int
+
+
+_FIELDS = tuple(f.name for f in fields(TaskRecord))
+
+
+def _task(row: Any) -> TaskRecord:
+    values = row._mapping
+    return TaskRecord(**{name: values[name] for name in _FIELDS})
 
 
 def exhausted_message(max_attempts: int) -> str:
@@ -40,7 +71,7 @@ class Claim:
     """What a queue job found for its task: a row to run, a live lease held elsewhere (retry
     after ``wait_seconds``), or neither (the task is finished or gone: nothing to do)."""
 
-    row: TaskRow | None = None
+    row: TaskRecord | None = None
     wait_seconds: float | None = None
 
 
@@ -50,8 +81,8 @@ class TaskRepository:
         # Called after a commit that queued a callback event (wakes this process's sender).
         self.on_event = on_event
 
-    async def get(self, task_id: str) -> TaskRow | None:
-        def query(conn: Connection) -> TaskRow | None:
+    async def get(self, task_id: str) -> TaskRecord | None:
+        def query(conn: Connection) -> TaskRecord | None:
             row = conn.execute(sa.select(_t).where(_t.c.id == task_id)).one_or_none()
             return _task(row) if row is not None else None
 
@@ -59,7 +90,7 @@ class TaskRepository:
 
     async def claim(
         self, worker_id: str, lease_seconds: float, max_attempts: int
-    ) -> TaskRow | None:
+    ) -> TaskRecord | None:
         """Take the oldest runnable task: submitted, or processing with an expired lease and
         attempts left (exhausted ones are settled by ``fail_exhausted``)."""
         now = now_ms()
@@ -77,7 +108,7 @@ class TaskRepository:
         if not self.db.is_sqlite:
             candidate = candidate.with_for_update(skip_locked=True)
 
-        def change(conn: Connection) -> tuple[TaskRow | None, bool]:
+        def change(conn: Connection) -> tuple[TaskRecord | None, bool]:
             found = conn.execute(candidate).one_or_none()
             if found is None:
                 return None, False
@@ -179,7 +210,7 @@ class TaskRepository:
 
         return await self._changed(change)
 
-    def _held(self, row: TaskRow, worker_id: str) -> sa.ColumnElement[bool]:
+    def _held(self, row: TaskRecord, worker_id: str) -> sa.ColumnElement[bool]:
         return sa.and_(
             _t.c.id == row.id,
             _t.c.status == PROCESSING,
@@ -188,7 +219,7 @@ class TaskRepository:
         )
 
     async def heartbeat(
-        self, row: TaskRow, worker_id: str, lease_seconds: float, progress: int
+        self, row: TaskRecord, worker_id: str, lease_seconds: float, progress: int
     ) -> bool:
         now = now_ms()
         changed = await self._update(
@@ -201,7 +232,7 @@ class TaskRepository:
 
     async def finish(
         self,
-        row: TaskRow,
+        row: TaskRecord,
         worker_id: str,
         status: TaskStatus,
         message: str = "",
@@ -218,7 +249,7 @@ class TaskRepository:
             values.update(progress=100, result=result)
         return await self._update(self._held(row, worker_id), **values) > 0
 
-    async def release(self, row: TaskRow, worker_id: str) -> bool:
+    async def release(self, row: TaskRecord, worker_id: str) -> bool:
         """Hand a task back to the queue on graceful shutdown, not counting the attempt."""
         changed = await self._update(
             self._held(row, worker_id),

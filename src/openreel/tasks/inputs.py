@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,18 +81,11 @@ async def store_inline_images(
     return await asyncio.to_thread(run)
 
 
-def remote_fields(fields: list[ImageField]) -> list[dict[str, Any]]:
-    """The URL fields of a plan, as stored in the task's params for the worker."""
-    return [
-        {"path": f.path, "value": f.value, "aspect_rule": f.aspect_rule, "is_mask": f.is_mask}
-        for f in fields
-        if f.is_remote
-    ]
-
-
 async def resolve_inputs(
     task_id: str,
-    params: dict[str, Any],
+    params: Mapping[str, Any],
+    stored_inputs: Mapping[str, str],
+    remote_inputs: Sequence[ImageField],
     blobs: BlobStore,
     http: SafeHttp,
     limits: FetchLimits,
@@ -107,8 +101,8 @@ async def resolve_inputs(
     async def local(key: str) -> Path:
         return await asyncio.to_thread(blobs.materialize, key, work_dir)
 
-    keys: dict[str, str] = dict(params.get("inputs", {}))
-    pending = [ImageField(**item) for item in params.get("remote_inputs", [])]
+    keys = dict(stored_inputs)
+    pending = list(remote_inputs)
     fetched = await asyncio.gather(*(fetch_image(http, f.value, f.path, limits) for f in pending))
     checked = [
         (field, await asyncio.to_thread(_validated, field, data))
@@ -126,13 +120,13 @@ async def resolve_inputs(
     return {path: await local(key) for path, key in keys.items()}
 
 
-def check_image_set(sizes: dict[str, tuple[int, int]], params: dict[str, Any]) -> None:
+def check_image_set(sizes: dict[str, tuple[int, int]], params: Mapping[str, Any]) -> None:
     """Rules between images, checked once every size involved is known."""
     check_masks(sizes)
     check_trajectories(sizes, params)
 
 
-def check_trajectories(sizes: dict[str, tuple[int, int]], params: dict[str, Any]) -> None:
+def check_trajectories(sizes: dict[str, tuple[int, int]], params: Mapping[str, Any]) -> None:
     """Trajectory points are integer pixels of ``image`` (origin bottom-left): inside it."""
     base = sizes.get("image")
     if base is None:

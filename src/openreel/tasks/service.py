@@ -14,7 +14,8 @@ from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import Enqueue
 from openreel.store.prepared import DuplicateKey
 from openreel.store.task_views import TaskView, TaskViews
-from openreel.tasks.inputs import remote_fields, store_inline_images
+from openreel.tasks.inputs import store_inline_images
+from openreel.tasks.plan import RenderPlan, request_seed
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.rules import TaskPlan, plan_task
 from openreel.wire.errors import ErrorCode, KlingError, illegal
@@ -117,24 +118,16 @@ class TaskService:
     ) -> dict[str, Any]:
         now = now_ms()
         params = dict(plan.params)
-        if plan.callback_url is not None:
-            params["base_url"] = base_url
+        # The seed hashes the request with its pictures, before they are replaced by markers.
+        render = RenderPlan(
+            seed=request_seed(params),
+            inputs=inputs,
+            remote_inputs=tuple(f for f in plan.image_fields if f.is_remote),
+            video=plan.video,
+            image=plan.image,
+        )
         for image in plan.image_fields:
             _blank_image_value(params, image.path)
-        params["inputs"] = inputs
-        params["remote_inputs"] = remote_fields(plan.image_fields)
-        if plan.video is not None:
-            params["video_spec"] = {
-                "short_side": plan.video.short_side,
-                "fps": plan.video.fps,
-                "seconds": plan.video.seconds,
-            }
-        if plan.image is not None:
-            params["image_spec"] = {
-                "width": plan.image.width,
-                "height": plan.image.height,
-                "count": plan.image.count,
-            }
         return dict(
             id=task_id,
             owner_id=owner_id,
@@ -145,6 +138,8 @@ class TaskService:
             external_task_id=plan.external_task_id,
             request_hash=digest,
             params=params,
+            plan=render.to_json(),
+            callback_base_url=base_url if plan.callback_url is not None else None,
             status=TaskStatus.SUBMITTED.value,
             status_msg="",
             progress=0,
