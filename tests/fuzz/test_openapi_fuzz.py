@@ -53,8 +53,14 @@ def test_schemathesis_finds_no_server_error_and_only_kling_errors(tmp_path: Path
                 "--report-dir",
                 str(tmp_path / "report"),
             ],
-            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.kling_checks"},
-            cwd=ROOT,
+            env={
+                **os.environ,
+                "SCHEMATHESIS_HOOKS": "tests.fuzz.kling_checks",
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+                ),
+            },
+            cwd=tmp_path,  # Schemathesis keeps a cache folder in its working directory
             capture_output=True,
             text=True,
             timeout=600,
