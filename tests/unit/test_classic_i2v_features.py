@@ -15,9 +15,9 @@ from PIL import Image
 
 from openreel.engines.base import Feature, GenerationJob, TaskKind, VideoSpec
 from openreel.engines.classic import ClassicEngine
-from openreel.engines.classic.canvas import cover_crop
 from openreel.engines.classic.morph import TailMorph
-from openreel.engines.classic.motion_brush import parse_trajectory, resample_path
+from openreel.engines.imaging.canvas import cover_crop
+from openreel.engines.imaging.motion_brush import parse_trajectory, resample_path
 
 OUT = (576, 360)  # output of a 640x400 input at short side 360
 

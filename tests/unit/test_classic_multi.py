@@ -18,9 +18,9 @@ from PIL import Image
 
 from openreel.engines.base import GenerationJob, ImageSpec, TaskKind, VideoSpec
 from openreel.engines.classic import ClassicEngine
-from openreel.engines.classic.canvas import cover_crop
 from openreel.engines.classic.painterly import style_features
 from openreel.engines.classic.scene import Reference, analyse, pick_scene
+from openreel.engines.imaging.canvas import cover_crop
 from openreel.tasks.rules import image_size
 from tests.helpers import shapes_image
 from tests.matching import find

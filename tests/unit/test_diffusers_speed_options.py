@@ -15,7 +15,7 @@ from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 from PIL import Image
 
-from openreel.engines.diffusers.adapters.common import load_pipeline
+from openreel.engines.diffusers.adapters.pipelines import load_pipeline
 from openreel.engines.diffusers.spec import ModelSpec
 from tests.fakes.tiny_wan import save_tiny_wan
 from tests.helpers import textured

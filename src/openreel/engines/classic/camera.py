@@ -14,20 +14,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from openreel.engines.imaging.easing import smoothstep
+
 __all__ = [
     "CameraMove",
     "camera_move_for",
     "render_window",
-    "smoothstep",
     "window_matrix",
     "working_source",
 ]
-
-
-def smoothstep(t: float) -> float:
-    """Cubic ease-in/ease-out on [0, 1] (zero velocity at both ends)."""
-    t = min(1.0, max(0.0, t))
-    return t * t * (3.0 - 2.0 * t)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from openreel.engines.classic.camera import smoothstep
+from openreel.engines.imaging.easing import smoothstep
 
 __all__ = [
     "CameraRig",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from openreel.engines.imaging.canvas import to_u8
+
 # Limits on the per-channel std ratio so a flat source or target cannot blow colours up.
 _MIN_RATIO, _MAX_RATIO = 0.5, 2.0
 
@@ -19,12 +21,6 @@ class LabStats:
 
 def to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
-
-
-def to_u8(values: np.ndarray) -> np.ndarray:
-    """Round and saturate float values to uint8."""
-    out: np.ndarray = np.clip(values + np.float32(0.5), 0, 255).astype(np.uint8)
-    return out
 
 
 def to_rgb8(lab: np.ndarray) -> np.ndarray:

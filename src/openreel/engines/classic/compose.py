@@ -14,12 +14,8 @@ so the ``count`` images differ while the whole task stays reproducible.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import cv2
 import numpy as np
-from PIL import Image
 
 from openreel.engines.base import (
     EngineError,
@@ -29,12 +25,13 @@ from openreel.engines.base import (
     OutputFile,
     ProgressFn,
 )
-from openreel.engines.classic.canvas import cover_crop, palette_gradient
-from openreel.engines.classic.color import LabStats, lab_stats, to_u8, transfer
+from openreel.engines.classic.color import LabStats, lab_stats, transfer
 from openreel.engines.classic.cutout import Cutout, cut_out
 from openreel.engines.classic.layout import Rect, grid_layout
-from openreel.engines.classic.loading import indexed_images, load_rgb, load_rgba, shrink_to
 from openreel.engines.classic.painterly import painterly, style_features
+from openreel.engines.imaging.canvas import cover_crop, palette_gradient, to_u8
+from openreel.engines.imaging.loading import indexed_images, load_rgb, load_rgba, shrink_to
+from openreel.engines.imaging.png import save_png
 
 HARMONY = 0.35  # how far each subject's colours move towards the background's
 STYLE_STRENGTH = 0.8  # how far the final image's colours move towards the style image's
@@ -131,17 +128,6 @@ def _subjects(job: GenerationJob, size: tuple[int, int]) -> list[Cutout]:
         rgb, alpha = load_rgba(path, field, size)
         cutouts.append(cut_out(rgb, alpha, job.seed))
     return cutouts
-
-
-def save_png(image: np.ndarray, path: Path) -> Path:
-    """Write under a temporary name and rename, so a crash never leaves half a PNG at ``path``."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        Image.fromarray(image).save(partial, format="PNG", compress_level=4)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
 
 
 def render_multi_image2image(job: GenerationJob, progress: ProgressFn) -> GenerationOutput:

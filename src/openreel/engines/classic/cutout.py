@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from openreel.engines.classic.color import to_lab
-from openreel.engines.classic.loading import shrink_to
+from openreel.engines.imaging.loading import shrink_to
 
 _WORK_SIDE = 512  # masks are computed at most at this size, then upscaled
 _GRABCUT_SIDE = 320

@@ -29,17 +29,16 @@ from openreel.engines.base import (
     OutputFile,
     ProgressFn,
 )
-from openreel.engines.classic.camera import render_window, smoothstep
-from openreel.engines.classic.canvas import cover_crop
+from openreel.engines.classic.camera import render_window
 from openreel.engines.classic.color import lab_stats, transfer
 from openreel.engines.classic.cutout import Cutout
 from openreel.engines.classic.image2video import VIDEO_NAME, video_spec
 from openreel.engines.classic.layout import Rect, grid_layout
-from openreel.engines.classic.loading import indexed_images, load_rgba
 from openreel.engines.classic.scene import Reference, analyse, generated_backdrop, pick_scene
+from openreel.engines.imaging.canvas import ASPECTS, cover_crop
+from openreel.engines.imaging.easing import smoothstep
+from openreel.engines.imaging.loading import indexed_images, load_rgba
 from openreel.media.video import VideoWriter, even_size_for
-
-ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 
 SCENE_ZOOM = 1.04  # camera push-in as seen on the scene
 ELEMENT_ZOOM = 1.06  # elements are nearer the camera: they grow a little more (parallax)

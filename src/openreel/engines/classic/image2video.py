@@ -15,7 +15,7 @@ Frames are produced one at a time and encoded immediately; nothing holds the who
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +36,7 @@ from openreel.engines.classic.camera import (
     working_source,
 )
 from openreel.engines.classic.camera_control import RigRenderer, rig_for_control
-from openreel.engines.classic.canvas import cover_crop
-from openreel.engines.classic.loading import indexed_images, load_rgb, probe_size
-from openreel.engines.classic.masks import StaticFreeze, load_mask
 from openreel.engines.classic.morph import TailMorph
-from openreel.engines.classic.motion_brush import MotionBrush, brush_groups
 from openreel.engines.classic.parallax import (
     ORBIT,
     PUSH_IN,
@@ -48,11 +44,13 @@ from openreel.engines.classic.parallax import (
     find_foreground,
 )
 from openreel.engines.classic.warp_clip import WarpClip
+from openreel.engines.imaging.canvas import frame_sized
+from openreel.engines.imaging.loading import load_rgb, probe_size
+from openreel.engines.imaging.masks import StaticFreeze, load_mask
+from openreel.engines.imaging.motion_brush import FrameAt, brush_clip
 from openreel.media.video import VideoWriter, even_size_for
 
 VIDEO_NAME = "video.mp4"
-
-FrameAt = Callable[[float], np.ndarray]
 
 
 def video_spec(job: GenerationJob) -> VideoSpec:
@@ -63,10 +61,7 @@ def video_spec(job: GenerationJob) -> VideoSpec:
 
 def _frame_sized(path: Path, field: str, out_size: tuple[int, int]) -> np.ndarray:
     """The whole image at exactly ``out_size`` (cover-cropped if its aspect differs)."""
-    image = load_rgb(path, field, out_size)
-    if (image.shape[1], image.shape[0]) == out_size:
-        return image
-    return cover_crop(image, out_size)
+    return frame_sized(load_rgb(path, field, out_size), out_size)
 
 
 def _tail_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
@@ -95,28 +90,6 @@ def _move_clip(path: Path, field: str, move: CameraMove, out_size: tuple[int, in
 
 def _tail_only_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
     return _move_clip(job.images["image_tail"], "image_tail", ZOOM_OUT, out_size)
-
-
-def brush_clip(
-    job: GenerationJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
-) -> FrameAt | None:
-    """The cut-and-drag render of ``dynamic_masks`` (also the diffusers VACE control video)."""
-    fields = indexed_images(job.images, "dynamic_masks", "mask")
-    if not fields:
-        return None
-    masks = {
-        int(field.split("[", 1)[1].split("]", 1)[0]): load_mask(path, field, out_size)
-        for field, path in fields
-    }
-    groups = brush_groups(job.params, masks, in_size, out_size)
-    if not groups:
-        return None
-    brush = MotionBrush(_frame_sized(job.images["image"], "image", out_size), groups, count)
-
-    def frame(t: float) -> np.ndarray:
-        return brush.frame(round(t * (count - 1)))
-
-    return frame
 
 
 def _camera_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt | None:

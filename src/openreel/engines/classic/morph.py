@@ -21,7 +21,8 @@ import math
 import cv2
 import numpy as np
 
-from openreel.engines.classic.camera import render_window, smoothstep
+from openreel.engines.classic.camera import render_window
+from openreel.engines.imaging.easing import smoothstep
 
 __all__ = ["TailMorph", "is_related"]
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from openreel.engines.classic.color import to_lab, to_rgb8, to_u8
-from openreel.engines.classic.loading import shrink_to
+from openreel.engines.classic.color import to_lab, to_rgb8
+from openreel.engines.imaging.canvas import to_u8
+from openreel.engines.imaging.loading import shrink_to
 
 _PROBE_SIDE = 384
 _FLAT_GRADIENT = 6.0

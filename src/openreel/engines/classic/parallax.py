@@ -18,14 +18,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from openreel.engines.classic.camera import smoothstep
 from openreel.engines.classic.camera_control import (
     CameraRig,
     framing_for,
     source_matrix,
     warp_view,
 )
-from openreel.engines.classic.loading import shrink_to
+from openreel.engines.imaging.easing import smoothstep
+from openreel.engines.imaging.loading import shrink_to
 
 __all__ = ["ORBIT", "PUSH_IN", "Foreground", "LayeredRenderer", "Parallax", "find_foreground"]
 

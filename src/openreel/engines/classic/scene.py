@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from openreel.engines.classic.canvas import blurred_backdrop, palette_gradient
 from openreel.engines.classic.cutout import Cutout, find_subject, framed
+from openreel.engines.imaging.canvas import blurred_backdrop, palette_gradient
 
 WIDE_ASPECT = 1.5
 LARGE_AREA = 2.0

@@ -45,6 +45,6 @@ class PipelineAdapter:
     def load(self, spec: ModelSpec, model_name: str) -> Any:
         import diffusers
 
-        from openreel.engines.diffusers.adapters.common import load_pipeline
+        from openreel.engines.diffusers.adapters.pipelines import load_pipeline
 
         return load_pipeline(getattr(diffusers, self.pipeline), spec, model_name)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,21 +13,18 @@ import torch
 from PIL import Image
 
 from openreel.engines.base import GenerationJob, GenerationOutput, OutputFile
-from openreel.engines.classic.elements import ASPECTS
-from openreel.engines.classic.loading import load_rgb, probe_size
-from openreel.engines.classic.masks import StaticFreeze
 from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
+from openreel.engines.imaging.canvas import ASPECTS
+from openreel.engines.imaging.loading import load_rgb, probe_size
+from openreel.engines.imaging.masks import StaticFreeze
 from openreel.media.video import VideoWriter
 
 __all__ = [
     "LatentEdit",
     "VideoPlan",
     "common_arguments",
-    "device_for",
-    "dtype_for",
     "frame_count",
-    "load_pipeline",
     "output_size",
     "picture",
     "plan_video",
@@ -38,56 +34,6 @@ __all__ = [
 
 # A change to the pipeline's step outputs after each step: (pipeline, step, kwargs) -> kwargs.
 LatentEdit = Callable[[Any, int, dict[str, Any]], dict[str, Any]]
-
-_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
-
-
-def device_for(spec: ModelSpec) -> str:
-    if spec.device != "auto":
-        return spec.device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def dtype_for(spec: ModelSpec) -> torch.dtype:
-    return _DTYPES[spec.dtype]
-
-
-def load_pipeline(pipeline_class: Any, spec: ModelSpec, model_name: str, **components: Any) -> Any:
-    """``from_pretrained`` on the configured weights, offline (``components`` replace the
-    saved ones), then the speed options."""
-    pipe = pipeline_class.from_pretrained(
-        str(spec.weights_path(model_name)),
-        dtype=dtype_for(spec),
-        local_files_only=True,
-        **components,
-    )
-    pipe.set_progress_bar_config(disable=True)  # progress goes to the task instead
-    for lora in spec.loras:
-        name = Path(lora.path).stem
-        pipe.load_lora_weights(lora.path, adapter_name=name)
-    if spec.loras:
-        pipe.set_adapters(
-            [Path(lora.path).stem for lora in spec.loras], [lora.weight for lora in spec.loras]
-        )
-    transformer = getattr(pipe, "transformer", None)
-    if spec.fp8 and transformer is not None:
-        # Weights stored in FP8, computed in the model's dtype (halves transformer memory).
-        transformer.enable_layerwise_casting(
-            storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype_for(spec)
-        )
-    if spec.attention_backend and transformer is not None:
-        transformer.set_attention_backend(spec.attention_backend)
-    if spec.vae_tiling:
-        pipe.vae.enable_tiling()
-    if spec.cpu_offload == "model":
-        pipe.enable_model_cpu_offload()
-    elif spec.cpu_offload == "sequential":
-        pipe.enable_sequential_cpu_offload()
-    else:
-        pipe.to(device_for(spec))
-    if spec.compile and transformer is not None:
-        transformer.compile_repeated_blocks(fullgraph=True)
-    return pipe
 
 
 def output_size(width: int, height: int, area: int, multiple: int) -> tuple[int, int]:
@@ -157,7 +103,7 @@ def picture(job: GenerationJob, field: str, size: tuple[int, int]) -> Image.Imag
     path = job.images.get(field)
     if path is None:
         raise AdapterError(f"{field} is required by this model")
-    from openreel.engines.classic.canvas import cover_crop
+    from openreel.engines.imaging.canvas import cover_crop
 
     rgb = load_rgb(path, field, size)
     return Image.fromarray(cover_crop(rgb, size))

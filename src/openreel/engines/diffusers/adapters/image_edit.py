@@ -75,9 +75,9 @@ class ImageEditAdapter(PipelineAdapter):
     ) -> GenerationOutput:
         from PIL import Image
 
-        from openreel.engines.classic.compose import save_png
-        from openreel.engines.classic.loading import indexed_images, load_rgb
         from openreel.engines.diffusers.adapters.common import common_arguments, output_size
+        from openreel.engines.imaging.loading import indexed_images, load_rgb
+        from openreel.engines.imaging.png import save_png
 
         if job.image is None:
             raise AdapterError("a multi-image2image job needs an image spec")
@@ -114,7 +114,7 @@ class QwenImageEdit(ImageEditAdapter):
     def load(self, spec: ModelSpec, model_name: str) -> Any:
         import diffusers
 
-        from openreel.engines.diffusers.adapters.common import load_pipeline
+        from openreel.engines.diffusers.adapters.pipelines import load_pipeline
 
         processor = still_image_processor(spec.weights_path(model_name))
         return load_pipeline(

@@ -30,9 +30,9 @@ import torch
 from PIL import Image
 
 from openreel.engines.base import GenerationJob
-from openreel.engines.classic.canvas import cover_crop
-from openreel.engines.classic.loading import load_rgb
-from openreel.engines.classic.masks import StaticFreeze, selected
+from openreel.engines.imaging.canvas import cover_crop
+from openreel.engines.imaging.loading import load_rgb
+from openreel.engines.imaging.masks import StaticFreeze, selected
 
 __all__ = ["LatentFreeze", "blending_scheduler", "pixel_freeze", "static_mask"]
 

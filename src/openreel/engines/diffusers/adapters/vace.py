@@ -48,11 +48,11 @@ class Control:
 
 def control_video(job: GenerationJob, size: tuple[int, int], frames: int) -> Control:
     """The control video and masks of an image2video job at ``size`` = (width, height)."""
-    from openreel.engines.classic.canvas import cover_crop
-    from openreel.engines.classic.image2video import brush_clip
-    from openreel.engines.classic.loading import probe_size
     from openreel.engines.diffusers.adapters.common import picture
     from openreel.engines.diffusers.adapters.static_mask import static_mask
+    from openreel.engines.imaging.canvas import cover_crop
+    from openreel.engines.imaging.loading import probe_size
+    from openreel.engines.imaging.motion_brush import brush_clip
 
     width, height = size
     video = [np.full((height, width, 3), _GREY, np.uint8) for _ in range(frames)]
@@ -96,13 +96,13 @@ class WanVace(PipelineAdapter):
     ) -> GenerationOutput:
         from PIL import Image
 
-        from openreel.engines.classic.loading import indexed_images, load_rgb
         from openreel.engines.diffusers.adapters.common import (
             common_arguments,
             plan_video,
             write_video,
         )
         from openreel.engines.diffusers.adapters.static_mask import pixel_freeze
+        from openreel.engines.imaging.loading import indexed_images, load_rgb
 
         multiple = pipeline.vae_scale_factor_spatial * pipeline.transformer.config.patch_size[1]
         temporal = pipeline.vae_scale_factor_temporal

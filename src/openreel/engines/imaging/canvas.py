@@ -5,7 +5,21 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from openreel.engines.classic.color import to_u8
+# Kling's video aspect ratios as (width, height) proportions.
+ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
+
+
+def to_u8(values: np.ndarray) -> np.ndarray:
+    """Round and saturate float values to uint8."""
+    out: np.ndarray = np.clip(values + np.float32(0.5), 0, 255).astype(np.uint8)
+    return out
+
+
+def frame_sized(image: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
+    """``image`` at exactly ``out_size``, cover-cropped if its aspect differs."""
+    if (image.shape[1], image.shape[0]) == out_size:
+        return image
+    return cover_crop(image, out_size)
 
 
 def cover_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

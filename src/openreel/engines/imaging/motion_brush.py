@@ -13,16 +13,29 @@ scaled to the output size.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
-from openreel.engines.classic.camera import smoothstep
+from openreel.engines.base import GenerationJob
+from openreel.engines.imaging.canvas import frame_sized
+from openreel.engines.imaging.easing import smoothstep
+from openreel.engines.imaging.loading import indexed_images, load_rgb
+from openreel.engines.imaging.masks import load_mask
 
-__all__ = ["BrushLayer", "MotionBrush", "parse_trajectory", "resample_path"]
+__all__ = [
+    "BrushLayer",
+    "FrameAt",
+    "MotionBrush",
+    "brush_clip",
+    "parse_trajectory",
+    "resample_path",
+]
+
+FrameAt = Callable[[float], np.ndarray]
 
 _GROW = 3  # px the cut-out extends beyond the mask
 _FEATHER = 3  # px of soft edge around the grown mask
@@ -175,3 +188,27 @@ def brush_groups(
         if len(path) >= 2:
             groups.append((masks[index], path))
     return groups
+
+
+def brush_clip(
+    job: GenerationJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
+) -> FrameAt | None:
+    """The cut-and-drag render of ``dynamic_masks`` (also the diffusers VACE control video)."""
+    fields = indexed_images(job.images, "dynamic_masks", "mask")
+    if not fields:
+        return None
+    masks = {
+        int(field.split("[", 1)[1].split("]", 1)[0]): load_mask(path, field, out_size)
+        for field, path in fields
+    }
+    groups = brush_groups(job.params, masks, in_size, out_size)
+    if not groups:
+        return None
+    brush = MotionBrush(
+        frame_sized(load_rgb(job.images["image"], "image", out_size), out_size), groups, count
+    )
+
+    def frame(t: float) -> np.ndarray:
+        return brush.frame(round(t * (count - 1)))
+
+    return frame

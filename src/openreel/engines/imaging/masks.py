@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from openreel.engines.classic.loading import load_rgb
+from openreel.engines.imaging.loading import load_rgb
 
 __all__ = ["StaticFreeze", "load_mask", "selected"]
 
