@@ -108,6 +108,8 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         enqueue=queue.enqueue,
         on_created=queue.notify,
         on_event=callbacks.notify,
+        end_task=tasks_repo.cancel,
+        stop_render=queue.cancel,
     )
     return Services(
         settings=settings,

@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from openreel.api.cancel import CANCEL_MESSAGE
 from openreel.queue.procrastinate import conninfo
+from openreel.tasks.service import CANCEL_MESSAGE
 from tests.conftest import Api
 from tests.fakes.engines import GatedEngine
 from tests.helpers import image_b64, pg_admin_url

@@ -21,26 +21,14 @@ from openreel.api.tasks import (
     envelope,
     present,
 )
-from openreel.wire.errors import illegal
 from openreel.wire.families import Family
-
-CANCEL_MESSAGE = "task cancelled by the user (POST .../cancel)"
 
 
 def _cancel_handler(family: Family) -> Handler:
     async def cancel_task(request: Request, task_id: str) -> JSONResponse:
         services = services_of(request)
         owner = await owner_of(request, services)
-        view = await services.tasks.get(owner, family, task_id)
-        if not await services.tasks_repo.cancel(view.id, CANCEL_MESSAGE):
-            view = await services.tasks.get(owner, family, view.id)
-            raise illegal(
-                "task_id",
-                f"task {view.id} has already ended ({view.status}); "
-                "only submitted or processing tasks can be cancelled",
-            )
-        await services.queue.cancel(view.id)
-        view = await services.tasks.get(owner, family, view.id)
+        view = await services.tasks.cancel(owner, family, task_id)
         return envelope(present(request, services, [view])[0])
 
     return cancel_task

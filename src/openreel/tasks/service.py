@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from openreel.blobs.base import BlobStore
@@ -24,6 +24,7 @@ from openreel.wire.parsing import parse_request
 from openreel.wire.tasks import TaskStatus
 
 MAX_PAGE_NUM = 1000
+CANCEL_MESSAGE = "task cancelled by the user (POST .../cancel)"
 ID_ATTEMPTS = 3
 MAX_PAGE_SIZE = 500
 
@@ -44,6 +45,8 @@ class TaskService:
         enqueue: Enqueue | None = None,
         on_created: Callable[[], None] = lambda: None,
         on_event: Callable[[], None] = lambda: None,
+        end_task: Callable[[str, str], Awaitable[bool]],
+        stop_render: Callable[[str], Awaitable[None]],
     ) -> None:
         self.views = views
         self.enqueue = enqueue
@@ -52,6 +55,10 @@ class TaskService:
         self.urls = urls
         self.on_created = on_created
         self.on_event = on_event
+        # Cancel: end a running or queued task as failed (one conditional UPDATE, with its
+        # callback event), then tell the queue (drop the job, stop the render).
+        self.end_task = end_task
+        self.stop_render = stop_render
 
     async def create(
         self, owner_id: str, family: Family, prefix: Prefix, body: Any, base_url: str = ""
@@ -158,6 +165,20 @@ class TaskService:
                 ErrorCode.NOT_FOUND, f"task_id: task '{task_id}' does not exist on {family.value}"
             )
         return view
+
+    async def cancel(self, owner_id: str, family: Family, task_id: str) -> TaskView:
+        """End a ``submitted`` or ``processing`` task as ``failed`` with ``CANCEL_MESSAGE``;
+        a task that already ended is a 1201 naming ``task_id``."""
+        view = await self.get(owner_id, family, task_id)
+        if not await self.end_task(view.id, CANCEL_MESSAGE):
+            view = await self.get(owner_id, family, view.id)
+            raise illegal(
+                "task_id",
+                f"task {view.id} has already ended ({view.status}); "
+                "only submitted or processing tasks can be cancelled",
+            )
+        await self.stop_render(view.id)
+        return await self.get(owner_id, family, view.id)
 
     async def page(
         self, owner_id: str, family: Family, page_num: int, page_size: int
