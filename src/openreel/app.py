@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,19 +38,15 @@ from openreel.store.task_views import TaskViews
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import TaskService
-from openreel.wiring import build_queue, open_blobs, worker_deps, worker_engines
+from openreel.wiring import (
+    build_queue,
+    open_blobs,
+    signing_secret,
+    worker_deps,
+    worker_engines,
+)
 
 log = logging.getLogger("openreel")
-
-
-def signing_secret(settings: Settings) -> bytes:
-    if settings.signing_secret:
-        return settings.signing_secret.encode()
-    path = settings.data_dir / "signing.key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip().encode()
 
 
 def print_first_key(issued: IssuedKey) -> None:
@@ -78,7 +73,8 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         await ensure_schema(settings.resolved_database_url)
     keys = KeyRepository(db)
     signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
-    blobs, links = open_blobs(settings, signer)
+    opened = open_blobs(settings, signer)
+    blobs, links = opened.store, opened.links
     http = SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks))
     deliveries = DeliveryRepository(db)
     callbacks = CallbackSender(
@@ -119,6 +115,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         authenticator=Authenticator(keys, leeway_seconds=settings.jwt_leeway_seconds),
         blobs=blobs,
         links=links,
+        files=opened.files,
         signer=signer,
         http=http,
         tasks=service,
@@ -174,9 +171,7 @@ def create_app(
         finally:
             await services.queue.stop()
             for engine in services.engines.values():
-                close = getattr(engine, "close", None)
-                if close is not None:
-                    close()  # e.g. the diffusers engine's child process
+                engine.close()  # e.g. the diffusers engine's child process
             await services.callbacks.stop()
             await services.http.aclose()
             await services.db.dispose()
@@ -193,7 +188,8 @@ def create_app(
     install_task_routes(app.router)
     install_callback_routes(app.router)
     install_cancel_routes(app.router)
-    app.include_router(files_router)
+    if not settings.blobs:  # S3 hands out presigned URLs instead
+        app.include_router(files_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

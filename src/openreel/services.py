@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from openreel.auth.authenticate import Authenticator
 from openreel.blobs.base import BlobStore, Links
+from openreel.blobs.local import LocalBlobStore
 from openreel.blobs.signing import UrlSigner
 from openreel.callbacks.sender import CallbackSender
 from openreel.callbacks.service import CallbackService
@@ -29,6 +30,7 @@ class Services:
     authenticator: Authenticator
     blobs: BlobStore
     links: Links  # result file URLs: signed /files links, or presigned S3 URLs
+    files: LocalBlobStore | None  # what /files serves: the data directory; None on S3
     signer: UrlSigner
     http: SafeHttp
     tasks: TaskService

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from openreel.blobs.base import BlobStore, Links
@@ -23,7 +25,24 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 
 
-def open_blobs(settings: Settings, signer: UrlSigner) -> tuple[BlobStore, Links]:
+def signing_secret(settings: Settings) -> bytes:
+    if settings.signing_secret:
+        return settings.signing_secret.encode()
+    path = settings.data_dir / "signing.key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+@dataclass(frozen=True)
+class OpenedBlobs:
+    store: BlobStore
+    links: Links  # how result files reach clients
+    files: LocalBlobStore | None  # what this server's /files route serves (None on S3)
+
+
+def open_blobs(settings: Settings, signer: UrlSigner) -> OpenedBlobs:
     """S3 with presigned links when ``OPENREEL_BLOBS`` is set, else the data directory with
     links signed by this server (served by ``/files``)."""
     if settings.blobs:
@@ -38,8 +57,9 @@ def open_blobs(settings: Settings, signer: UrlSigner) -> tuple[BlobStore, Links]
             multipart_threshold=settings.s3_multipart_threshold_mb * MIB,
             multipart_chunk=settings.s3_multipart_chunk_mb * MIB,
         )
-        return store, store
-    return LocalBlobStore(settings.data_dir / "blobs"), signer
+        return OpenedBlobs(store, store, None)
+    local = LocalBlobStore(settings.data_dir / "blobs")
+    return OpenedBlobs(local, signer, local)
 
 
 def worker_engines(settings: Settings, engines: dict[str, Engine]) -> dict[str, Engine]:

@@ -22,7 +22,13 @@ from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
 from openreel.store.db import Database
 from openreel.store.tasks import TaskRepository
-from openreel.wiring import job_settings, open_blobs, worker_deps, worker_engines
+from openreel.wiring import (
+    job_settings,
+    open_blobs,
+    signing_secret,
+    worker_deps,
+    worker_engines,
+)
 
 log = logging.getLogger("openreel.worker")
 
@@ -53,7 +59,6 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
             "local queue, 'openreel serve' runs the workers itself"
         )
     require_extras(settings, runs_jobs=engines is None)
-    from openreel.app import signing_secret
     from openreel.blobs.signing import UrlSigner
     from openreel.queue.jobs import JobRunner
     from openreel.queue.procrastinate import build_app, ensure_schema
@@ -63,7 +68,7 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
     await db.migrate()
     await ensure_schema(settings.resolved_database_url)
     signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
-    blobs, _ = open_blobs(settings, signer)
+    blobs = open_blobs(settings, signer).store
     http = SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks))
     mine = worker_engines(
         settings,
@@ -79,8 +84,6 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
             await until_signalled(runner.run())
     finally:
         for engine in mine.values():
-            close = getattr(engine, "close", None)
-            if close is not None:
-                close()
+            engine.close()
         await http.aclose()
         await db.dispose()

@@ -16,7 +16,14 @@ import time
 from collections.abc import Mapping
 
 from openreel.engines import registry
-from openreel.engines.base import Engine, GenerationJob, GenerationOutput, OutputFile, ProgressFn
+from openreel.engines.base import (
+    Capabilities,
+    Engine,
+    GenerationJob,
+    GenerationOutput,
+    OutputFile,
+    ProgressFn,
+)
 from openreel.engines.diffusers.spec import ModelSpec
 
 _build_engines = registry.build_engines
@@ -27,6 +34,12 @@ class CountedClassic:
         self.inner = inner
         self.name = inner.name
         self.capabilities = inner.capabilities
+
+    def capabilities_for(self, model_name: str) -> Capabilities:
+        return self.inner.capabilities_for(model_name)
+
+    def close(self) -> None:
+        self.inner.close()
 
     def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
         line = f"{job.task_id} {os.getpid()}\n".encode()

@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from openreel.engines.base import (
+    BaseEngine,
     Capabilities,
     EngineError,
     GenerationJob,
@@ -18,7 +19,7 @@ from openreel.engines.base import (
 CAPS = Capabilities(kinds=frozenset(TaskKind))
 
 
-class FailingEngine:
+class FailingEngine(BaseEngine):
     name = "failing"
     capabilities = CAPS
 
@@ -26,7 +27,7 @@ class FailingEngine:
         raise EngineError("the fake engine refuses this input")
 
 
-class CrashingEngine:
+class CrashingEngine(BaseEngine):
     name = "crashing"
     capabilities = CAPS
 
@@ -34,7 +35,7 @@ class CrashingEngine:
         raise RuntimeError("segfault-like surprise")
 
 
-class MissingFileEngine:
+class MissingFileEngine(BaseEngine):
     """Claims two outputs, writes only the first: the task must not succeed."""
 
     name = "missing-file"
@@ -52,7 +53,7 @@ class MissingFileEngine:
 
 
 @dataclass
-class GatedEngine:
+class GatedEngine(BaseEngine):
     """Reports progress, then waits for ``release`` before writing its output."""
 
     name: str = "gated"

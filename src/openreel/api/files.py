@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from openreel.api.deps import services_of
-from openreel.blobs.local import LocalBlobStore
 from openreel.wire.errors import ErrorCode, KlingError
 
 router = APIRouter()
@@ -26,10 +25,8 @@ async def get_file(request: Request, key: str, exp: int = 0, sig: str = "") -> F
         raise KlingError(
             ErrorCode.NO_PERMISSION, "exp: file URL has expired; query the task for a fresh URL"
         )
-    blobs = services.blobs
-    if not isinstance(blobs, LocalBlobStore):  # S3: results are served by presigned URLs
-        raise KlingError(ErrorCode.NOT_FOUND, "file does not exist")
-    if not key.startswith("outputs/") or not blobs.exists(key):
+    blobs = services.files  # mounted only when blobs are local (app.py)
+    if blobs is None or not key.startswith("outputs/") or not blobs.exists(key):
         raise KlingError(ErrorCode.NOT_FOUND, "file does not exist")
     path = blobs.local_path(key)
     media_type = CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]

@@ -103,15 +103,27 @@ class EngineError(Exception):
 
 class Engine(Protocol):
     name: str
+    # The union over every model the engine serves (what an unknown model name may use).
     capabilities: Capabilities
+
+    def capabilities_for(self, model_name: str) -> Capabilities:
+        """What this engine can do for ``model_name`` (diffusers: one pipeline per model)."""
+        ...
 
     def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput: ...
 
+    def close(self) -> None:
+        """Release what the engine holds (a child process, a GPU); called once at shutdown."""
+        ...
 
-def capabilities_for(engine: Engine, model_name: str) -> Capabilities:
-    """What ``engine`` can do for ``model_name``: an engine whose models differ (diffusers:
-    one pipeline per model) lists them in ``model_capabilities``."""
-    per_model: dict[str, Capabilities] | None = getattr(engine, "model_capabilities", None)
-    if per_model is not None and model_name in per_model:
-        return per_model[model_name]
-    return engine.capabilities
+
+class BaseEngine:
+    """Defaults for an engine whose models all can do the same and that holds nothing."""
+
+    capabilities: Capabilities
+
+    def capabilities_for(self, model_name: str) -> Capabilities:
+        return self.capabilities
+
+    def close(self) -> None:
+        return None

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from openreel.engines.base import Feature, ImageSpec, TaskKind, VideoSpec, capabilities_for
+from openreel.engines.base import Feature, ImageSpec, TaskKind, VideoSpec
 from openreel.tasks.inputs import ImageField
 from openreel.tasks.models import (
     CUSTOM_VIDEO_RULES,
@@ -209,7 +209,7 @@ def plan_task(
             f"{', '.join(sorted(kling_models_for(kind)))}",
         )
     engine = route.engine
-    caps = capabilities_for(engine, model)
+    caps = engine.capabilities_for(model)
     if kind not in caps.kinds:
         raise illegal(
             "model_name",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openreel.engines.base import (
+    BaseEngine,
     Capabilities,
     EngineError,
     Feature,
@@ -13,7 +14,7 @@ from openreel.engines.base import (
 )
 
 
-class ClassicEngine:
+class ClassicEngine(BaseEngine):
     """Ken Burns image2video, card-collage multi_image2video and cut-out multi_image2image."""
 
     name: str = "classic"

@@ -113,6 +113,9 @@ class DiffusersEngine:
         self._process = self._conn = None
         self.child_pid = None
 
+    def capabilities_for(self, model_name: str) -> Capabilities:
+        return self.model_capabilities.get(model_name, self.capabilities)
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
