@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import time
 
@@ -26,7 +27,11 @@ async def get_file(request: Request, key: str, exp: int = 0, sig: str = "") -> F
             ErrorCode.NO_PERMISSION, "exp: file URL has expired; query the task for a fresh URL"
         )
     blobs = services.files  # mounted only when blobs are local (app.py)
-    if blobs is None or not key.startswith("outputs/") or not blobs.exists(key):
+    if (
+        blobs is None
+        or not key.startswith("outputs/")
+        or not await asyncio.to_thread(blobs.exists, key)
+    ):
         raise KlingError(ErrorCode.NOT_FOUND, "file does not exist")
     path = blobs.local_path(key)
     media_type = CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -88,7 +89,7 @@ class TaskService:
                 values = self._values(task_id, owner_id, plan, digest, inputs, base_url)
                 view = await self.views.insert(values, self.enqueue)
             except DuplicateKey:
-                self.blobs.delete_prefix(f"inputs/{task_id}")
+                await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 if plan.external_task_id is not None:
                     # Two creates raced on one external_task_id: the other one won.
                     existing = await self.views.by_external_id(owner_id, plan.external_task_id)
@@ -96,7 +97,7 @@ class TaskService:
                         return self._same_request(existing, digest)
                 continue  # another node minted the same id (see tasks.ids): take a new one
             except BaseException:
-                self.blobs.delete_prefix(f"inputs/{task_id}")
+                await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 raise
             self.on_created()
             if plan.callback_url is not None:
