@@ -75,16 +75,33 @@ def load_rgb(
     return rgb if alpha is None else flatten(rgb, alpha, background)
 
 
+def _reduced(image: Image.Image, min_size: tuple[int, int] | None) -> Image.Image:
+    """Box-reduce by the largest integer factor that still covers ``min_size``, before any
+    conversion or float math multiplies the picture's size (a 64-megapixel PNG cannot be
+    decoded at reduced scale the way a JPEG can)."""
+    if min_size is None:
+        return image
+    factor = min(image.width // max(1, min_size[0]), image.height // max(1, min_size[1]))
+    return image.reduce(factor) if factor >= 2 else image
+
+
 def load_rgba(
     path: Path, field: str, min_size: tuple[int, int] | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(HxWx3 uint8 RGB, HxW uint8 alpha or None when the image has no transparency)."""
+    """(HxWx3 uint8 RGB, HxW uint8 alpha or None when the image has no transparency).
+
+    16-bit and float pictures become 8-bit first; with ``min_size`` the picture is reduced
+    to about that size before anything else is done with it.
+    """
     image = _decode(path, field, min_size)
     if image.mode.startswith("I") or image.mode == "F":
         image = _high_bit_depth_to_l(image)
     has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
         image.mode == "P" and "transparency" in image.info
     )
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):  # palette, 1-bit...: what reduce() takes
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    image = _reduced(image, min_size)
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"))
         rgb = np.ascontiguousarray(rgba[..., :3])
