@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from openreel import __version__
+from openreel.api.body_limit import BodyLimitMiddleware
 from openreel.api.callbacks import install_callback_routes
 from openreel.api.cancel import install_cancel_routes
 from openreel.api.errors import install_error_handlers
@@ -36,6 +37,7 @@ from openreel.store.deliveries import DeliveryRepository
 from openreel.store.keys import KeyRepository
 from openreel.store.task_views import TaskViews
 from openreel.store.tasks import TaskRepository
+from openreel.tasks.limits import MAX_BODY_BYTES
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import TaskService
 from openreel.wiring import (
@@ -106,6 +108,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         on_event=callbacks.notify,
         end_task=tasks_repo.cancel,
         stop_render=queue.cancel,
+        concurrent_decodes=settings.max_concurrent_decodes,
     )
     return Services(
         settings=settings,
@@ -183,6 +186,8 @@ def create_app(
         "(CometAPI's /kling/v1 and Kling's /v1 paths).",
         lifespan=lifespan,
     )
+    # Added first, so it runs inside the request id middleware (its 413 carries the id).
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes or MAX_BODY_BYTES)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_task_routes(app.router)

@@ -109,6 +109,18 @@ class Settings(BaseSettings):
         description="A Procrastinate worker silent this long is dead: its running jobs are "
         "retried on another worker",
     )
+    max_body_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description="Largest request body accepted (HTTP 413 past it); default: what the "
+        "largest valid create needs, every image at 10 MB as base64 (about 127 MB)",
+    )
+    max_concurrent_decodes: int = Field(
+        default=2,
+        ge=1,
+        description="Create requests whose inline images are checked at the same time (each "
+        "holds its decoded bytes meanwhile); the others wait their turn",
+    )
     blobs: str | None = Field(
         default=None,
         description="Where inputs and results are stored: s3://bucket/prefix, or none for "

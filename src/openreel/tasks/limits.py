@@ -38,7 +38,7 @@ from openreel.wire.requests import (
     VideoAspectRatio,
 )
 
-__all__ = ["client_limits"]
+__all__ = ["MAX_BODY_BYTES", "client_limits", "max_images_per_request"]
 
 PREFIX = Prefix.KLING  # the prefix the playground and the SDK use against openreel
 
@@ -56,6 +56,21 @@ def _bounds(model: type[BaseModel], name: str) -> dict[str, Any]:
         elif isinstance(item, MaxLen):
             out["max"] = item.max_length
     return out
+
+
+def max_images_per_request() -> int:
+    """The most pictures one create can carry, from the request models' own bounds."""
+    masks = int(_bounds(Image2VideoRequest, "dynamic_masks")["max"])
+    return max(
+        3 + masks,  # image2video: image, image_tail, static_mask, dynamic_masks[].mask
+        int(_bounds(MultiImage2VideoRequest, "image_list")["max"]),
+        int(_bounds(MultiImage2ImageRequest, "subject_image_list")["max"]) + 2,  # scene, style
+    )
+
+
+# Every picture at the 10 MB cap as base64 (4 characters per 3 bytes), plus 1 MiB for the rest
+# of the JSON (prompts, trajectories of up to 77 points per mask...): about 127 MB.
+MAX_BODY_BYTES = max_images_per_request() * ((MAX_IMAGE_BYTES + 2) // 3 * 4) + 1024 * 1024
 
 
 def _aspect_rules(sample: Any) -> dict[str, bool]:
@@ -104,6 +119,7 @@ def client_limits(custom_models: list[str]) -> dict[str, Any]:
             "max_pixels": MAX_PIXELS,
             "formats": [name.lower() for name in FORMATS],
         },
+        "request": {"max_body_bytes": MAX_BODY_BYTES, "max_images": max_images_per_request()},
         "custom_models": custom_models,
         "endpoints": {
             "image2video": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,7 @@ class TaskService:
         on_event: Callable[[], None] = lambda: None,
         end_task: Callable[[str, str], Awaitable[bool]],
         stop_render: Callable[[str], Awaitable[None]],
+        concurrent_decodes: int = 2,
     ) -> None:
         self.views = views
         self.enqueue = enqueue
@@ -60,6 +62,9 @@ class TaskService:
         # callback event), then tell the queue (drop the job, stop the render).
         self.end_task = end_task
         self.stop_render = stop_render
+        # Creates whose inline images are decoded and checked at once: each holds its decoded
+        # bytes meanwhile, so this bounds the API's memory under a burst of big creates.
+        self.decodes = asyncio.Semaphore(concurrent_decodes)
 
     async def create(
         self, owner_id: str, family: Family, prefix: Prefix, body: Any, base_url: str = ""
@@ -83,9 +88,11 @@ class TaskService:
         for _ in range(ID_ATTEMPTS):
             task_id = new_id()
             try:
-                inputs = await store_inline_images(
-                    task_id, plan.image_fields, self.blobs, plan.params
-                )
+                inline = any(not image.is_remote for image in plan.image_fields)
+                async with self.decodes if inline else contextlib.nullcontext():
+                    inputs = await store_inline_images(
+                        task_id, plan.image_fields, self.blobs, plan.params
+                    )
                 values = self._values(task_id, owner_id, plan, digest, inputs, base_url)
                 view = await self.views.insert(values, self.enqueue)
             except DuplicateKey:
