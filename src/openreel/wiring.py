@@ -17,6 +17,7 @@ from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import TaskQueue
 from openreel.queue.local import LocalWorkerPool
 from openreel.store.tasks import TaskRepository
+from openreel.work_area import open_work_area
 from openreel.worker import WorkerDeps
 
 if TYPE_CHECKING:
@@ -81,14 +82,15 @@ def worker_deps(
     engines: dict[str, Engine],
     http: SafeHttp,
 ) -> WorkerDeps:
-    work_dir = settings.data_dir / "work"
-    work_dir.mkdir(parents=True, exist_ok=True)
+    # This process's own scratch folder; folders of dead processes are removed first.
+    area = open_work_area(settings.data_dir / "work")
     return WorkerDeps(
         repo=repo,
         blobs=blobs,
         engines=engines,
         lease_seconds=settings.lease_seconds,
-        work_dir=work_dir,
+        work_dir=area.path,
+        work_area=area,
         http=http,
         fetch_limits=image_limits(
             settings.fetch_timeout_seconds, settings.fetch_connect_timeout_seconds

@@ -31,6 +31,7 @@ from openreel.tasks.inputs import resolve_inputs
 from openreel.tasks.plan import RenderPlan
 from openreel.wire.errors import KlingError
 from openreel.wire.tasks import TaskStatus
+from openreel.work_area import WorkArea
 
 log = logging.getLogger("openreel.worker")
 
@@ -48,6 +49,7 @@ class WorkerDeps:
     work_dir: Path
     http: SafeHttp
     fetch_limits: FetchLimits
+    work_area: WorkArea | None = None  # owns work_dir (held for the process's lifetime)
 
 
 class _Progress:

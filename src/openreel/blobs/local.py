@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path, PurePosixPath
+
+
+# A write in progress is seconds old; one this old was left by a process that died mid-write.
+STALE_TMP_SECONDS = 3600
 
 
 class LocalBlobStore:
@@ -13,6 +18,17 @@ class LocalBlobStore:
         self.root = root.resolve()
         self._tmp = self.root / ".tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
+        self._sweep_tmp()
+
+    def _sweep_tmp(self) -> None:
+        """Remove half-written files of dead processes (live ones may share the folder)."""
+        cutoff = time.time() - STALE_TMP_SECONDS
+        for entry in self._tmp.iterdir():
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+            except OSError:
+                continue  # gone already, or not ours to remove
 
     def _path(self, key: str) -> Path:
         parts = PurePosixPath(key).parts
