@@ -39,7 +39,7 @@ from openreel.store.task_views import TaskViews
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.limits import MAX_BODY_BYTES
 from openreel.tasks.routing import EngineRouter
-from openreel.tasks.service import TaskService
+from openreel.tasks.service import Admission, TaskService
 from openreel.wiring import (
     build_queue,
     open_blobs,
@@ -109,6 +109,11 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         end_task=tasks_repo.cancel,
         stop_render=queue.cancel,
         concurrent_decodes=settings.max_concurrent_decodes,
+        admission=Admission(
+            per_engine=settings.max_queued,
+            per_key=settings.max_queued_per_key,
+            retry_after_seconds=settings.retry_after_seconds,
+        ),
     )
     return Services(
         settings=settings,

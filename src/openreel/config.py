@@ -121,6 +121,20 @@ class Settings(BaseSettings):
         description="Create requests whose inline images are checked at the same time (each "
         "holds its decoded bytes meanwhile); the others wait their turn",
     )
+    max_queued: int = Field(
+        default=0,
+        ge=0,
+        description="Tasks that may wait for a worker per engine; past it a create gets HTTP "
+        "429 (code 1303) with Retry-After; 0: no limit",
+    )
+    max_queued_per_key: int = Field(
+        default=0,
+        ge=0,
+        description="Tasks one API key may have waiting for a worker; 0: no limit",
+    )
+    retry_after_seconds: int = Field(
+        default=10, ge=1, description="Retry-After of a create refused by the limits above"
+    )
     blobs: str | None = Field(
         default=None,
         description="Where inputs and results are stored: s3://bucket/prefix, or none for "

@@ -20,18 +20,23 @@ from openreel.wire.parsing import error_from_pydantic
 log = logging.getLogger("openreel.api")
 
 
-def error_response(code: ErrorCode, message: str, status: int | None = None) -> JSONResponse:
+def error_response(
+    code: ErrorCode,
+    message: str,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     rid = current_request_id()
     return JSONResponse(
         {"code": int(code), "message": message, "request_id": rid},
         status_code=status or HTTP_STATUS[code],
-        headers={"X-Request-Id": rid},
+        headers={**(headers or {}), "X-Request-Id": rid},
     )
 
 
 async def _kling_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KlingError)
-    return error_response(exc.code, exc.message)
+    return error_response(exc.code, exc.message, headers=exc.headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

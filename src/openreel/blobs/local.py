@@ -8,7 +8,6 @@ import time
 import uuid
 from pathlib import Path, PurePosixPath
 
-
 # A write in progress is seconds old; one this old was left by a process that died mid-write.
 STALE_TMP_SECONDS = 3600
 

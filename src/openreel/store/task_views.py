@@ -152,6 +152,18 @@ _PAGE = PreparedQuery(
 )
 
 
+_QUEUED_FOR_ENGINE = PreparedQuery(
+    sa.select(sa.func.count())
+    .select_from(_t)
+    .where(_t.c.status == SUBMITTED, _t.c.engine == sa.bindparam("engine"))
+)
+_QUEUED_FOR_OWNER = PreparedQuery(
+    sa.select(sa.func.count())
+    .select_from(_t)
+    .where(_t.c.status == SUBMITTED, _t.c.owner_id == sa.bindparam("owner"))
+)
+
+
 class TaskViews:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -223,6 +235,13 @@ class TaskViews:
             if row[owner_at] == owner_id and view.family == family:
                 return view
         return None
+
+    async def queued(self, engine: str, owner_id: str) -> tuple[int, int]:
+        """Tasks waiting for a worker: (for ``engine``, for ``owner_id``)."""
+        async with self.db.raw() as conn:
+            for_engine = (await conn.all(_QUEUED_FOR_ENGINE, engine=engine))[0][0]
+            for_owner = (await conn.all(_QUEUED_FOR_OWNER, owner=owner_id))[0][0]
+        return int(for_engine), int(for_owner)
 
     async def page(self, owner_id: str, family: str, page: int, size: int) -> list[TaskView]:
         async with self.db.raw() as conn:

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from openreel.blobs.base import BlobStore
@@ -31,6 +32,15 @@ ID_ATTEMPTS = 3
 MAX_PAGE_SIZE = 500
 
 
+@dataclass(frozen=True)
+class Admission:
+    """Queue limits at create (0: none) and the Retry-After that a refusal carries."""
+
+    per_engine: int = 0
+    per_key: int = 0
+    retry_after_seconds: int = 10
+
+
 def request_hash(family: Family, body: Any) -> str:
     canonical = json.dumps([family.value, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -50,6 +60,7 @@ class TaskService:
         end_task: Callable[[str, str], Awaitable[bool]],
         stop_render: Callable[[str], Awaitable[None]],
         concurrent_decodes: int = 2,
+        admission: Admission | None = None,
     ) -> None:
         self.views = views
         self.enqueue = enqueue
@@ -65,6 +76,7 @@ class TaskService:
         # Creates whose inline images are decoded and checked at once: each holds its decoded
         # bytes meanwhile, so this bounds the API's memory under a burst of big creates.
         self.decodes = asyncio.Semaphore(concurrent_decodes)
+        self.admission = admission or Admission()
 
     async def create(
         self, owner_id: str, family: Family, prefix: Prefix, body: Any, base_url: str = ""
@@ -85,6 +97,7 @@ class TaskService:
             existing = await self.views.by_external_id(owner_id, plan.external_task_id)
             if existing is not None:
                 return self._same_request(existing, digest)
+        await self._admit(owner_id, plan.engine)
         for _ in range(ID_ATTEMPTS):
             task_id = new_id()
             try:
@@ -111,6 +124,29 @@ class TaskService:
                 self.on_event()
             return view
         raise KlingError(ErrorCode.INTERNAL, "could not allocate a task id; try again")
+
+    async def _admit(self, owner_id: str, engine: str) -> None:
+        """Refuse a create past the queue limits, before anything is stored. Two creates
+        racing past the count may overshoot a limit by the number of API processes."""
+        limits = self.admission
+        if not limits.per_engine and not limits.per_key:
+            return
+        for_engine, for_owner = await self.views.queued(engine, owner_id)
+        retry = {"Retry-After": str(limits.retry_after_seconds)}
+        if limits.per_engine and for_engine >= limits.per_engine:
+            raise KlingError(
+                ErrorCode.CONCURRENCY_LIMIT,
+                f"model_name: the '{engine}' engine has {for_engine} tasks waiting, its limit "
+                "(OPENREEL_MAX_QUEUED); try again later",
+                headers=retry,
+            )
+        if limits.per_key and for_owner >= limits.per_key:
+            raise KlingError(
+                ErrorCode.CONCURRENCY_LIMIT,
+                f"this API key has {for_owner} tasks waiting, its limit "
+                "(OPENREEL_MAX_QUEUED_PER_KEY); try again when some have started",
+                headers=retry,
+            )
 
     @staticmethod
     def _same_request(existing: TaskView, digest: str) -> TaskView:

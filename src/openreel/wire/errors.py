@@ -53,10 +53,13 @@ HTTP_STATUS: dict[ErrorCode, int] = {
 class KlingError(Exception):
     """A failure with Kling's service code; ``message`` names the field and the rule."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.headers = headers or {}  # e.g. Retry-After on 1303
 
     @property
     def http_status(self) -> int:
