@@ -15,6 +15,7 @@ from openreel.api.callbacks import install_callback_routes
 from openreel.api.cancel import install_cancel_routes
 from openreel.api.errors import install_error_handlers
 from openreel.api.files import router as files_router
+from openreel.api.health import router as health_router
 from openreel.api.openapi import install_openapi
 from openreel.api.playground import install_playground
 from openreel.api.request_id import RequestIdMiddleware
@@ -201,10 +202,7 @@ def create_app(
     if not settings.blobs:  # S3 hands out presigned URLs instead
         app.include_router(files_router)
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.include_router(health_router)
     install_playground(app)
     install_openapi(app)
     return app

@@ -51,6 +51,11 @@ class LocalWorkerPool:
         if event is not None:
             event.set()
 
+    async def check(self) -> str | None:
+        # The task rows are the queue (the database check covers them); the workers must run.
+        dead = [task.get_name() for task in self._tasks if task.done()]
+        return f"worker loop(s) {', '.join(dead)} ended" if dead else None
+
     async def start(self) -> None:
         for index in range(self.size):
             worker_id = f"{self.instance}-{index}"

@@ -96,6 +96,15 @@ class ProcrastinateQueue:
             if job.id is not None and job.status in ACTIVE:
                 await self.app.job_manager.cancel_job_by_id_async(job.id, abort=True)
 
+    async def check(self) -> str | None:
+        try:
+            await self.app.connector.execute_query_one_async(
+                "SELECT count(*) AS n FROM procrastinate_jobs WHERE false"
+            )
+        except Exception as exc:  # any failure means: not ready
+            return f"the Procrastinate queue is unreachable ({type(exc).__name__}: {exc})"
+        return None
+
     async def start(self) -> None:
         await self.app.open_async()
         if self.runner is not None:
