@@ -16,6 +16,8 @@ from openreel.api.cancel import install_cancel_routes
 from openreel.api.errors import install_error_handlers
 from openreel.api.files import router as files_router
 from openreel.api.health import router as health_router
+from openreel.api.metrics import HttpMetricsMiddleware
+from openreel.api.metrics import router as metrics_router
 from openreel.api.openapi import install_openapi
 from openreel.api.playground import install_playground
 from openreel.api.request_id import RequestIdMiddleware
@@ -30,8 +32,7 @@ from openreel.config import Settings
 from openreel.engines import registry
 from openreel.engines.base import Engine
 from openreel.extras import require_extras
-from openreel.net.addresses import AddressPolicy
-from openreel.net.safe_http import SafeHttp
+from openreel.metrics import Metrics
 from openreel.services import Services
 from openreel.store.db import Database
 from openreel.store.deliveries import DeliveryRepository
@@ -43,6 +44,7 @@ from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import Admission, TaskService
 from openreel.wiring import (
     build_queue,
+    guarded_http,
     open_blobs,
     signing_secret,
     worker_deps,
@@ -65,7 +67,10 @@ def print_first_key(issued: IssuedKey) -> None:
     )
 
 
-async def build_services(settings: Settings, engines: dict[str, Engine] | None = None) -> Services:
+async def build_services(
+    settings: Settings, engines: dict[str, Engine] | None = None, metrics: Metrics | None = None
+) -> Services:
+    metrics = metrics or Metrics()
     require_extras(settings, runs_jobs=settings.workers > 0 and engines is None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -78,7 +83,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
     signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
     opened = open_blobs(settings, signer)
     blobs, links = opened.store, opened.links
-    http = SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks))
+    http = guarded_http(settings, metrics)
     deliveries = DeliveryRepository(db)
     callbacks = CallbackSender(
         deliveries,
@@ -92,12 +97,15 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         ),
         secrets_for=_secrets_for(keys, settings),
         url_for=_callback_url_for(links, settings),
+        metrics=metrics,
     )
     tasks_repo = TaskRepository(db, on_event=callbacks.notify)
     if engines is None:
         engines = registry.build_engines(settings.diffusers_models, runs_jobs=settings.workers > 0)
     router = EngineRouter(engines, settings.routes)
-    deps = worker_deps(settings, tasks_repo, blobs, worker_engines(settings, engines), http)
+    deps = worker_deps(
+        settings, tasks_repo, blobs, worker_engines(settings, engines), http, metrics
+    )
     queue = build_queue(settings, deps)
     service = TaskService(
         TaskViews(db),
@@ -115,6 +123,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
             per_key=settings.max_queued_per_key,
             retry_after_seconds=settings.retry_after_seconds,
         ),
+        metrics=metrics,
     )
     return Services(
         settings=settings,
@@ -133,6 +142,7 @@ async def build_services(settings: Settings, engines: dict[str, Engine] | None =
         callbacks=callbacks,
         callback_log=CallbackService(service, deliveries, callbacks.notify),
         engines=engines,
+        metrics=metrics,
     )
 
 
@@ -162,10 +172,11 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app. ``engines`` replaces the configured engine set (tests, embedding)."""
     settings = settings or Settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await build_services(settings, engines)
+        services = await build_services(settings, engines, metrics)
         app.state.services = services
         if services.db.is_sqlite:
             # One process owns a SQLite file: leases left by a dead predecessor are void.
@@ -195,6 +206,7 @@ def create_app(
     # Added first, so it runs inside the request id middleware (its 413 carries the id).
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes or MAX_BODY_BYTES)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)  # outermost: times it all
     install_error_handlers(app)
     install_task_routes(app.router)
     install_callback_routes(app.router)
@@ -203,6 +215,7 @@ def create_app(
         app.include_router(files_router)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     install_playground(app)
     install_openapi(app)
     return app

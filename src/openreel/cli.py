@@ -86,6 +86,10 @@ def worker(
         int | None, typer.Option(help="Jobs run at once [default OPENREEL_WORKERS, 1]")
     ] = None,
     data_dir: DataDir = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics on this port [env OPENREEL_METRICS_PORT]"),
+    ] = None,
 ) -> None:
     """Run generation jobs from the shared queue (OPENREEL_QUEUE=procrastinate, PostgreSQL).
 
@@ -100,6 +104,7 @@ def worker(
         data_dir=data_dir,
         workers=concurrency,
         worker_engines=[e.strip() for e in engines.split(",") if e.strip()] if engines else None,
+        metrics_port=metrics_port,
     )
     if settings.workers < 1:
         console.print("[red]--concurrency must be at least 1[/red]")

@@ -135,6 +135,16 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(
         default=10, ge=1, description="Retry-After of a create refused by the limits above"
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="openreel worker only: serve its Prometheus metrics on this port "
+        "(API nodes serve theirs at /metrics)",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the worker's metrics port listens on"
+    )
     blobs: str | None = Field(
         default=None,
         description="Where inputs and results are stored: s3://bucket/prefix, or none for "

@@ -12,6 +12,7 @@ from openreel.callbacks.sender import CallbackSender
 from openreel.callbacks.service import CallbackService
 from openreel.config import Settings
 from openreel.engines.base import Engine
+from openreel.metrics import Metrics
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import TaskQueue
 from openreel.store.db import Database
@@ -39,3 +40,4 @@ class Services:
     callbacks: CallbackSender
     callback_log: CallbackService
     engines: dict[str, Engine]
+    metrics: Metrics

@@ -13,6 +13,8 @@ from openreel.blobs.signing import UrlSigner
 from openreel.config import Settings
 from openreel.engines.base import Engine
 from openreel.media.fetch import image_limits
+from openreel.metrics import Metrics
+from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import TaskQueue
 from openreel.queue.local import LocalWorkerPool
@@ -63,6 +65,16 @@ def open_blobs(settings: Settings, signer: UrlSigner) -> OpenedBlobs:
     return OpenedBlobs(local, signer, local)
 
 
+def guarded_http(settings: Settings, metrics: Metrics | None = None) -> SafeHttp:
+    """The client for user-supplied URLs, counting its refusals."""
+    on_refusal = (
+        (lambda kind: metrics.fetch_refusals.labels(kind).inc())
+        if metrics is not None
+        else (lambda kind: None)
+    )
+    return SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks), on_refusal=on_refusal)
+
+
 def worker_engines(settings: Settings, engines: dict[str, Engine]) -> dict[str, Engine]:
     """The engines this process runs: ``OPENREEL_WORKER_ENGINES`` (``--engines``), or all."""
     if not settings.worker_engines:
@@ -81,6 +93,7 @@ def worker_deps(
     blobs: BlobStore,
     engines: dict[str, Engine],
     http: SafeHttp,
+    metrics: Metrics | None = None,
 ) -> WorkerDeps:
     # This process's own scratch folder; folders of dead processes are removed first.
     area = open_work_area(settings.data_dir / "work")
@@ -91,6 +104,7 @@ def worker_deps(
         lease_seconds=settings.lease_seconds,
         work_dir=area.path,
         work_area=area,
+        metrics=metrics,
         http=http,
         fetch_limits=image_limits(
             settings.fetch_timeout_seconds, settings.fetch_connect_timeout_seconds

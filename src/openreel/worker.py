@@ -12,6 +12,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from openreel.engines.base import (
     TaskKind,
 )
 from openreel.ids import new_id
+from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchLimits, SafeHttp
 from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.tasks.inputs import resolve_inputs
@@ -50,6 +52,7 @@ class WorkerDeps:
     http: SafeHttp
     fetch_limits: FetchLimits
     work_area: WorkArea | None = None  # owns work_dir (held for the process's lifetime)
+    metrics: Metrics | None = None
 
 
 class _Progress:
@@ -98,11 +101,18 @@ async def run_generation(
     ``cancelled`` is set when the task was cancelled through the API (which already ended it
     ``failed``): the render stops at its next progress report and nothing more is written.
     """
+
+    async def finish(
+        status: TaskStatus, message: str = "", result: dict[str, Any] | None = None
+    ) -> bool:
+        ended = await deps.repo.finish(row, worker_id, status, message, result)
+        if ended and deps.metrics is not None:
+            deps.metrics.tasks_finished.labels(row.family, row.engine, status.value).inc()
+        return ended
+
     engine = deps.engines.get(row.engine)
     if engine is None:
-        await deps.repo.finish(
-            row, worker_id, TaskStatus.FAILED, f"engine '{row.engine}' is not configured here"
-        )
+        await finish(TaskStatus.FAILED, f"engine '{row.engine}' is not configured here")
         return
     work = Path(tempfile.mkdtemp(prefix=f"task-{row.id}-", dir=deps.work_dir))
     lease_lost = threading.Event()
@@ -122,7 +132,12 @@ async def run_generation(
         )
         progress(0.0)  # stop before the engine starts if we are already shutting down
         job = build_job(row, plan, images, work)
+        started = time.monotonic()
         output = await asyncio.to_thread(engine.run, job, progress)
+        if deps.metrics is not None:
+            deps.metrics.render_seconds.labels(row.engine, row.kind).observe(
+                time.monotonic() - started
+            )
         # Still under the heartbeat below: an upload to S3 can take a while.
         return await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
 
@@ -137,7 +152,7 @@ async def run_generation(
                 log.warning("task %s: lease lost; abandoning this attempt", row.id)
                 lease_lost.set()
         result = render.result()
-        if not await deps.repo.finish(row, worker_id, TaskStatus.SUCCEED, result=result):
+        if not await finish(TaskStatus.SUCCEED, result=result):
             prefix = f"outputs/{row.id}/{row.attempts}"
             await asyncio.to_thread(deps.blobs.delete_prefix, prefix)
     except GenerationCancelled:
@@ -145,14 +160,12 @@ async def run_generation(
             # Shutting down: hand the task back without spending an attempt.
             await deps.repo.release(row, worker_id)
     except KlingError as exc:  # an input that cannot be used (URL image fetched here)
-        await deps.repo.finish(row, worker_id, TaskStatus.FAILED, exc.message)
+        await finish(TaskStatus.FAILED, exc.message)
     except EngineError as exc:
-        await deps.repo.finish(row, worker_id, TaskStatus.FAILED, str(exc))
+        await finish(TaskStatus.FAILED, str(exc))
     except Exception as exc:
         log.exception("task %s failed", row.id)
-        await deps.repo.finish(
-            row, worker_id, TaskStatus.FAILED, f"internal error during generation: {exc}"
-        )
+        await finish(TaskStatus.FAILED, f"internal error during generation: {exc}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

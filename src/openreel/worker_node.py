@@ -18,11 +18,11 @@ from openreel.config import Settings
 from openreel.engines import registry
 from openreel.engines.base import Engine
 from openreel.extras import require_extras
-from openreel.net.addresses import AddressPolicy
-from openreel.net.safe_http import SafeHttp
+from openreel.metrics import Metrics
 from openreel.store.db import Database
 from openreel.store.tasks import TaskRepository
 from openreel.wiring import (
+    guarded_http,
     job_settings,
     open_blobs,
     signing_secret,
@@ -69,13 +69,19 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
     await ensure_schema(settings.resolved_database_url)
     signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
     blobs = open_blobs(settings, signer).store
-    http = SafeHttp(AddressPolicy.from_cidrs(settings.allowed_networks))
+    metrics = Metrics()
+    http = guarded_http(settings, metrics)
     mine = worker_engines(
         settings,
         engines if engines is not None else registry.build_engines(settings.diffusers_models),
     )
     # No on_event: callback events stay in the outbox for the API nodes.
-    deps = worker_deps(settings, TaskRepository(db), blobs, mine, http)
+    deps = worker_deps(settings, TaskRepository(db), blobs, mine, http, metrics)
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, settings.metrics_host, metrics.registry)
+        log.info("metrics on http://%s:%d/", settings.metrics_host, settings.metrics_port)
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
     runner = JobRunner(app, deps, job_settings(settings, list(mine)))
     try:

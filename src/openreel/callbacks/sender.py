@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openreel.clock import now_ms
+from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchFailed, SafeHttp, UrlRefused
 from openreel.store.deliveries import Attempt, DeliveryRepository, Outcome
 from openreel.store.outbox import DELIVERED, FAILED, GONE, PENDING
@@ -73,11 +74,16 @@ def callback_body(event: dict[str, Any], url_for: UrlFor) -> bytes:
         created_at=event["created_at"],
         updated_at=event["updated_at"],
         request_hash="",
+        engine="",  # not shown on the wire
         queue_position=None,  # a place in the queue is stale by the time a callback lands
     )
     base = event.get("base_url")
     body = task_data(view, lambda key: url_for(key, base))
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+# The attempt's outcome as the metric names it (PENDING again: a retry is scheduled).
+_OUTCOME_LABELS = {DELIVERED: "delivered", PENDING: "retry", FAILED: "failed", GONE: "gone"}
 
 
 class CallbackSender:
@@ -88,7 +94,9 @@ class CallbackSender:
         config: SenderConfig,
         secrets_for: SecretsFor,
         url_for: UrlFor,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.repo = repo
         self.http = http
         self.config = config
@@ -179,6 +187,8 @@ class CallbackSender:
             error = f"internal error: {exc}"
         attempt = Attempt(started, now_ms() - started, status, error)
         outcome = self._outcome(delivery, status, retry_after, error, permanent)
+        if self.metrics is not None:
+            self.metrics.callback_deliveries.labels(_OUTCOME_LABELS[outcome.state]).inc()
         try:
             if not await self.repo.settle(delivery, attempt, outcome):
                 log.warning("callback %s: lease lost before settling", delivery.id)

@@ -71,6 +71,29 @@ class FetchFailed(KlingError):
         self.reason = reason
 
 
+_FAILURE_KINDS = (
+    ("timed out", "timeout"),
+    ("no answer", "timeout"),
+    ("larger than", "too_large"),
+    ("redirects", "redirects"),
+    ("cannot resolve", "dns"),
+    ("cannot connect", "connect"),
+    ("HTTP ", "http_status"),
+    ("gzip", "encoding"),
+    ("content encoding", "encoding"),
+)
+
+
+def refusal_kind(exc: UrlRefused | FetchFailed) -> str:
+    """A short, closed-set name for why a URL was refused or failed (a metric label)."""
+    if isinstance(exc, UrlRefused):
+        return "address" if "not allowed" in exc.reason else "invalid_url"
+    for needle, kind in _FAILURE_KINDS:
+        if needle in exc.reason:
+            return kind
+    return "network"
+
+
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
@@ -153,7 +176,9 @@ class SafeHttp:
         *,
         resolver: Resolver = system_resolver,
         user_agent: str = "openreel",
+        on_refusal: Callable[[str], None] = lambda kind: None,
     ) -> None:
+        self.on_refusal = on_refusal  # counts refusals by kind (metrics)
         self.policy = policy
         self.resolver = resolver
         self.client = httpx.AsyncClient(
@@ -172,6 +197,13 @@ class SafeHttp:
 
     def check(self, url: str, field: str) -> _Checked:
         """Syntax and literal-address checks, without DNS (used at create time too)."""
+        try:
+            return self._check(url, field)
+        except UrlRefused as exc:
+            self.on_refusal(refusal_kind(exc))
+            raise
+
+    def _check(self, url: str, field: str) -> _Checked:
         if not isinstance(url, str) or not url:
             raise UrlRefused(field, "must be an http or https URL")
         try:
@@ -248,12 +280,16 @@ class SafeHttp:
             async with asyncio.timeout(limits.total_timeout):
                 return await self._get(url, field, limits, accept)
         except TimeoutError:
+            self.on_refusal("timeout")
             raise FetchFailed(field, f"timed out after {limits.total_timeout:g} s") from None
+        except (UrlRefused, FetchFailed) as exc:
+            self.on_refusal(refusal_kind(exc))
+            raise
 
     async def _get(self, url: str, field: str, limits: FetchLimits, accept: str) -> bytes:
         current = url
         for _ in range(limits.max_redirects + 1):
-            target = await self._resolve(self.check(current, field), field)
+            target = await self._resolve(self._check(current, field), field)
             request = target.request(
                 self.client,
                 "GET",
@@ -285,7 +321,7 @@ class SafeHttp:
         """POST ``content`` once; never follows a redirect (a 3xx is just the answer)."""
         try:
             async with asyncio.timeout(timeout):
-                target = await self._resolve(self.check(url, field), field)
+                target = await self._resolve(self._check(url, field), field)
                 request = target.request(
                     self.client,
                     "POST",
@@ -297,7 +333,11 @@ class SafeHttp:
                 # Only the status matters; the body is not read (no connection is reused).
                 await response.aclose()
         except TimeoutError:
+            self.on_refusal("timeout")
             raise FetchFailed(field, f"no answer within {timeout:g} s") from None
+        except (UrlRefused, FetchFailed) as exc:
+            self.on_refusal(refusal_kind(exc))
+            raise
         return PostResult(response.status_code, _retry_after(response.headers.get("retry-after")))
 
     async def _send(self, request: httpx.Request, field: str, target: _Target) -> httpx.Response:

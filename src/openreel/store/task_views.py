@@ -45,6 +45,7 @@ class TaskView:
     created_at: int
     updated_at: int
     request_hash: str
+    engine: str
     # 1-based among submitted tasks, oldest first; QUEUE_COUNT_CAP + 1 means "more than
     # QUEUE_COUNT_CAP ahead". None unless submitted.
     queue_position: int | None
@@ -87,6 +88,7 @@ _COLUMNS = (
     _t.c.created_at,
     _t.c.updated_at,
     _t.c.request_hash,
+    _t.c.engine,
     _queue_position(),
 )
 
@@ -103,6 +105,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         created,
         updated,
         digest,
+        engine,
         position,
     ) = row[: len(_COLUMNS)]
     return TaskView(
@@ -116,6 +119,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         created_at=created,
         updated_at=updated,
         request_hash=digest,
+        engine=engine,
         queue_position=int(position) if position is not None else None,
     )
 
@@ -161,6 +165,11 @@ _QUEUED_FOR_OWNER = PreparedQuery(
     sa.select(sa.func.count())
     .select_from(_t)
     .where(_t.c.status == SUBMITTED, _t.c.owner_id == sa.bindparam("owner"))
+)
+
+
+_QUEUED_BY_ENGINE = PreparedQuery(
+    sa.select(_t.c.engine, sa.func.count()).where(_t.c.status == SUBMITTED).group_by(_t.c.engine)
 )
 
 
@@ -235,6 +244,12 @@ class TaskViews:
             if row[owner_at] == owner_id and view.family == family:
                 return view
         return None
+
+    async def queued_by_engine(self) -> dict[str, int]:
+        """Tasks waiting for a worker, per engine (the queue depth gauge)."""
+        async with self.db.raw() as conn:
+            rows = await conn.all(_QUEUED_BY_ENGINE)
+        return {str(engine): int(count) for engine, count in rows}
 
     async def queued(self, engine: str, owner_id: str) -> tuple[int, int]:
         """Tasks waiting for a worker: (for ``engine``, for ``owner_id``)."""

@@ -13,6 +13,7 @@ from typing import Any
 from openreel.blobs.base import BlobStore
 from openreel.clock import now_ms
 from openreel.ids import new_id
+from openreel.metrics import Metrics
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import Enqueue
 from openreel.store.prepared import DuplicateKey
@@ -61,7 +62,9 @@ class TaskService:
         stop_render: Callable[[str], Awaitable[None]],
         concurrent_decodes: int = 2,
         admission: Admission | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.views = views
         self.enqueue = enqueue
         self.router = router
@@ -120,6 +123,8 @@ class TaskService:
                 await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 raise
             self.on_created()
+            if self.metrics is not None:
+                self.metrics.tasks_created.labels(plan.family.value, plan.engine).inc()
             if plan.callback_url is not None:
                 self.on_event()
             return view
@@ -222,7 +227,10 @@ class TaskService:
                 "only submitted or processing tasks can be cancelled",
             )
         await self.stop_render(view.id)
-        return await self.get(owner_id, family, view.id)
+        view = await self.get(owner_id, family, view.id)
+        if self.metrics is not None:
+            self.metrics.tasks_finished.labels(family.value, view.engine, view.status).inc()
+        return view
 
     async def page(
         self, owner_id: str, family: Family, page_num: int, page_size: int
