@@ -60,6 +60,9 @@ def still_image_processor(weights: Path) -> Any:
     return StillImageProcessor(image_processor=images, tokenizer=tokenizer)
 
 
+REFERENCE_SIDE = 1024
+
+
 class ImageEditAdapter(PipelineAdapter):
     """Subjects, scene and style as numbered reference pictures; PNGs out."""
 
@@ -90,7 +93,10 @@ class ImageEditAdapter(PipelineAdapter):
         subjects = len(fields)
         scene, style = "scene_image" in job.images, "style_image" in job.images
         fields += [f for f, used in (("scene_image", scene), ("style_image", style)) if used]
-        pictures = [Image.fromarray(load_rgb(job.images[f], f, (width, height))) for f in fields]
+        # The pipeline sizes its reference pictures itself (and needs them at least 64 px):
+        # decode at no less than REFERENCE_SIDE, never at the (possibly small) output size.
+        least = (max(width, REFERENCE_SIDE), max(height, REFERENCE_SIDE))
+        pictures = [Image.fromarray(load_rgb(job.images[f], f, least)) for f in fields]
         arguments = common_arguments(job, spec, on_step)
         arguments["prompt"] = edit_prompt(arguments["prompt"], subjects, scene, style)
         result = pipeline(
