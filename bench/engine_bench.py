@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from openreel.engines.base import Feature, GenerationJob, ImageSpec, TaskKind, VideoSpec
+from openreel.engines.base import Feature, ImageSpec, RenderJob, TaskKind, VideoSpec
 from openreel.engines.classic import ClassicEngine
 
 FPS, SECONDS, ZOOM = 24, 5, 1.15
@@ -109,7 +109,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
-def run_job(job: GenerationJob) -> Path:
+def run_job(job: RenderJob) -> Path:
     job.output_dir.mkdir(parents=True, exist_ok=True)
     output = ClassicEngine().run(job, lambda _: None)
     return output.files[0].path
@@ -121,9 +121,9 @@ def video_job(
     images: dict[str, Path],
     short: int,
     params: dict[str, Any] | None = None,
-) -> GenerationJob:
+) -> RenderJob:
     spec = VideoSpec(short, FPS, SECONDS)
-    return GenerationJob("bench", kind, "kling-v1-6", params or {}, images, out, 7, video=spec)
+    return RenderJob("bench", kind, "kling-v1-6", params or {}, images, out, 7, video=spec)
 
 
 def ffmpeg_push_in(exe: str, source: Path, target: Path, size: tuple[int, int]) -> None:
@@ -292,7 +292,7 @@ def main() -> None:
         for short, size in ((720, (1280, 720)), (1080, (1920, 1080))):
             spec = ImageSpec(size[0], size[1], 1)
             out = root / f"i-{short}"
-            job = GenerationJob(
+            job = RenderJob(
                 "bench", TaskKind.MULTI_IMAGE2IMAGE, "kling-v2", {}, subjects, out, 7, image=spec
             )
             row[f"{short}p_fps"] = 1.0 / timed(lambda job=job: run_job(job), args.repeat)  # type: ignore[misc]

@@ -43,7 +43,7 @@ Image.fromarray(subject).save(work / "subject.png")
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from openreel.engines.base import GenerationJob, TaskKind, VideoSpec
+from openreel.engines.base import RenderJob, TaskKind, VideoSpec
 from openreel.engines.classic import ClassicEngine
 import av, cv2  # what a render imports, loaded before the baseline is taken
 
@@ -72,7 +72,7 @@ if case == "elements":
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = work / ("out-" + case)
 out.mkdir()
-job = GenerationJob("m", kind, "kling-v1-6", params, images, out, 7,
+job = RenderJob("m", kind, "kling-v1-6", params, images, out, 7,
                     video=VideoSpec(1080, 24, 10))
 started = time.perf_counter()
 ClassicEngine().run(job, lambda _: None)

@@ -125,7 +125,7 @@ def measure(name: str, size: str, option: str, weights: Path, steps: int) -> dic
     """Load once, generate cold then warm; timings of the warm run."""
     import torch
 
-    from openreel.engines.base import GenerationJob, TaskKind, VideoSpec
+    from openreel.engines.base import RenderJob, TaskKind, VideoSpec
     from openreel.engines.diffusers.adapters import adapter_class
     from openreel.engines.diffusers.spec import ModelSpec
 
@@ -140,7 +140,7 @@ def measure(name: str, size: str, option: str, weights: Path, steps: int) -> dic
     runs = []
     for attempt in range(2):
         stamps: list[float] = []
-        job = GenerationJob(
+        job = RenderJob(
             task_id=f"bench-{attempt}",
             kind=TaskKind.IMAGE2VIDEO,
             model_name=name,

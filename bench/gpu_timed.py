@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from openreel.engines.base import GenerationJob, GenerationOutput
+from openreel.engines.base import GenerationOutput, RenderJob
 from openreel.engines.diffusers.adapters.base import StepFn
 from openreel.engines.diffusers.adapters.ltx import LtxVideo
 from openreel.engines.diffusers.adapters.wan import WanImageToVideo
@@ -21,7 +21,7 @@ from openreel.engines.diffusers.spec import ModelSpec
 def timed(base: type[Any]) -> type[Any]:
     class Timed(base):  # type: ignore[misc, valid-type]
         def generate(
-            self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+            self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
         ) -> GenerationOutput:
             log = spec.weights_path(job.model_name) / "timings.jsonl"
             spent: list[float] = []

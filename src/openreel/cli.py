@@ -91,7 +91,7 @@ def worker(
         typer.Option(help="Serve Prometheus metrics on this port [env OPENREEL_METRICS_PORT]"),
     ] = None,
 ) -> None:
-    """Run generation jobs from the shared queue (OPENREEL_QUEUE=procrastinate, PostgreSQL).
+    """Render tasks from the shared queue (OPENREEL_QUEUE=procrastinate, PostgreSQL).
 
     Never serves HTTP nor sends callbacks. SIGTERM hands running tasks back to the queue.
 
@@ -118,7 +118,7 @@ def worker(
         raise typer.Exit(code=2)
     _require_extras(settings, runs_jobs=True)
     from openreel.queue.jobs import WorkerStopped
-    from openreel.worker_node import run_worker
+    from openreel.worker import run_worker
 
     try:
         asyncio.run(run_worker(settings))

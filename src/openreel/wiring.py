@@ -1,26 +1,42 @@
-"""Adapters chosen by settings, shared by ``openreel serve`` (app.py) and ``openreel worker``
-(worker_node.py): the blob store and its links, the worker's dependencies, the task queue."""
+"""The composition root, shared by ``openreel serve`` (app.py) and ``openreel worker``
+(worker.py): the adapters the settings choose (blob store and its links, engines, task queue,
+callback sender), the render's dependencies, and the whole set of services of an API process.
+Nothing else builds adapters; the worker process never imports the FastAPI app."""
 
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from openreel.auth.authenticate import Authenticator
 from openreel.blobs.base import BlobStore, Links
 from openreel.blobs.local import LocalBlobStore
 from openreel.blobs.signing import UrlSigner
+from openreel.callbacks.sender import CallbackSender, SecretsFor, SenderConfig, UrlFor
+from openreel.callbacks.service import CallbackService
 from openreel.config import Settings
+from openreel.engines import registry
 from openreel.engines.base import Engine
+from openreel.extras import require_extras
 from openreel.media.fetch import image_limits
 from openreel.metrics import Metrics
 from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
-from openreel.queue.base import TaskQueue
+from openreel.queue.base import Render, TaskQueue
 from openreel.queue.local import LocalWorkerPool
-from openreel.store.tasks import TaskRepository
+from openreel.render import RenderDeps, render_task
+from openreel.services import Services
+from openreel.store.db import Database
+from openreel.store.deliveries import DeliveryRepository
+from openreel.store.keys import KeyRepository
+from openreel.store.task_views import TaskViews
+from openreel.store.tasks import TaskRecord, TaskRepository
+from openreel.tasks.routing import EngineRouter
+from openreel.tasks.service import Admission, TaskService
 from openreel.work_area import open_work_area
-from openreel.worker import WorkerDeps
 
 if TYPE_CHECKING:
     from openreel.queue.jobs import JobSettings
@@ -87,17 +103,17 @@ def worker_engines(settings: Settings, engines: dict[str, Engine]) -> dict[str, 
     return {name: engines[name] for name in settings.worker_engines}
 
 
-def worker_deps(
+def render_deps(
     settings: Settings,
     repo: TaskRepository,
     blobs: BlobStore,
     engines: dict[str, Engine],
     http: SafeHttp,
     metrics: Metrics | None = None,
-) -> WorkerDeps:
+) -> RenderDeps:
     # This process's own scratch folder; folders of dead processes are removed first.
     area = open_work_area(settings.data_dir / "work")
-    return WorkerDeps(
+    return RenderDeps(
         repo=repo,
         blobs=blobs,
         engines=engines,
@@ -112,11 +128,27 @@ def worker_deps(
     )
 
 
-def build_queue(settings: Settings, deps: WorkerDeps) -> TaskQueue:
+def bound_render(deps: RenderDeps) -> Render:
+    """``render_task`` with this process's dependencies, for the queues to call."""
+
+    def render(
+        row: TaskRecord,
+        worker_id: str,
+        stop: threading.Event,
+        cancelled: threading.Event | None,
+    ) -> Awaitable[None]:
+        return render_task(row, worker_id, deps, stop, cancelled)
+
+    return render
+
+
+def build_queue(settings: Settings, deps: RenderDeps) -> TaskQueue:
     """The task queue of an API process; with ``workers`` > 0 it also runs jobs here."""
     if settings.queue == "local":
         return LocalWorkerPool(
-            deps,
+            deps.repo,
+            bound_render(deps),
+            lease_seconds=settings.lease_seconds,
             size=settings.workers,
             max_attempts=settings.max_attempts,
             poll_interval=settings.poll_interval,
@@ -126,7 +158,7 @@ def build_queue(settings: Settings, deps: WorkerDeps) -> TaskQueue:
 
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
     runner = (
-        JobRunner(app, deps, job_settings(settings, list(deps.engines)))
+        JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, list(deps.engines)))
         if settings.workers > 0
         else None
     )
@@ -143,4 +175,105 @@ def job_settings(settings: Settings, queues: list[str]) -> JobSettings:
         heartbeat_seconds=settings.worker_heartbeat_seconds,
         stalled_seconds=settings.stalled_worker_seconds,
         poll_interval=settings.poll_interval,
+        lease_seconds=settings.lease_seconds,
     )
+
+
+async def build_services(
+    settings: Settings, engines: dict[str, Engine] | None = None, metrics: Metrics | None = None
+) -> Services:
+    metrics = metrics or Metrics()
+    require_extras(settings, runs_jobs=settings.workers > 0 and engines is None)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    await db.migrate()
+    if settings.queue == "procrastinate":
+        from openreel.queue.procrastinate import ensure_schema
+
+        await ensure_schema(settings.resolved_database_url)
+    keys = KeyRepository(db)
+    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
+    opened = open_blobs(settings, signer)
+    blobs, links = opened.store, opened.links
+    http = guarded_http(settings, metrics)
+    deliveries = DeliveryRepository(db)
+    callbacks = CallbackSender(
+        deliveries,
+        http,
+        SenderConfig(
+            schedule=tuple(settings.callback_retry_schedule),
+            timeout=settings.callback_timeout_seconds,
+            connect_timeout=settings.fetch_connect_timeout_seconds,
+            concurrency=settings.callback_concurrency,
+            poll_interval=settings.poll_interval,
+        ),
+        secrets_for=_secrets_for(keys, settings),
+        url_for=_callback_url_for(links, settings),
+        metrics=metrics,
+    )
+    tasks_repo = TaskRepository(db, on_event=callbacks.notify)
+    if engines is None:
+        engines = registry.build_engines(settings.diffusers_models, runs_jobs=settings.workers > 0)
+    router = EngineRouter(engines, settings.routes)
+    deps = render_deps(
+        settings, tasks_repo, blobs, worker_engines(settings, engines), http, metrics
+    )
+    queue = build_queue(settings, deps)
+    service = TaskService(
+        TaskViews(db),
+        router,
+        blobs,
+        http,
+        enqueue=queue.enqueue,
+        on_created=queue.notify,
+        on_event=callbacks.notify,
+        end_task=tasks_repo.cancel,
+        stop_render=queue.cancel,
+        concurrent_decodes=settings.max_concurrent_decodes,
+        admission=Admission(
+            per_engine=settings.max_queued,
+            per_key=settings.max_queued_per_key,
+            retry_after_seconds=settings.retry_after_seconds,
+        ),
+        metrics=metrics,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        tasks_repo=tasks_repo,
+        keys=keys,
+        authenticator=Authenticator(keys, leeway_seconds=settings.jwt_leeway_seconds),
+        blobs=blobs,
+        links=links,
+        files=opened.files,
+        signer=signer,
+        http=http,
+        tasks=service,
+        queue=queue,
+        deliveries=deliveries,
+        callbacks=callbacks,
+        callback_log=CallbackService(service, deliveries, callbacks.notify),
+        engines=engines,
+        metrics=metrics,
+    )
+
+
+def _secrets_for(keys: KeyRepository, settings: Settings) -> SecretsFor:
+    """A key's own webhook secrets, else the server-wide one, else none (unsigned)."""
+    server_wide = (settings.webhook_secret,) if settings.webhook_secret else ()
+
+    async def secrets_for(owner_id: str) -> tuple[str, ...]:
+        return await keys.webhook_secrets(owner_id) or server_wide
+
+    return secrets_for
+
+
+def _callback_url_for(links: Links, settings: Settings) -> UrlFor:
+    """Result links in callbacks: the public URL if set, else the address the task was
+    created through, else this server's own address."""
+    fallback = f"http://{settings.host}:{settings.port}/"
+
+    def url_for(key: str, base_url: str | None) -> str:
+        return links.url(settings.public_url or base_url or fallback, key)
+
+    return url_for

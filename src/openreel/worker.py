@@ -1,193 +1,96 @@
-"""run_generation: the one use case every queue calls to turn a claimed task into results.
+"""``openreel worker``: a process that only renders tasks (``OPENREEL_QUEUE=procrastinate``).
 
-Outputs are written to the blob store under an attempt-scoped prefix *before* the task is
-marked ``succeed``, so a task is never reported done without its files; all state changes
-are conditional on still holding the lease.
+It takes jobs from the Procrastinate queues of its engines on the shared PostgreSQL, reads
+inputs from and writes results to the shared blob store, and updates task rows. It serves no
+HTTP and never sends callbacks: status changes only add outbox rows, which the API nodes'
+senders deliver (so GPU machines need no egress).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import tempfile
-import threading
-import time
-from dataclasses import dataclass
-from pathlib import Path
+import signal
+from collections.abc import Coroutine
 from typing import Any
 
-from openreel.blobs.base import BlobStore
-from openreel.engines.base import (
-    Engine,
-    EngineError,
-    GenerationJob,
-    OutputFile,
-    TaskKind,
-)
-from openreel.ids import new_id
+from openreel.config import Settings
+from openreel.engines import registry
+from openreel.engines.base import Engine
+from openreel.extras import require_extras
 from openreel.metrics import Metrics
-from openreel.net.safe_http import FetchLimits, SafeHttp
-from openreel.store.tasks import TaskRecord, TaskRepository
-from openreel.tasks.inputs import resolve_inputs
-from openreel.tasks.plan import RenderPlan
-from openreel.wire.errors import KlingError
-from openreel.wire.tasks import TaskStatus
-from openreel.work_area import WorkArea
+from openreel.store.db import Database
+from openreel.store.tasks import TaskRepository
+from openreel.wiring import (
+    bound_render,
+    guarded_http,
+    job_settings,
+    open_blobs,
+    render_deps,
+    signing_secret,
+    worker_engines,
+)
 
 log = logging.getLogger("openreel.worker")
 
 
-class GenerationCancelled(Exception):
-    """Raised inside the engine thread (from the progress callback) to stop a render."""
-
-
-@dataclass
-class WorkerDeps:
-    repo: TaskRepository
-    blobs: BlobStore
-    engines: dict[str, Engine]
-    lease_seconds: float
-    work_dir: Path
-    http: SafeHttp
-    fetch_limits: FetchLimits
-    work_area: WorkArea | None = None  # owns work_dir (held for the process's lifetime)
-    metrics: Metrics | None = None
-
-
-class _Progress:
-    """Thread-safe progress holder: the engine thread writes, the heartbeat reads."""
-
-    def __init__(self, *stops: threading.Event) -> None:
-        self.fraction = 0.0
-        self._stops = stops
-
-    def __call__(self, fraction: float) -> None:
-        if any(stop.is_set() for stop in self._stops):
-            raise GenerationCancelled()
-        self.fraction = min(1.0, max(self.fraction, float(fraction)))
-
-    @property
-    def percent(self) -> int:
-        # 100 is reserved for succeed: the files still have to be stored.
-        return min(99, int(self.fraction * 100))
-
-
-def build_job(
-    row: TaskRecord, plan: RenderPlan, images: dict[str, Path], output_dir: Path
-) -> GenerationJob:
-    return GenerationJob(
-        task_id=row.id,
-        kind=TaskKind(row.kind),
-        model_name=row.model_name,
-        params=dict(row.params),
-        images=images,
-        output_dir=output_dir,
-        seed=plan.seed,
-        video=plan.video,
-        image=plan.image,
-    )
-
-
-async def run_generation(
-    row: TaskRecord,
-    worker_id: str,
-    deps: WorkerDeps,
-    stop: threading.Event,
-    cancelled: threading.Event | None = None,
-) -> None:
-    """Run one claimed task to ``succeed`` or ``failed`` (or hand it back if ``stop``ping).
-
-    ``cancelled`` is set when the task was cancelled through the API (which already ended it
-    ``failed``): the render stops at its next progress report and nothing more is written.
-    """
-
-    async def finish(
-        status: TaskStatus, message: str = "", result: dict[str, Any] | None = None
-    ) -> bool:
-        ended = await deps.repo.finish(row, worker_id, status, message, result)
-        if ended and deps.metrics is not None:
-            deps.metrics.tasks_finished.labels(row.family, row.engine, status.value).inc()
-        return ended
-
-    engine = deps.engines.get(row.engine)
-    if engine is None:
-        await finish(TaskStatus.FAILED, f"engine '{row.engine}' is not configured here")
-        return
-    work = Path(tempfile.mkdtemp(prefix=f"task-{row.id}-", dir=deps.work_dir))
-    lease_lost = threading.Event()
-    progress = _Progress(stop, lease_lost, *([cancelled] if cancelled is not None else []))
-
-    async def generate() -> dict[str, Any]:
-        plan = RenderPlan.from_json(row.plan)
-        images = await resolve_inputs(
-            row.id,
-            row.params,
-            plan.inputs,
-            plan.remote_inputs,
-            deps.blobs,
-            deps.http,
-            deps.fetch_limits,
-            work,
-        )
-        progress(0.0)  # stop before the engine starts if we are already shutting down
-        job = build_job(row, plan, images, work)
-        started = time.monotonic()
-        output = await asyncio.to_thread(engine.run, job, progress)
-        if deps.metrics is not None:
-            deps.metrics.render_seconds.labels(row.engine, row.kind).observe(
-                time.monotonic() - started
-            )
-        # Still under the heartbeat below: an upload to S3 can take a while.
-        return await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
-
+async def until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work``; SIGTERM or SIGINT cancels it, which is a graceful stop (anything else
+    that ends it, e.g. ``WorkerStopped``, propagates: the process exits non-zero)."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
     try:
-        # The lease is renewed while inputs are fetched, the engine runs and outputs are stored.
-        render = asyncio.ensure_future(generate())
-        while True:
-            done, _ = await asyncio.wait({render}, timeout=min(1.0, deps.lease_seconds / 3))
-            if done:
-                break
-            if not await deps.repo.heartbeat(row, worker_id, deps.lease_seconds, progress.percent):
-                log.warning("task %s: lease lost; abandoning this attempt", row.id)
-                lease_lost.set()
-        result = render.result()
-        if not await finish(TaskStatus.SUCCEED, result=result):
-            prefix = f"outputs/{row.id}/{row.attempts}"
-            await asyncio.to_thread(deps.blobs.delete_prefix, prefix)
-    except GenerationCancelled:
-        if not lease_lost.is_set() and not (cancelled is not None and cancelled.is_set()):
-            # Shutting down: hand the task back without spending an attempt.
-            await deps.repo.release(row, worker_id)
-    except KlingError as exc:  # an input that cannot be used (URL image fetched here)
-        await finish(TaskStatus.FAILED, exc.message)
-    except EngineError as exc:
-        await finish(TaskStatus.FAILED, str(exc))
-    except Exception as exc:
-        log.exception("task %s failed", row.id)
-        await finish(TaskStatus.FAILED, f"internal error during generation: {exc}")
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+        log.info("worker stopped on a signal")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
-def _store_outputs(row: TaskRecord, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:
-    if not files:
-        raise EngineError("the engine produced no output")
-    prefix = f"outputs/{row.id}/{row.attempts}"
-    stored = []
+async def run_worker(settings: Settings, engines: dict[str, Engine] | None = None) -> None:
+    """Run jobs until SIGTERM/SIGINT; running renders are then handed back to the queue."""
+    if settings.queue != "procrastinate":
+        raise RuntimeError(
+            "openreel worker needs OPENREEL_QUEUE=procrastinate (and PostgreSQL); with the "
+            "local queue, 'openreel serve' runs the workers itself"
+        )
+    require_extras(settings, runs_jobs=engines is None)
+    from openreel.blobs.signing import UrlSigner
+    from openreel.queue.jobs import JobRunner
+    from openreel.queue.procrastinate import build_app, ensure_schema
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    await db.migrate()
+    await ensure_schema(settings.resolved_database_url)
+    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
+    blobs = open_blobs(settings, signer).store
+    metrics = Metrics()
+    http = guarded_http(settings, metrics)
+    mine = worker_engines(
+        settings,
+        engines if engines is not None else registry.build_engines(settings.diffusers_models),
+    )
+    # No on_event: callback events stay in the outbox for the API nodes.
+    deps = render_deps(settings, TaskRepository(db), blobs, mine, http, metrics)
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, settings.metrics_host, metrics.registry)
+        log.info("metrics on http://%s:%d/", settings.metrics_host, settings.metrics_port)
+    app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
+    runner = JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, list(mine)))
     try:
-        for file in files:
-            key = f"{prefix}/{file.path.name}"
-            blobs.put_file(key, file.path)
-            stored.append((key, file))
-    except BaseException:
-        blobs.delete_prefix(prefix)
-        raise
-    if row.kind in (TaskKind.IMAGE2VIDEO, TaskKind.MULTI_IMAGE2VIDEO):
-        return {
-            "videos": [
-                {"id": new_id(), "key": key, "duration": file.duration or ""}
-                for key, file in stored
-            ]
-        }
-    return {"images": [{"index": i, "key": key} for i, (key, _) in enumerate(stored)]}
+        async with app.open_async():
+            log.info("worker on queues %s, %d at a time", ", ".join(mine), max(1, settings.workers))
+            await until_signalled(runner.run())
+    finally:
+        for engine in mine.values():
+            engine.close()
+        await http.aclose()
+        await db.dispose()

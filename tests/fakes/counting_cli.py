@@ -19,10 +19,10 @@ from openreel.engines import registry
 from openreel.engines.base import (
     Capabilities,
     Engine,
-    GenerationJob,
     GenerationOutput,
     OutputFile,
     ProgressFn,
+    RenderJob,
 )
 from openreel.engines.diffusers.spec import ModelSpec
 
@@ -41,7 +41,7 @@ class CountedClassic:
     def close(self) -> None:
         self.inner.close()
 
-    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+    def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         line = f"{job.task_id} {os.getpid()}\n".encode()
         fd = os.open(os.environ["OPENREEL_TEST_RUN_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:

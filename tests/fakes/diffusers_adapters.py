@@ -11,9 +11,9 @@ import numpy as np
 
 from openreel.engines.base import (
     Feature,
-    GenerationJob,
     GenerationOutput,
     OutputFile,
+    RenderJob,
     TaskKind,
 )
 from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
@@ -36,7 +36,7 @@ class StepAdapter:
         return {"weights": str(weights), "loads": StepAdapter.loads, "pid": os.getpid()}
 
     def generate(
-        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput:
         prompt = str(job.params.get("prompt") or "")
         delay = 0.3 if "slow" in prompt else 0.0

@@ -9,10 +9,10 @@ from openreel.engines.base import (
     BaseEngine,
     Capabilities,
     EngineError,
-    GenerationJob,
     GenerationOutput,
     OutputFile,
     ProgressFn,
+    RenderJob,
     TaskKind,
 )
 
@@ -23,7 +23,7 @@ class FailingEngine(BaseEngine):
     name = "failing"
     capabilities = CAPS
 
-    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+    def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         raise EngineError("the fake engine refuses this input")
 
 
@@ -31,7 +31,7 @@ class CrashingEngine(BaseEngine):
     name = "crashing"
     capabilities = CAPS
 
-    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+    def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         raise RuntimeError("segfault-like surprise")
 
 
@@ -41,7 +41,7 @@ class MissingFileEngine(BaseEngine):
     name = "missing-file"
     capabilities = CAPS
 
-    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+    def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         first = job.output_dir / "video.mp4"
         first.write_bytes(b"\0" * 100)
         return GenerationOutput(
@@ -64,7 +64,7 @@ class GatedEngine(BaseEngine):
     ended: threading.Event = field(default_factory=threading.Event)
     runs: int = 0
 
-    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+    def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         self.runs += 1
         try:
             progress(0.5)

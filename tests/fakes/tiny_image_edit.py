@@ -34,7 +34,7 @@ from transformers import (
 )
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-from openreel.engines.base import GenerationJob, GenerationOutput
+from openreel.engines.base import GenerationOutput, RenderJob
 from openreel.engines.diffusers.adapters.base import StepFn
 from openreel.engines.diffusers.adapters.image_edit import Flux2KleinEdit, QwenImageEdit
 from openreel.engines.diffusers.random_weights import WORDS, word_tokenizer
@@ -124,7 +124,7 @@ class SmallQwenImageEdit(QwenImageEdit):
     VAE: minutes per step on a CPU even with tiny layers)."""
 
     def generate(
-        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput:
         from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as module
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from openreel.engines.base import GenerationJob, GenerationOutput
+from openreel.engines.base import GenerationOutput, RenderJob
 from openreel.engines.diffusers.adapters.base import StepFn
 from openreel.engines.diffusers.adapters.vace import WanVace
 from openreel.engines.diffusers.adapters.wan import WanFirstLastFrame, WanImageToVideo
@@ -49,7 +49,7 @@ def recording(base: type[Any]) -> type[Any]:
 
     class Recording(base):  # type: ignore[misc, valid-type]
         def generate(
-            self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+            self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
         ) -> GenerationOutput:
             log = spec.weights_path(job.model_name) / "calls.jsonl"
 

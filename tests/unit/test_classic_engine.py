@@ -16,9 +16,9 @@ from PIL import Image
 from openreel.engines.base import (
     EngineError,
     Feature,
-    GenerationJob,
     GenerationOutput,
     ImageSpec,
+    RenderJob,
     TaskKind,
     VideoSpec,
 )
@@ -42,7 +42,7 @@ class Run:
     progress: list[float]
 
 
-def run(job: GenerationJob) -> Run:
+def run(job: RenderJob) -> Run:
     calls: list[float] = []
     job.output_dir.mkdir(parents=True, exist_ok=True)
     output = ClassicEngine().run(job, calls.append)
@@ -56,8 +56,8 @@ def video_job(
     spec: VideoSpec,
     seed: int = 7,
     **params: Any,
-) -> GenerationJob:
-    return GenerationJob("task", kind, "kling-v1", dict(params), images, out, seed, video=spec)
+) -> RenderJob:
+    return RenderJob("task", kind, "kling-v1", dict(params), images, out, seed, video=spec)
 
 
 def decode(path: Path) -> tuple[list[np.ndarray], Fraction]:
@@ -253,7 +253,7 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[np.ndarra
 
 def elements_job(
     out: Path, refs: list[tuple[np.ndarray, Path]], spec: VideoSpec, **params: Any
-) -> GenerationJob:
+) -> RenderJob:
     images = {f"image_list[{i}].image": path for i, (_, path) in enumerate(refs)}
     return video_job(out, TaskKind.MULTI_IMAGE2VIDEO, images, spec, prompt="they play", **params)
 
@@ -368,9 +368,9 @@ def compose_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def compose_job(out: Path, images: dict[str, Path], count: int, seed: int = 5) -> GenerationJob:
+def compose_job(out: Path, images: dict[str, Path], count: int, seed: int = 5) -> RenderJob:
     spec = ImageSpec(CANVAS[0], CANVAS[1], count)
-    return GenerationJob(
+    return RenderJob(
         "task", TaskKind.MULTI_IMAGE2IMAGE, "kling-v2", {"n": count}, images, out, seed, image=spec
     )
 

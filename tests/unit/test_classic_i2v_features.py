@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from openreel.engines.base import Feature, GenerationJob, TaskKind, VideoSpec
+from openreel.engines.base import Feature, RenderJob, TaskKind, VideoSpec
 from openreel.engines.classic import ClassicEngine
 from openreel.engines.classic.morph import TailMorph
 from openreel.engines.imaging.canvas import cover_crop
@@ -49,9 +49,7 @@ def render(
     out: Path, images: dict[str, Path], spec: VideoSpec, **params: Any
 ) -> tuple[list[np.ndarray], list[float]]:
     out.mkdir(parents=True, exist_ok=True)
-    job = GenerationJob(
-        "task", TaskKind.IMAGE2VIDEO, "kling-v1", dict(params), images, out, 7, spec
-    )
+    job = RenderJob("task", TaskKind.IMAGE2VIDEO, "kling-v1", dict(params), images, out, 7, spec)
     calls: list[float] = []
     result = ClassicEngine().run(job, calls.append)
     with av.open(str(result.files[0].path)) as container:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from openreel.engines.base import GenerationJob, ImageSpec, TaskKind, VideoSpec
+from openreel.engines.base import ImageSpec, RenderJob, TaskKind, VideoSpec
 from openreel.engines.classic import ClassicEngine
 from openreel.engines.classic.painterly import style_features
 from openreel.engines.classic.scene import Reference, analyse, pick_scene
@@ -138,10 +138,10 @@ def element_refs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[np.ndar
 
 def elements_job(
     out: Path, refs: list[tuple[np.ndarray, Path]], spec: VideoSpec, **params: Any
-) -> GenerationJob:
+) -> RenderJob:
     out.mkdir(parents=True, exist_ok=True)
     images = {f"image_list[{i}].image": path for i, (_, path) in enumerate(refs)}
-    return GenerationJob(
+    return RenderJob(
         "task", TaskKind.MULTI_IMAGE2VIDEO, "kling-v1-6", dict(params), images, out, 7, video=spec
     )
 
@@ -296,7 +296,7 @@ def compose(
     if style:
         images["style_image"] = files[style]
     spec = ImageSpec(size[0], size[1], count)
-    job = GenerationJob(
+    job = RenderJob(
         "task", TaskKind.MULTI_IMAGE2IMAGE, "kling-v2", {"n": count}, images, out, 5, image=spec
     )
     output = ClassicEngine().run(job, lambda _: None)

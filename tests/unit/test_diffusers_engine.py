@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from openreel.engines.base import EngineError, GenerationJob, TaskKind, VideoSpec
+from openreel.engines.base import EngineError, RenderJob, TaskKind, VideoSpec
 from openreel.engines.diffusers.engine import DiffusersEngine
 from openreel.engines.diffusers.spec import EngineConfigError, ModelSpec
-from openreel.worker import GenerationCancelled
+from openreel.render import RenderCancelled
 
 FAKE = "tests.fakes.diffusers_adapters:StepAdapter"
 
@@ -26,8 +26,8 @@ def engine(tmp_path: Path) -> Iterator[DiffusersEngine]:
     engine.close()
 
 
-def job(tmp_path: Path, prompt: str = "", name: str = "out") -> GenerationJob:
-    return GenerationJob(
+def job(tmp_path: Path, prompt: str = "", name: str = "out") -> RenderJob:
+    return RenderJob(
         "t1",
         TaskKind.IMAGE2VIDEO,
         "fake",
@@ -98,10 +98,10 @@ def test_cancel_stops_at_the_next_step(engine: DiffusersEngine, tmp_path: Path) 
 
     def progress(fraction: float) -> None:
         if fraction >= 0.5:
-            raise GenerationCancelled()
+            raise RenderCancelled()
 
     started = time.monotonic()
-    with pytest.raises(GenerationCancelled):
+    with pytest.raises(RenderCancelled):
         engine.run(job(tmp_path, "slow", name="cancelled"), progress)
     assert time.monotonic() - started < 1.5  # 4 slow steps would take 1.2 s more
     assert not (tmp_path / "cancelled" / "video.mp4").exists()

@@ -14,7 +14,7 @@ import torch
 from diffusers import WanImageToVideoPipeline
 from PIL import Image
 
-from openreel.engines.base import GenerationJob, TaskKind, VideoSpec
+from openreel.engines.base import RenderJob, TaskKind, VideoSpec
 from openreel.engines.diffusers.adapters import static_mask
 from openreel.engines.diffusers.adapters.common import step_callback
 from openreel.engines.diffusers.adapters.static_mask import (
@@ -102,7 +102,7 @@ def test_the_blend_holds_through_the_adapter(
     mask = np.zeros((480, 640), np.uint8)
     mask[:, 320:] = 255  # right half: latent columns 4..7 of 8
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    job = GenerationJob(
+    job = RenderJob(
         task_id="t",
         kind=TaskKind.IMAGE2VIDEO,
         model_name="m",

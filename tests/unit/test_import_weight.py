@@ -27,7 +27,7 @@ def test_importing_loads_no_heavy_library(module: str) -> None:
 def test_the_worker_process_does_not_load_the_web_app() -> None:
     """``openreel worker`` serves no HTTP: it shares wiring with ``serve``, not the app."""
     probe = (
-        "import sys, json, openreel.worker_node; "
+        "import sys, json, openreel.worker; "
         "print(json.dumps([m for m in ('openreel.app', 'openreel.api', 'fastapi') "
         "if m in sys.modules]))"
     )

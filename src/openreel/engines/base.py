@@ -1,7 +1,7 @@
 """The Engine port: what an engine declares, receives and returns.
 
 Engines know nothing about HTTP or the database. The worker hands an engine a
-``GenerationJob`` whose images are already fetched, decoded and validated, and whose output
+``RenderJob`` whose images are already fetched, decoded and validated, and whose output
 geometry (``VideoSpec``/``ImageSpec``) already follows the model's rules; the engine writes its
 files into ``job.output_dir`` and reports progress as a fraction in [0, 1].
 """
@@ -72,7 +72,7 @@ ProgressFn = Callable[[float], None]
 
 
 @dataclass
-class GenerationJob:
+class RenderJob:
     task_id: str
     kind: TaskKind
     model_name: str
@@ -110,7 +110,7 @@ class Engine(Protocol):
         """What this engine can do for ``model_name`` (diffusers: one pipeline per model)."""
         ...
 
-    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput: ...
+    def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput: ...
 
     def close(self) -> None:
         """Release what the engine holds (a child process, a GPU); called once at shutdown."""

@@ -7,13 +7,29 @@ transaction that inserts the task row).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openreel.store.tasks import TaskRecord
+
 # Queues the task (id, engine) inside the transaction that inserts its row.
 Enqueue = Callable[[AsyncConnection, str, str], Awaitable[None]]
+
+
+class Render(Protocol):
+    """Runs one claimed task to its end: ``render.render_task`` bound to its dependencies,
+    handed to the queues by wiring (the queues know when to render, not how)."""
+
+    def __call__(
+        self,
+        row: TaskRecord,
+        worker_id: str,
+        stop: threading.Event,
+        cancelled: threading.Event | None,
+    ) -> Awaitable[None]: ...
 
 
 class TaskQueue(Protocol):

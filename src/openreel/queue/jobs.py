@@ -1,7 +1,7 @@
 """Procrastinate's worker side: the ``openreel.generate`` job, and stalled-job recovery.
 
 A job names its task; the task row stays the source of truth. The job claims the row with a
-lease (``TaskRepository.claim_task``) and calls ``run_generation``, the same use case as the
+lease (``TaskRepository.claim_task``) and calls ``render_task``, the same use case as the
 embedded queue, so a job delivered twice never renders twice at once: a second delivery
 waits for the first one's lease, then finds the task finished.
 
@@ -35,9 +35,9 @@ import procrastinate
 from procrastinate.job_context import AbortReason, JobContext
 from procrastinate.jobs import Job
 
+from openreel.queue.base import Render
 from openreel.queue.procrastinate import TASK_NAME
-from openreel.store.tasks import TaskRecord
-from openreel.worker import WorkerDeps, run_generation
+from openreel.store.tasks import TaskRecord, TaskRepository
 
 log = logging.getLogger("openreel.queue")
 
@@ -79,6 +79,7 @@ class JobSettings:
     heartbeat_seconds: float
     stalled_seconds: float
     poll_interval: float
+    lease_seconds: float
 
 
 async def _settled(run: asyncio.Future[None]) -> None:
@@ -92,9 +93,16 @@ async def _settled(run: asyncio.Future[None]) -> None:
 class JobRunner:
     """Runs ``openreel.generate`` jobs of some queues (one per engine) in this process."""
 
-    def __init__(self, app: procrastinate.App, deps: WorkerDeps, settings: JobSettings) -> None:
+    def __init__(
+        self,
+        app: procrastinate.App,
+        repo: TaskRepository,
+        render: Render,
+        settings: JobSettings,
+    ) -> None:
         self.app = app
-        self.deps = deps
+        self.repo = repo
+        self.render = render
         self.settings = settings
         self.instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._tasks: list[asyncio.Task[None]] = []
@@ -115,7 +123,7 @@ class JobRunner:
         if row is None:
             return
         stop, cancelled = threading.Event(), threading.Event()
-        run = asyncio.ensure_future(run_generation(row, worker_id, self.deps, stop, cancelled))
+        run = asyncio.ensure_future(self.render(row, worker_id, stop, cancelled))
         try:
             await asyncio.shield(run)
         except asyncio.CancelledError:
@@ -127,9 +135,9 @@ class JobRunner:
             raise HandedBack() from None
 
     async def _claim(self, task_id: str, worker_id: str) -> TaskRecord | None:
-        lease = self.deps.lease_seconds
+        lease = self.settings.lease_seconds
         while True:
-            claim = await self.deps.repo.claim_task(
+            claim = await self.repo.claim_task(
                 task_id, worker_id, lease, self.settings.max_attempts
             )
             if claim.row is not None or claim.wait_seconds is None:
@@ -179,7 +187,7 @@ class JobRunner:
                 # Renders are handed back at once rather than finished: another worker
                 # (or this one after its restart) runs them again.
                 shutdown_graceful_timeout=0.1,
-                # Signals cancel this coroutine instead (worker_node): a stop that was asked
+                # Signals cancel this coroutine instead (worker.py): a stop that was asked
                 # for is then a cancellation, and a normal return means nobody asked.
                 install_signal_handlers=False,
                 delete_jobs="successful",

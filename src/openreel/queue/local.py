@@ -13,9 +13,8 @@ import logging
 import threading
 import uuid
 
-from openreel.queue.base import Enqueue
+from openreel.queue.base import Enqueue, Render
 from openreel.store.tasks import TaskRepository
-from openreel.worker import WorkerDeps, run_generation
 
 log = logging.getLogger("openreel.queue")
 
@@ -25,14 +24,17 @@ class LocalWorkerPool:
 
     def __init__(
         self,
-        deps: WorkerDeps,
+        repo: TaskRepository,
+        render: Render,
         *,
+        lease_seconds: float,
         size: int,
         max_attempts: int,
         poll_interval: float,
     ) -> None:
-        self.deps = deps
-        self.repo: TaskRepository = deps.repo
+        self.repo = repo
+        self.render = render
+        self.lease_seconds = lease_seconds
         self.size = size
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
@@ -72,14 +74,14 @@ class LocalWorkerPool:
         while not self._stop.is_set():
             try:
                 await self.repo.fail_exhausted(self.max_attempts)
-                row = await self.repo.claim(worker_id, self.deps.lease_seconds, self.max_attempts)
+                row = await self.repo.claim(worker_id, self.lease_seconds, self.max_attempts)
             except Exception:
                 log.exception("worker %s: claim failed; retrying", worker_id)
                 row = None
             if row is not None:
                 cancelled = self._running[row.id] = threading.Event()
                 try:
-                    await run_generation(row, worker_id, self.deps, self._stop, cancelled)
+                    await self.render(row, worker_id, self._stop, cancelled)
                 finally:
                     del self._running[row.id]
                 continue

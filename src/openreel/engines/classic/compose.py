@@ -19,11 +19,11 @@ import numpy as np
 
 from openreel.engines.base import (
     EngineError,
-    GenerationJob,
     GenerationOutput,
     ImageSpec,
     OutputFile,
     ProgressFn,
+    RenderJob,
 )
 from openreel.engines.classic.color import LabStats, lab_stats, transfer
 from openreel.engines.classic.cutout import Cutout, cut_out
@@ -39,7 +39,7 @@ SHADOW_OPACITY = 0.35
 STATS_SIDE = 512  # colour statistics are measured on images at most this large
 
 
-def image_spec(job: GenerationJob) -> ImageSpec:
+def image_spec(job: RenderJob) -> ImageSpec:
     if job.image is None:
         raise ValueError(f"{job.kind} job {job.task_id} has no ImageSpec")
     return job.image
@@ -119,7 +119,7 @@ def compose(background: np.ndarray, cutouts: list[Cutout], rng: np.random.Genera
     return to_u8(canvas)
 
 
-def _subjects(job: GenerationJob, size: tuple[int, int]) -> list[Cutout]:
+def _subjects(job: RenderJob, size: tuple[int, int]) -> list[Cutout]:
     entries = indexed_images(job.images, "subject_image_list", "subject_image")
     if not entries:
         raise EngineError("subject_image_list needs at least one image")
@@ -130,7 +130,7 @@ def _subjects(job: GenerationJob, size: tuple[int, int]) -> list[Cutout]:
     return cutouts
 
 
-def render_multi_image2image(job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+def render_multi_image2image(job: RenderJob, progress: ProgressFn) -> GenerationOutput:
     spec = image_spec(job)
     size = (spec.width, spec.height)
     cutouts = _subjects(job, size)

@@ -24,10 +24,10 @@ import numpy as np
 
 from openreel.engines.base import (
     EngineError,
-    GenerationJob,
     GenerationOutput,
     OutputFile,
     ProgressFn,
+    RenderJob,
 )
 from openreel.engines.classic.camera import render_window
 from openreel.engines.classic.color import lab_stats, transfer
@@ -211,7 +211,7 @@ def draw(frame: np.ndarray, sprite: np.ndarray, matrix: np.ndarray) -> None:
     roi[...] = cv2.add(under, np.ascontiguousarray(warped[..., :3]))
 
 
-def _references(job: GenerationJob, size: tuple[int, int]) -> list[Reference]:
+def _references(job: RenderJob, size: tuple[int, int]) -> list[Reference]:
     entries = indexed_images(job.images, "image_list", "image")
     if not entries:
         raise EngineError("image_list needs at least one image")
@@ -253,7 +253,7 @@ class _Backdrop:
         return cv2.resize(frame, self.size, interpolation=cv2.INTER_LINEAR)
 
 
-def render_multi_image2video(job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+def render_multi_image2video(job: RenderJob, progress: ProgressFn) -> GenerationOutput:
     spec = video_spec(job)
     size = frame_size(job.params.get("aspect_ratio"), spec.short_side)
     references = _references(job, size)

@@ -7,9 +7,9 @@ from openreel.engines.base import (
     Capabilities,
     EngineError,
     Feature,
-    GenerationJob,
     GenerationOutput,
     ProgressFn,
+    RenderJob,
     TaskKind,
 )
 
@@ -36,7 +36,7 @@ class ClassicEngine(BaseEngine):
         advisory=frozenset({"cfg_scale", "negative_prompt"}),
     )
 
-    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+    def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         # Imported here: OpenCV, PyAV and NumPy cost ~95 MiB, which API-only nodes
         # (--workers 0) that only read the capabilities above should not pay.
         from openreel.engines.classic.compose import render_multi_image2image

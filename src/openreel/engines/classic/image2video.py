@@ -22,10 +22,10 @@ import numpy as np
 
 from openreel.engines.base import (
     EngineError,
-    GenerationJob,
     GenerationOutput,
     OutputFile,
     ProgressFn,
+    RenderJob,
     VideoSpec,
 )
 from openreel.engines.classic.camera import (
@@ -53,7 +53,7 @@ from openreel.media.video import VideoWriter, even_size_for
 VIDEO_NAME = "video.mp4"
 
 
-def video_spec(job: GenerationJob) -> VideoSpec:
+def video_spec(job: RenderJob) -> VideoSpec:
     if job.video is None:
         raise ValueError(f"{job.kind} job {job.task_id} has no VideoSpec")
     return job.video
@@ -64,7 +64,7 @@ def _frame_sized(path: Path, field: str, out_size: tuple[int, int]) -> np.ndarra
     return frame_sized(load_rgb(path, field, out_size), out_size)
 
 
-def _tail_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
+def _tail_clip(job: RenderJob, out_size: tuple[int, int]) -> FrameAt:
     first = _frame_sized(job.images["image"], "image", out_size)
     last = _frame_sized(job.images["image_tail"], "image_tail", out_size)
     return TailMorph(first, last).frame
@@ -88,11 +88,11 @@ def _move_clip(path: Path, field: str, move: CameraMove, out_size: tuple[int, in
     return WarpClip(source, out_size, matrix_at)
 
 
-def _tail_only_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
+def _tail_only_clip(job: RenderJob, out_size: tuple[int, int]) -> FrameAt:
     return _move_clip(job.images["image_tail"], "image_tail", ZOOM_OUT, out_size)
 
 
-def _camera_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt | None:
+def _camera_clip(job: RenderJob, out_size: tuple[int, int]) -> FrameAt | None:
     rig = rig_for_control(job.params.get("camera_control"))
     if rig is None:
         return None
@@ -101,7 +101,7 @@ def _camera_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt | Non
     return WarpClip(source, out_size, lambda t: renderer.matrix(rig, t))
 
 
-def _prompt_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
+def _prompt_clip(job: RenderJob, out_size: tuple[int, int]) -> FrameAt:
     move = camera_move_for(str(job.params.get("prompt") or ""))
     path = job.images["image"]
     if move.name in ("push_in", "orbit"):
@@ -117,7 +117,7 @@ def _prompt_clip(job: GenerationJob, out_size: tuple[int, int]) -> FrameAt:
 
 
 def _clip(
-    job: GenerationJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
+    job: RenderJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
 ) -> FrameAt:
     has_image, has_tail = "image" in job.images, "image_tail" in job.images
     if has_image and has_tail:
@@ -131,7 +131,7 @@ def _clip(
     )
 
 
-def render_image2video(job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+def render_image2video(job: RenderJob, progress: ProgressFn) -> GenerationOutput:
     spec = video_spec(job)
     if "image" in job.images:
         field = "image"

@@ -19,9 +19,9 @@ from typing import Any
 from openreel.engines.base import (
     Capabilities,
     EngineError,
-    GenerationJob,
     GenerationOutput,
     ProgressFn,
+    RenderJob,
 )
 from openreel.engines.diffusers.adapters import adapter_class
 from openreel.engines.diffusers.protocol import (
@@ -129,7 +129,7 @@ class DiffusersEngine:
 
     # ------------------------------------------------------------------ jobs
 
-    def run(self, job: GenerationJob, progress: ProgressFn) -> GenerationOutput:
+    def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         if job.model_name not in self.specs:
             raise EngineError(f"model {job.model_name!r} has no diffusers weights configured")
         with self._lock:

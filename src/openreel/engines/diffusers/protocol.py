@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openreel.engines.base import GenerationJob, GenerationOutput
+from openreel.engines.base import GenerationOutput, RenderJob
 
 __all__ = ["Cancel", "Cancelled", "Failed", "Finished", "Generate", "Progress", "Ready", "Stop"]
 
@@ -12,7 +12,7 @@ __all__ = ["Cancel", "Cancelled", "Failed", "Finished", "Generate", "Progress", 
 # engine -> child
 @dataclass(frozen=True)
 class Generate:
-    job: GenerationJob
+    job: RenderJob
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from openreel.engines.base import GenerationJob
+from openreel.engines.base import RenderJob
 from openreel.engines.imaging.canvas import frame_sized
 from openreel.engines.imaging.easing import smoothstep
 from openreel.engines.imaging.loading import indexed_images, load_rgb
@@ -191,7 +191,7 @@ def brush_groups(
 
 
 def brush_clip(
-    job: GenerationJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
+    job: RenderJob, in_size: tuple[int, int], out_size: tuple[int, int], count: int
 ) -> FrameAt | None:
     """The cut-and-drag render of ``dynamic_masks`` (also the diffusers VACE control video)."""
     fields = indexed_images(job.images, "dynamic_masks", "mask")

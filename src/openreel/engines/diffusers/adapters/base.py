@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
-from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
+from openreel.engines.base import Feature, GenerationOutput, RenderJob, TaskKind
 from openreel.engines.diffusers.spec import ModelSpec
 
 __all__ = ["Adapter", "AdapterError", "PipelineAdapter", "StepFn"]
@@ -30,7 +30,7 @@ class Adapter(Protocol):
     def load(self, spec: ModelSpec, model_name: str) -> Any: ...
 
     def generate(
-        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput: ...
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from openreel.engines.base import GenerationJob, GenerationOutput, OutputFile
+from openreel.engines.base import GenerationOutput, OutputFile, RenderJob
 from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 from openreel.engines.imaging.canvas import ASPECTS
@@ -58,7 +58,7 @@ class VideoPlan:
 
 
 def plan_video(
-    job: GenerationJob, spec: ModelSpec, fields: tuple[str, ...], multiple: int, temporal: int
+    job: RenderJob, spec: ModelSpec, fields: tuple[str, ...], multiple: int, temporal: int
 ) -> VideoPlan:
     """Output size (the aspect of the first of ``fields`` the job has, or of the request's
     ``aspect_ratio`` when ``fields`` is empty; at ``spec.area``, sides multiples of
@@ -70,7 +70,7 @@ def plan_video(
     return VideoPlan(width, height, frames)
 
 
-def _aspect(job: GenerationJob, fields: tuple[str, ...]) -> tuple[int, int]:
+def _aspect(job: RenderJob, fields: tuple[str, ...]) -> tuple[int, int]:
     if not fields:
         ratio = ASPECTS.get(str(job.params.get("aspect_ratio") or "16:9"))
         if ratio is None:
@@ -83,7 +83,7 @@ def _aspect(job: GenerationJob, fields: tuple[str, ...]) -> tuple[int, int]:
 
 
 def common_arguments(
-    job: GenerationJob, spec: ModelSpec, on_step: StepFn, edit: LatentEdit | None = None
+    job: RenderJob, spec: ModelSpec, on_step: StepFn, edit: LatentEdit | None = None
 ) -> dict[str, Any]:
     """The pipeline arguments every adapter passes the same way (``edit``: see
     ``step_callback``)."""
@@ -98,7 +98,7 @@ def common_arguments(
     }
 
 
-def picture(job: GenerationJob, field: str, size: tuple[int, int]) -> Image.Image:
+def picture(job: RenderJob, field: str, size: tuple[int, int]) -> Image.Image:
     """An input image at the output size (cover crop keeps the centre)."""
     path = job.images.get(field)
     if path is None:
@@ -123,7 +123,7 @@ def step_callback(on_step: StepFn, total: int, edit: LatentEdit | None = None) -
 
 
 def write_video(
-    frames: np.ndarray, job: GenerationJob, fps: int, freeze: StaticFreeze | None = None
+    frames: np.ndarray, job: RenderJob, fps: int, freeze: StaticFreeze | None = None
 ) -> GenerationOutput:
     """``frames`` (T, H, W, 3) floats in [0, 1] -> an H.264 MP4 in ``job.output_dir``, with the
     static region pinned by ``freeze`` when there is one."""

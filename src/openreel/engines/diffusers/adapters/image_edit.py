@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from openreel.engines.base import Feature, GenerationJob, GenerationOutput, OutputFile, TaskKind
+from openreel.engines.base import Feature, GenerationOutput, OutputFile, RenderJob, TaskKind
 from openreel.engines.diffusers.adapters.base import AdapterError, PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
@@ -74,7 +74,7 @@ class ImageEditAdapter(PipelineAdapter):
         return arguments
 
     def generate(
-        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput:
         from PIL import Image
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
+from openreel.engines.base import Feature, GenerationOutput, RenderJob, TaskKind
 from openreel.engines.diffusers.adapters.base import PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
@@ -21,7 +21,7 @@ class LtxVideo(PipelineAdapter):
     features: ClassVar[frozenset[Feature]] = frozenset({Feature.IMAGE_TAIL, Feature.TAIL_ONLY})
 
     def generate(
-        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput:
         from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 

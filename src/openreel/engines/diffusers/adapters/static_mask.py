@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from openreel.engines.base import GenerationJob
+from openreel.engines.base import RenderJob
 from openreel.engines.imaging.canvas import cover_crop
 from openreel.engines.imaging.loading import load_rgb
 from openreel.engines.imaging.masks import StaticFreeze, selected
@@ -37,7 +37,7 @@ from openreel.engines.imaging.masks import StaticFreeze, selected
 __all__ = ["LatentFreeze", "blending_scheduler", "pixel_freeze", "static_mask"]
 
 
-def static_mask(job: GenerationJob, size: tuple[int, int]) -> np.ndarray | None:
+def static_mask(job: RenderJob, size: tuple[int, int]) -> np.ndarray | None:
     """The request's ``static_mask`` as a 0/255 mask at ``size`` (cover-cropped like the
     pictures), or None without one."""
     path: Path | None = job.images.get("static_mask")

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
+from openreel.engines.base import Feature, GenerationOutput, RenderJob, TaskKind
 from openreel.engines.diffusers.adapters.base import PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
@@ -46,7 +46,7 @@ class Control:
     still: np.ndarray | None
 
 
-def control_video(job: GenerationJob, size: tuple[int, int], frames: int) -> Control:
+def control_video(job: RenderJob, size: tuple[int, int], frames: int) -> Control:
     """The control video and masks of an image2video job at ``size`` = (width, height)."""
     from openreel.engines.diffusers.adapters.common import picture
     from openreel.engines.diffusers.adapters.static_mask import static_mask
@@ -92,7 +92,7 @@ class WanVace(PipelineAdapter):
     )
 
     def generate(
-        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput:
         from PIL import Image
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Any, ClassVar
 
-from openreel.engines.base import Feature, GenerationJob, GenerationOutput, TaskKind
+from openreel.engines.base import Feature, GenerationOutput, RenderJob, TaskKind
 from openreel.engines.diffusers.adapters.base import PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
@@ -29,7 +29,7 @@ class WanImageToVideo(PipelineAdapter):
     uses_tail: ClassVar[bool] = False
 
     def generate(
-        self, pipeline: Any, job: GenerationJob, spec: ModelSpec, on_step: StepFn
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
     ) -> GenerationOutput:
         from openreel.engines.diffusers.adapters.common import (
             common_arguments,

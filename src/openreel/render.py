@@ -1,0 +1,193 @@
+"""render_task: the one use case every queue calls to turn a claimed task into results.
+
+Outputs are written to the blob store under an attempt-scoped prefix *before* the task is
+marked ``succeed``, so a task is never reported done without its files; all state changes
+are conditional on still holding the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openreel.blobs.base import BlobStore
+from openreel.engines.base import (
+    Engine,
+    EngineError,
+    OutputFile,
+    RenderJob,
+    TaskKind,
+)
+from openreel.ids import new_id
+from openreel.metrics import Metrics
+from openreel.net.safe_http import FetchLimits, SafeHttp
+from openreel.store.tasks import TaskRecord, TaskRepository
+from openreel.tasks.inputs import resolve_inputs
+from openreel.tasks.plan import RenderPlan
+from openreel.wire.errors import KlingError
+from openreel.wire.tasks import TaskStatus
+from openreel.work_area import WorkArea
+
+log = logging.getLogger("openreel.render")
+
+
+class RenderCancelled(Exception):
+    """Raised inside the engine thread (from the progress callback) to stop a render."""
+
+
+@dataclass
+class RenderDeps:
+    repo: TaskRepository
+    blobs: BlobStore
+    engines: dict[str, Engine]
+    lease_seconds: float
+    work_dir: Path
+    http: SafeHttp
+    fetch_limits: FetchLimits
+    work_area: WorkArea | None = None  # owns work_dir (held for the process's lifetime)
+    metrics: Metrics | None = None
+
+
+class _Progress:
+    """Thread-safe progress holder: the engine thread writes, the heartbeat reads."""
+
+    def __init__(self, *stops: threading.Event) -> None:
+        self.fraction = 0.0
+        self._stops = stops
+
+    def __call__(self, fraction: float) -> None:
+        if any(stop.is_set() for stop in self._stops):
+            raise RenderCancelled()
+        self.fraction = min(1.0, max(self.fraction, float(fraction)))
+
+    @property
+    def percent(self) -> int:
+        # 100 is reserved for succeed: the files still have to be stored.
+        return min(99, int(self.fraction * 100))
+
+
+def build_job(
+    row: TaskRecord, plan: RenderPlan, images: dict[str, Path], output_dir: Path
+) -> RenderJob:
+    return RenderJob(
+        task_id=row.id,
+        kind=TaskKind(row.kind),
+        model_name=row.model_name,
+        params=dict(row.params),
+        images=images,
+        output_dir=output_dir,
+        seed=plan.seed,
+        video=plan.video,
+        image=plan.image,
+    )
+
+
+async def render_task(
+    row: TaskRecord,
+    worker_id: str,
+    deps: RenderDeps,
+    stop: threading.Event,
+    cancelled: threading.Event | None = None,
+) -> None:
+    """Run one claimed task to ``succeed`` or ``failed`` (or hand it back if ``stop``ping).
+
+    ``cancelled`` is set when the task was cancelled through the API (which already ended it
+    ``failed``): the render stops at its next progress report and nothing more is written.
+    """
+
+    async def finish(
+        status: TaskStatus, message: str = "", result: dict[str, Any] | None = None
+    ) -> bool:
+        ended = await deps.repo.finish(row, worker_id, status, message, result)
+        if ended and deps.metrics is not None:
+            deps.metrics.tasks_finished.labels(row.family, row.engine, status.value).inc()
+        return ended
+
+    engine = deps.engines.get(row.engine)
+    if engine is None:
+        await finish(TaskStatus.FAILED, f"engine '{row.engine}' is not configured here")
+        return
+    work = Path(tempfile.mkdtemp(prefix=f"task-{row.id}-", dir=deps.work_dir))
+    lease_lost = threading.Event()
+    progress = _Progress(stop, lease_lost, *([cancelled] if cancelled is not None else []))
+
+    async def generate() -> dict[str, Any]:
+        plan = RenderPlan.from_json(row.plan)
+        images = await resolve_inputs(
+            row.id,
+            row.params,
+            plan.inputs,
+            plan.remote_inputs,
+            deps.blobs,
+            deps.http,
+            deps.fetch_limits,
+            work,
+        )
+        progress(0.0)  # stop before the engine starts if we are already shutting down
+        job = build_job(row, plan, images, work)
+        started = time.monotonic()
+        output = await asyncio.to_thread(engine.run, job, progress)
+        if deps.metrics is not None:
+            deps.metrics.render_seconds.labels(row.engine, row.kind).observe(
+                time.monotonic() - started
+            )
+        # Still under the heartbeat below: an upload to S3 can take a while.
+        return await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
+
+    try:
+        # The lease is renewed while inputs are fetched, the engine runs and outputs are stored.
+        render = asyncio.ensure_future(generate())
+        while True:
+            done, _ = await asyncio.wait({render}, timeout=min(1.0, deps.lease_seconds / 3))
+            if done:
+                break
+            if not await deps.repo.heartbeat(row, worker_id, deps.lease_seconds, progress.percent):
+                log.warning("task %s: lease lost; abandoning this attempt", row.id)
+                lease_lost.set()
+        result = render.result()
+        if not await finish(TaskStatus.SUCCEED, result=result):
+            prefix = f"outputs/{row.id}/{row.attempts}"
+            await asyncio.to_thread(deps.blobs.delete_prefix, prefix)
+    except RenderCancelled:
+        if not lease_lost.is_set() and not (cancelled is not None and cancelled.is_set()):
+            # Shutting down: hand the task back without spending an attempt.
+            await deps.repo.release(row, worker_id)
+    except KlingError as exc:  # an input that cannot be used (URL image fetched here)
+        await finish(TaskStatus.FAILED, exc.message)
+    except EngineError as exc:
+        await finish(TaskStatus.FAILED, str(exc))
+    except Exception as exc:
+        log.exception("task %s failed", row.id)
+        await finish(TaskStatus.FAILED, f"internal error during generation: {exc}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _store_outputs(row: TaskRecord, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:
+    if not files:
+        raise EngineError("the engine produced no output")
+    prefix = f"outputs/{row.id}/{row.attempts}"
+    stored = []
+    try:
+        for file in files:
+            key = f"{prefix}/{file.path.name}"
+            blobs.put_file(key, file.path)
+            stored.append((key, file))
+    except BaseException:
+        blobs.delete_prefix(prefix)
+        raise
+    if row.kind in (TaskKind.IMAGE2VIDEO, TaskKind.MULTI_IMAGE2VIDEO):
+        return {
+            "videos": [
+                {"id": new_id(), "key": key, "duration": file.duration or ""}
+                for key, file in stored
+            ]
+        }
+    return {"images": [{"index": i, "key": key} for i, (key, _) in enumerate(stored)]}
