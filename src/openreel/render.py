@@ -29,6 +29,7 @@ from openreel.ids import new_id
 from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchLimits, SafeHttp
 from openreel.store.tasks import TaskRecord, TaskRepository
+from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import resolve_inputs
 from openreel.tasks.plan import RenderPlan
 from openreel.wire.errors import KlingError
@@ -120,16 +121,17 @@ async def render_task(
 
     async def generate() -> dict[str, Any]:
         plan = RenderPlan.from_json(row.plan)
-        images = await resolve_inputs(
-            row.id,
-            row.params,
-            plan.inputs,
-            plan.remote_inputs,
-            deps.blobs,
-            deps.http,
-            deps.fetch_limits,
-            work,
-        )
+        with kling_errors():  # a URL image that cannot be used fails the task naming its field
+            images = await resolve_inputs(
+                row.id,
+                row.params,
+                plan.inputs,
+                plan.remote_inputs,
+                deps.blobs,
+                deps.http,
+                deps.fetch_limits,
+                work,
+            )
         progress(0.0)  # stop before the engine starts if we are already shutting down
         job = build_job(row, plan, images, work)
         started = time.monotonic()

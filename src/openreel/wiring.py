@@ -29,10 +29,10 @@ from openreel.queue.base import Render, TaskQueue
 from openreel.queue.local import LocalWorkerPool
 from openreel.render import RenderDeps, render_task
 from openreel.services import Services
+from openreel.store.client_tasks import ClientTasks
 from openreel.store.db import Database
 from openreel.store.deliveries import DeliveryRepository
 from openreel.store.keys import KeyRepository
-from openreel.store.task_views import TaskViews
 from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import Admission, TaskService
@@ -220,7 +220,7 @@ async def build_services(
     )
     queue = build_queue(settings, deps)
     service = TaskService(
-        TaskViews(db),
+        ClientTasks(db),
         router,
         blobs,
         http,

@@ -210,8 +210,8 @@ def test_queue_position_while_submitted(api_factory) -> None:
 def test_queue_position_is_capped_past_1000_ahead(api_factory) -> None:
     import sqlalchemy as sa
 
+    from openreel.store.client_tasks import QUEUE_COUNT_CAP
     from openreel.store.tables import TaskRow
-    from openreel.store.task_views import QUEUE_COUNT_CAP
 
     api = api_factory(workers=0)
     headers = api.auth(api.new_key())

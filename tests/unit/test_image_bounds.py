@@ -99,14 +99,14 @@ def test_the_biggest_png_is_checked_without_decoding_it(biggest_png: Path) -> No
 
 
 def test_a_corrupt_png_is_still_refused(biggest_png: Path) -> None:
+    from openreel.errors import InputError
     from openreel.media.images import inspect_image
-    from openreel.wire.errors import KlingError
 
     data = bytearray(biggest_png.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte inside the picture data
-    with pytest.raises(KlingError, match="image: image could not be decoded"):
+    with pytest.raises(InputError, match="image: image could not be decoded"):
         inspect_image(bytes(data), "image")
-    with pytest.raises(KlingError, match="image: image could not be decoded"):
+    with pytest.raises(InputError, match="image: image could not be decoded"):
         inspect_image(bytes(data[: len(data) // 2]), "image")  # truncated
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from openreel.api.deps import json_body, owner_of, services_of
 from openreel.api.tasks import ERROR_RESPONSES, Handler, add_family_routes, envelope
 from openreel.store.deliveries import LoggedDelivery
-from openreel.store.outbox import PENDING
+from openreel.store.outbox import EventState
 from openreel.wire.errors import illegal
 from openreel.wire.families import Family
 
@@ -38,7 +38,7 @@ def _logged(item: LoggedDelivery) -> dict[str, Any]:
             }
             for a in item.attempts
         ],
-        "next_attempt_at": d.next_attempt_at if d.state == PENDING else None,
+        "next_attempt_at": d.next_attempt_at if d.state == EventState.PENDING else None,
         "last_status_code": d.last_status_code,
         "last_error": d.last_error,
         "created_at": d.created_at,

@@ -7,6 +7,7 @@ unknown routes and methods 1202, anything unexpected 5000.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,12 +36,12 @@ def error_response(
 
 
 async def _kling_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, KlingError)
+    exc = cast(KlingError, exc)  # registered for KlingError only
     return error_response(exc.code, exc.message, headers=exc.headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    exc = cast(RequestValidationError, exc)
     errors = list(exc.errors())
     if errors and errors[0].get("type") == "json_invalid":
         return error_response(ErrorCode.INVALID_PARAMS, "request body is not valid JSON")
@@ -51,7 +52,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    exc = cast(StarletteHTTPException, exc)
     if exc.status_code in (404, 405):
         return error_response(
             ErrorCode.INVALID_METHOD,

@@ -9,20 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from openreel.wire.families import Family
-from openreel.wire.requests import (
-    Image2VideoRequest,
-    ImageGenerationRequest,
-    MultiImage2ImageRequest,
-    MultiImage2VideoRequest,
-)
-
-REQUEST_MODELS: dict[Family, list[type[BaseModel]]] = {
-    Family.IMAGE2VIDEO: [Image2VideoRequest],
-    Family.MULTI_IMAGE2VIDEO: [MultiImage2VideoRequest],
-    Family.IMAGE_GENERATIONS: [MultiImage2ImageRequest, ImageGenerationRequest],
-    Family.MULTI_IMAGE2IMAGE: [MultiImage2ImageRequest],
-}
+from openreel.wire.families import Family, family_entry
 
 
 def _add_schema(components: dict[str, Any], model: type[BaseModel]) -> dict[str, str]:
@@ -51,7 +38,7 @@ def install_openapi(app: FastAPI) -> None:
                 family = next((f for f in Family if path.endswith("/" + f.value)), None)
                 if family is None:
                     continue
-                refs = [_add_schema(components, m) for m in REQUEST_MODELS[family]]
+                refs = [_add_schema(components, m) for m in family_entry(family).models]
                 schema: dict[str, Any] = refs[0] if len(refs) == 1 else {"oneOf": refs}
                 operation["requestBody"] = {
                     "required": True,

@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from openreel.api.deps import base_url, json_body, owner_of, services_of
 from openreel.api.request_id import current_request_id
 from openreel.services import Services
-from openreel.store.task_views import TaskView
+from openreel.store.client_tasks import TaskView
 from openreel.tasks.presenter import task_data
 from openreel.wire.errors import illegal
-from openreel.wire.families import Family, Prefix
+from openreel.wire.families import Family, Prefix, family_entry
 from openreel.wire.tasks import Envelope, ErrorEnvelope, TaskData
 
 TASK_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -134,15 +134,6 @@ AUTH_HEADER: dict[str, Any] = {
 }
 
 
-CREATE_SUMMARIES = {
-    Family.IMAGE2VIDEO: "Create an image-to-video task",
-    Family.MULTI_IMAGE2VIDEO: "Create a multi-image-to-video (Elements) task",
-    Family.IMAGE_GENERATIONS: "Create an image generation task (multi-image-to-image when "
-    "subject_image_list is given)",
-    Family.MULTI_IMAGE2IMAGE: "Create a multi-image-to-image task",
-}
-
-
 def add_family_routes(
     router: APIRouter,
     path: str,
@@ -189,7 +180,7 @@ def install_task_routes(router: APIRouter) -> None:
         _create_handler,
         method="POST",
         name="create",
-        summary=CREATE_SUMMARIES.__getitem__,
+        summary=lambda family: family_entry(family).summary,
         responses={**TASK_RESPONSES, **ERROR_RESPONSES},
     )
     add_family_routes(

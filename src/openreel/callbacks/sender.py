@@ -27,10 +27,10 @@ from typing import Any
 from openreel.clock import now_ms
 from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchFailed, SafeHttp, UrlRefused
+from openreel.store.client_tasks import TaskView
 from openreel.store.deliveries import Attempt, DeliveryRepository, Outcome
-from openreel.store.outbox import DELIVERED, FAILED, GONE, PENDING
+from openreel.store.outbox import EventState
 from openreel.store.tables import WebhookDeliveryRow
-from openreel.store.task_views import TaskView
 from openreel.tasks.presenter import task_data
 from openreel.wire.webhook_signing import webhook_headers
 
@@ -83,7 +83,12 @@ def callback_body(event: dict[str, Any], url_for: UrlFor) -> bytes:
 
 
 # The attempt's outcome as the metric names it (PENDING again: a retry is scheduled).
-_OUTCOME_LABELS = {DELIVERED: "delivered", PENDING: "retry", FAILED: "failed", GONE: "gone"}
+_OUTCOME_LABELS = {
+    EventState.DELIVERED: "delivered",
+    EventState.PENDING: "retry",
+    EventState.FAILED: "failed",
+    EventState.GONE: "gone",
+}
 
 
 class CallbackSender:
@@ -206,17 +211,17 @@ class CallbackSender:
         now = now_ms()
         attempts = delivery.attempts + 1
         if status is not None and 200 <= status < 300:
-            return Outcome(DELIVERED, attempts, now, status, "")
+            return Outcome(EventState.DELIVERED, attempts, now, status, "")
         if status == 410:
-            return Outcome(GONE, attempts, now, status, "receiver answered 410 Gone")
+            return Outcome(EventState.GONE, attempts, now, status, "receiver answered 410 Gone")
         if status is not None:
             error = f"HTTP {status}" + (" (redirects are not followed)" if status < 400 else "")
         schedule = self.config.schedule
         if permanent or attempts > len(schedule):
             if not permanent:
                 error = f"{error}; gave up after {attempts} attempts"
-            return Outcome(FAILED, attempts, now, status, error)
-        delay = schedule[attempts - 1] * (1 + random.uniform(0, _JITTER))
+            return Outcome(EventState.FAILED, attempts, now, status, error)
+        delay = schedule[attempts - 1] * (1 + random.uniform(0, _JITTER))  # noqa: S311 (jitter, not a secret)
         if retry_after is not None and status in (429, 503):
             delay = max(delay, min(retry_after, _MAX_RETRY_AFTER_S))
-        return Outcome(PENDING, attempts, now + int(delay * 1000), status, error)
+        return Outcome(EventState.PENDING, attempts, now + int(delay * 1000), status, error)

@@ -1,6 +1,6 @@
 """The Engine port: what an engine declares, receives and returns.
 
-Engines know nothing about HTTP or the database. The worker hands an engine a
+Engines know nothing about HTTP or the database. The render hands an engine a
 ``RenderJob`` whose images are already fetched, decoded and validated, and whose output
 geometry (``VideoSpec``/``ImageSpec``) already follows the model's rules; the engine writes its
 files into ``job.output_dir`` and reports progress as a fraction in [0, 1].
@@ -14,12 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-
-class TaskKind(StrEnum):
-    IMAGE2VIDEO = "image2video"
-    MULTI_IMAGE2VIDEO = "multi_image2video"
-    MULTI_IMAGE2IMAGE = "multi_image2image"
-    IMAGE_GENERATION = "image_generation"
+from openreel.wire.families import TaskKind as TaskKind  # engines serve kinds of tasks
 
 
 class Feature(StrEnum):

@@ -6,9 +6,9 @@ only as JPEG or PNG by the caller (``media.images``).
 
 from __future__ import annotations
 
+from openreel.errors import InputError
 from openreel.media.images import MAX_IMAGE_BYTES
 from openreel.net.safe_http import FetchFailed, FetchLimits, SafeHttp
-from openreel.wire.errors import illegal
 
 __all__ = ["fetch_image", "image_limits"]
 
@@ -24,8 +24,9 @@ def image_limits(total_timeout: float, connect_timeout: float) -> FetchLimits:
 
 
 async def fetch_image(http: SafeHttp, url: str, field: str, limits: FetchLimits) -> bytes:
-    """The body at ``url``; a 1201 naming ``field`` if it cannot or may not be fetched."""
+    """The body at ``url``; an ``InputError`` naming ``field`` if it may not or cannot be
+    fetched."""
     try:
         return await http.get_bytes(url, field, limits, accept=_ACCEPT)
     except FetchFailed as exc:
-        raise illegal(field, f"could not fetch image: {exc.reason}") from None
+        raise InputError(field, f"could not fetch image: {exc.reason}") from None

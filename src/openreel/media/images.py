@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from openreel.wire.errors import illegal
+from openreel.errors import InputError
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MIN_SIDE = 300
@@ -76,7 +76,7 @@ def is_url(value: str) -> bool:
 def decode_base64(value: str, field: str) -> bytes:
     """Raw base64 (no ``data:`` prefix, as Kling requires) to bytes, size-capped."""
     if value.startswith("data:"):
-        raise illegal(
+        raise InputError(
             field,
             "invalid base64: send the raw base64 string without a 'data:...;base64,' prefix",
         )
@@ -84,18 +84,18 @@ def decode_base64(value: str, field: str) -> bytes:
         # Line-wrapped base64 is longer than its content: measure without the whitespace.
         value = _WHITESPACE.sub("", value)
         if len(value) > _B64_MAX_CHARS + 4:
-            raise illegal(field, "image is larger than 10 MB")
+            raise InputError(field, "image is larger than 10 MB")
     try:
         data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         try:
             data = base64.b64decode(_WHITESPACE.sub("", value), validate=True)
         except (binascii.Error, ValueError):
-            raise illegal(
+            raise InputError(
                 field, "must be an http(s) URL or a base64-encoded JPEG/PNG image"
             ) from None
     if not data:
-        raise illegal(field, "must not be empty")
+        raise InputError(field, "must not be empty")
     return data
 
 
@@ -108,7 +108,7 @@ def inspect_image(data: bytes, field: str) -> DecodedImage:
     the picture. So checking a 64-megapixel 16-bit RGBA PNG costs kilobytes, not gigabytes.
     """
     if len(data) > MAX_IMAGE_BYTES:
-        raise illegal(field, "image is larger than 10 MB")
+        raise InputError(field, "image is larger than 10 MB")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -116,7 +116,7 @@ def inspect_image(data: bytes, field: str) -> DecodedImage:
                 width, height = img.size
                 fmt = img.format or ""
                 if width * height > MAX_PIXELS:
-                    raise illegal(
+                    raise InputError(
                         field,
                         f"image is {width}x{height} pixels, over the {MAX_PIXELS} pixel limit",
                     )
@@ -127,11 +127,11 @@ def inspect_image(data: bytes, field: str) -> DecodedImage:
                 else:
                     img.verify()
     except UnidentifiedImageError:
-        raise illegal(field, "image format must be JPEG or PNG") from None
+        raise InputError(field, "image format must be JPEG or PNG") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise illegal(field, f"image is over the {MAX_PIXELS} pixel limit") from None
+        raise InputError(field, f"image is over the {MAX_PIXELS} pixel limit") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise illegal(field, f"image could not be decoded ({exc})") from None
+        raise InputError(field, f"image could not be decoded ({exc})") from None
     return DecodedImage(data=data, format=fmt, width=width, height=height)
 
 
@@ -147,23 +147,24 @@ def validate_image(data: bytes, field: str, *, aspect: bool, is_mask: bool) -> D
 def check_geometry(image: DecodedImage, field: str, *, aspect: bool) -> None:
     """Kling's rules: each side >= 300 px; aspect between 1:2.5 and 2.5:1 where required."""
     if min(image.width, image.height) < MIN_SIDE:
-        raise illegal(
+        raise InputError(
             field,
             f"image is {image.width}x{image.height}; each side must be at least {MIN_SIDE} px",
         )
     if aspect:
         ratio = image.width / image.height
         if ratio > MAX_ASPECT or ratio < 1 / MAX_ASPECT:
-            raise illegal(
+            raise InputError(
                 field,
                 f"image aspect ratio {image.width}:{image.height} is outside 1:2.5 to 2.5:1",
             )
 
 
 def probe_size(path: Path, field: str) -> tuple[int, int]:
-    """Width and height as displayed, from the header of an already validated image file."""
+    """Width and height as displayed (after the EXIF orientation), from the header of an image
+    file, without decoding pixels. The service and the engines both read sizes with it."""
     try:
         with Image.open(path, formats=FORMATS) as img:
             return upright_size(img)
-    except (OSError, UnidentifiedImageError):
-        raise illegal(field, "image could not be decoded") from None
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        raise InputError(field, "image could not be decoded") from None

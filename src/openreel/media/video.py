@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -203,7 +203,7 @@ class VideoWriter:
             while (item := handoff.get()) is not _END:
                 if isinstance(item, BaseException):
                     raise item
-                assert isinstance(item, av.VideoFrame)
+                item = cast(av.VideoFrame, item)  # the producer hands over frames only
                 self._encode_yuv(item)
                 if on_frame is not None:
                     on_frame(self.frames_written)

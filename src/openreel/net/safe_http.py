@@ -14,8 +14,8 @@ Every request:
 - runs under a connect timeout and a total deadline (a server that trickles bytes is cut off).
 
 Refusals and failures raise ``UrlRefused`` (the URL can never be used: retrying is pointless)
-or ``FetchFailed`` (network trouble or an HTTP error that may pass), both ``KlingError`` 1201
-messages naming the field.
+or ``FetchFailed`` (network trouble or an HTTP error that may pass), both ``InputError``s naming the
+field (the service turns them into Kling's 1201).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from openreel.errors import InputError
 from openreel.net.addresses import AddressPolicy, IPAddress, parse_ip_literal
-from openreel.wire.errors import ErrorCode, KlingError
 
 __all__ = [
     "FetchFailed",
@@ -53,22 +53,20 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 
-class UrlRefused(KlingError):
+class UrlRefused(InputError):
     """The URL may not be fetched (scheme, syntax, address policy): permanent."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(ErrorCode.ILLEGAL_VALUE, f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+    @property
+    def reason(self) -> str:
+        return self.rule
 
 
-class FetchFailed(KlingError):
+class FetchFailed(InputError):
     """The fetch did not succeed this time (network error, timeout, HTTP status, size)."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(ErrorCode.ILLEGAL_VALUE, f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+    @property
+    def reason(self) -> str:
+        return self.rule
 
 
 _FAILURE_KINDS = (

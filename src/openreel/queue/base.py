@@ -8,15 +8,13 @@ transaction that inserts the task row).
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from openreel.store.client_tasks import Enqueue
 from openreel.store.tasks import TaskRecord
 
-# Queues the task (id, engine) inside the transaction that inserts its row.
-Enqueue = Callable[[AsyncConnection, str, str], Awaitable[None]]
+__all__ = ["Enqueue", "Render", "TaskQueue"]
 
 
 class Render(Protocol):

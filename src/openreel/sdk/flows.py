@@ -104,7 +104,7 @@ class RetryPolicy:
     max_retry_after: float = 60.0
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        backoff = min(self.max_delay, self.base_delay * 2.0**attempt) * random.uniform(0.8, 1.2)
+        backoff = min(self.max_delay, self.base_delay * 2.0**attempt) * random.uniform(0.8, 1.2)  # noqa: S311
         if retry_after:
             try:
                 return max(backoff, min(float(retry_after), self.max_retry_after))

@@ -15,9 +15,9 @@ from typing import Any
 
 from PIL import Image
 
+from openreel.errors import InputError
 from openreel.media.images import MAX_IMAGE_BYTES, decode_base64, is_url, validate_image
 from openreel.sdk.errors import LocalValidationError
-from openreel.wire.errors import KlingError
 
 __all__ = ["ImageInput", "image_value"]
 
@@ -53,7 +53,7 @@ def _local_bytes(value: Any, field: str) -> bytes:
             return _read_file(Path(value).expanduser(), field)
         try:
             return decode_base64(value, field)
-        except KlingError:
+        except InputError:
             raise LocalValidationError(
                 f"{field}: not a URL, an existing file or base64 image data"
             ) from None
@@ -69,6 +69,6 @@ def image_value(value: Any, field: str, *, aspect: bool = True, is_mask: bool = 
     data = _local_bytes(value, field)
     try:
         validate_image(data, field, aspect=aspect, is_mask=is_mask)
-    except KlingError as exc:
+    except InputError as exc:
         raise LocalValidationError(exc.message) from None
     return base64.b64encode(data).decode("ascii")

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import PrivateAttr
 
+from openreel.wire.families import Prefix, TaskKind, family_for_kind
 from openreel.wire.tasks import TaskData, TaskStatus
 
 __all__ = ["Endpoint", "Task", "TaskStatus"]
@@ -19,12 +20,9 @@ class Endpoint(StrEnum):
     MULTI_IMAGE2IMAGE = "multi_image2image"
 
     def path(self, comet_style: bool) -> str:
-        if self is Endpoint.IMAGE2VIDEO:
-            return "videos/image2video"
-        if self is Endpoint.MULTI_IMAGE2VIDEO:
-            return "videos/multi-image2video"
         # CometAPI documents multi-image-to-image on images/generations; Kling has its own path.
-        return "images/generations" if comet_style else "images/multi-image2image"
+        prefix = Prefix.COMETAPI if comet_style else Prefix.KLING
+        return family_for_kind(TaskKind(self.value), prefix).value
 
 
 class Task(TaskData):

@@ -70,13 +70,17 @@ class Database:
             # Recycle instead of pre-ping: a ping per checkout doubles the round trips.
             self._async = create_async_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
 
+    def _engine(self) -> AsyncEngine:
+        if self._async is None:
+            raise RuntimeError("this database is SQLite: it has no async engine")
+        return self._async
+
     async def read(self, query: Callable[[Connection], T]) -> T:
         """Run ``query`` on a connection without a write transaction."""
         if self._sync is not None:
             with self._sync.connect() as conn:
                 return query(conn)
-        assert self._async is not None
-        async with self._async.connect() as conn:
+        async with self._engine().connect() as conn:
             return await conn.run_sync(query)
 
     @asynccontextmanager
@@ -87,9 +91,8 @@ class Database:
             with self._sync.connect() as conn:
                 yield InlineConnection(conn)
             return
-        assert self._async is not None
         # Autocommit: no BEGIN/COMMIT/ROLLBACK around single statements, fewer round trips.
-        async with self._async.connect() as conn:
+        async with self._engine().connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             raw = await conn.get_raw_connection()
             yield AsyncDriverConnection(raw.driver_connection, conn.dialect)
@@ -99,8 +102,7 @@ class Database:
         if self._sync is not None:
             with self._sync.begin() as conn:
                 return change(conn)
-        assert self._async is not None
-        async with self._async.begin() as conn:
+        async with self._engine().begin() as conn:
             return await conn.run_sync(change)
 
     @asynccontextmanager

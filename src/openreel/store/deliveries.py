@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from openreel.clock import now_ms
 from openreel.store.db import Database
-from openreel.store.outbox import DELIVERED, GONE, PENDING
+from openreel.store.outbox import EventState
 from openreel.store.tables import Base, WebhookAttemptRow, WebhookDeliveryRow
 
 _d = Base.metadata.tables[WebhookDeliveryRow.__tablename__]
@@ -44,7 +44,7 @@ class Attempt:
 class Outcome:
     """How a settled attempt leaves its delivery."""
 
-    state: str
+    state: EventState
     attempts: int  # position in the retry schedule after this attempt
     next_attempt_at: int
     status_code: int | None
@@ -65,13 +65,13 @@ def _waiting(now: int) -> sa.ColumnElement[bool]:
         .where(
             _earlier.c.task_id == _d.c.task_id,
             _earlier.c.seq < _d.c.seq,
-            _earlier.c.state == PENDING,
+            _earlier.c.state == EventState.PENDING,
         )
         .correlate(_d)
         .exists()
     )
     return sa.and_(
-        _d.c.state == PENDING,
+        _d.c.state == EventState.PENDING,
         sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
         ~earlier_pending,
     )
@@ -103,7 +103,7 @@ class DeliveryRepository:
                     sa.update(_d)
                     .where(
                         _d.c.id == delivery_id,
-                        _d.c.state == PENDING,
+                        _d.c.state == EventState.PENDING,
                         sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
                     )
                     .values(lease_until=token)
@@ -139,7 +139,7 @@ class DeliveryRepository:
                     last_status_code=outcome.status_code,
                     last_error=outcome.error,
                     updated_at=now,
-                    delivered_at=now if outcome.state == DELIVERED else None,
+                    delivered_at=now if outcome.state == EventState.DELIVERED else None,
                 )
             ).rowcount
             if not updated:
@@ -157,17 +157,17 @@ class DeliveryRepository:
                     error=attempt.error,
                 )
             )
-            if outcome.state == GONE:
+            if outcome.state == EventState.GONE:
                 # 410: the receiver wants no more callbacks for this task at this URL.
                 conn.execute(
                     sa.update(_d)
                     .where(
                         _d.c.task_id == delivery.task_id,
                         _d.c.url == delivery.url,
-                        _d.c.state == PENDING,
+                        _d.c.state == EventState.PENDING,
                     )
                     .values(
-                        state=GONE,
+                        state=EventState.GONE,
                         last_error=f"not sent: event {delivery.id} was answered 410 Gone",
                         updated_at=now,
                     )
@@ -225,7 +225,7 @@ class DeliveryRepository:
                     )
                     .values(
                         seq=last + 1,
-                        state=PENDING,
+                        state=EventState.PENDING,
                         attempts=0,
                         next_attempt_at=now,
                         lease_until=None,

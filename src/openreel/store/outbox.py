@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,9 +19,17 @@ from sqlalchemy import Connection
 from openreel.ids import new_id
 from openreel.store.tables import Base, WebhookDeliveryRow
 
-__all__ = ["PENDING", "DELIVERED", "FAILED", "GONE", "new_event_id", "record_event"]
+__all__ = ["EventState", "new_event_id", "record_event"]
 
-PENDING, DELIVERED, FAILED, GONE = "pending", "delivered", "failed", "gone"
+
+class EventState(StrEnum):
+    """Where an event stands (the ``state`` column of ``webhook_deliveries``)."""
+
+    PENDING = "pending"  # waiting for its next attempt
+    DELIVERED = "delivered"  # a 2xx answered
+    FAILED = "failed"  # the retry schedule ran out, or the answer ruled out a retry
+    GONE = "gone"  # not sent: the receiver answered 410 Gone to an earlier event
+
 
 _d = Base.metadata.tables[WebhookDeliveryRow.__tablename__]
 
@@ -59,12 +68,14 @@ def record_event(conn: Connection, task: Mapping[str, Any], now: int) -> bool:
     seq, gone = conn.execute(
         sa.select(
             sa.func.coalesce(sa.func.max(_d.c.seq), 0) + 1,
-            sa.func.count().filter(sa.and_(_d.c.state == GONE, _d.c.url == str(url))),
+            sa.func.count().filter(sa.and_(_d.c.state == EventState.GONE, _d.c.url == str(url))),
         ).where(_d.c.task_id == task["id"])
     ).one()
     # A receiver that answered 410 for this task gets nothing more from it.
     state, note = (
-        (GONE, "not sent: the receiver answered 410 Gone earlier") if gone else (PENDING, "")
+        (EventState.GONE, "not sent: the receiver answered 410 Gone earlier")
+        if gone
+        else (EventState.PENDING, "")
     )
     conn.execute(
         sa.insert(_d).values(

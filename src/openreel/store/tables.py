@@ -91,7 +91,7 @@ class WebhookDeliveryRow(Base):
     task_status: Mapped[str] = mapped_column(sa.String(16))
     # The task as it was at the change (result as blob keys: URLs are minted when sent).
     event: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    state: Mapped[str] = mapped_column(sa.String(16))  # pending|delivered|failed|gone
+    state: Mapped[str] = mapped_column(sa.String(16))  # outbox.EventState
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)  # in this round of retries
     next_attempt_at: Mapped[int] = mapped_column(sa.BigInteger)
     lease_until: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)

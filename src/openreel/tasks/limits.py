@@ -2,7 +2,7 @@
 
 The web playground fetches this (``GET /openreel/v1/limits``) instead of repeating numbers
 that could drift: every value is read from the definitions the server itself enforces (the
-request models' field constraints, ``media.images``, ``tasks.rules`` and ``tasks.models``).
+request models' field constraints, ``media.images``, ``tasks.rules`` and ``tasks.kling_models``).
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ from typing import Any, get_args
 from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import BaseModel
 
-from openreel.engines.base import TaskKind
 from openreel.media.images import FORMATS, MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXELS, MIN_SIDE
-from openreel.tasks.models import (
+from openreel.tasks.kling_models import (
     DEFAULT_MODEL,
     IMAGE2VIDEO_MODELS,
     VideoModelRules,
     kling_models_for,
 )
 from openreel.tasks.rules import image_fields, limits_for
-from openreel.wire.families import Family, Prefix
+from openreel.wire.families import Prefix, TaskKind, family_for_kind
 from openreel.wire.requests import (
     CameraConfig,
     CameraType,
@@ -100,6 +99,11 @@ def _text(kind: TaskKind) -> dict[str, int]:
     return {"prompt": limits.prompt, "negative_prompt": limits.negative_prompt}
 
 
+def _path(kind: TaskKind) -> str:
+    """The family a kind is created on, by Kling's own paths."""
+    return family_for_kind(kind, Prefix.KLING).value
+
+
 def client_limits(custom_models: list[str]) -> dict[str, Any]:
     """The document served at ``/openreel/v1/limits``. ``custom_models``: configured model
     names beyond Kling's (they follow their engine's rules)."""
@@ -123,7 +127,7 @@ def client_limits(custom_models: list[str]) -> dict[str, Any]:
         "custom_models": custom_models,
         "endpoints": {
             "image2video": {
-                "path": Family.IMAGE2VIDEO.value,
+                "path": _path(TaskKind.IMAGE2VIDEO),
                 "default_model": DEFAULT_MODEL[TaskKind.IMAGE2VIDEO],
                 "models": {name: _video_model(r) for name, r in IMAGE2VIDEO_MODELS.items()},
                 "modes": modes,
@@ -141,7 +145,7 @@ def client_limits(custom_models: list[str]) -> dict[str, Any]:
                 },
             },
             "multi_image2video": {
-                "path": Family.MULTI_IMAGE2VIDEO.value,
+                "path": _path(TaskKind.MULTI_IMAGE2VIDEO),
                 "default_model": DEFAULT_MODEL[TaskKind.MULTI_IMAGE2VIDEO],
                 "models": sorted(kling_models_for(TaskKind.MULTI_IMAGE2VIDEO)),
                 "modes": modes,
@@ -155,7 +159,7 @@ def client_limits(custom_models: list[str]) -> dict[str, Any]:
                 },
             },
             "multi_image2image": {
-                "path": Family.MULTI_IMAGE2IMAGE.value,
+                "path": _path(TaskKind.MULTI_IMAGE2IMAGE),
                 "default_model": DEFAULT_MODEL[TaskKind.MULTI_IMAGE2IMAGE],
                 "models": sorted(kling_models_for(TaskKind.MULTI_IMAGE2IMAGE)),
                 "aspect_ratios": list(get_args(ImageAspectRatio)),

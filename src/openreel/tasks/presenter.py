@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from openreel.store.task_views import TaskView
+from openreel.store.client_tasks import TaskView
 from openreel.wire.tasks import TaskStatus
 
 UrlFor = Callable[[str], str]

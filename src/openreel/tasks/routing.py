@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openreel.engines.base import Engine
-from openreel.tasks.models import ALL_KLING_MODELS
+from openreel.tasks.kling_models import ALL_KLING_MODELS
 from openreel.wire.errors import ErrorCode, KlingError
 
 FALLBACK = "*"

@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from openreel.engines.base import Feature, ImageSpec, TaskKind, VideoSpec
+from openreel.engines.base import Feature, ImageSpec, VideoSpec
 from openreel.tasks.inputs import ImageField
-from openreel.tasks.models import (
+from openreel.tasks.kling_models import (
     CUSTOM_VIDEO_RULES,
     DEFAULT_MODEL,
     IMAGE2VIDEO_MODELS,
@@ -24,7 +24,7 @@ from openreel.tasks.models import (
 )
 from openreel.tasks.routing import EngineRouter
 from openreel.wire.errors import illegal
-from openreel.wire.families import Family, Prefix
+from openreel.wire.families import Family, Prefix, TaskKind, kind_of
 from openreel.wire.requests import (
     CreateRequest,
     Image2VideoRequest,
@@ -60,16 +60,6 @@ class PrefixLimits:
 _COMET = PrefixLimits(prompt=500, negative_prompt=200, min_images=2)
 _COMET_MI2I = PrefixLimits(prompt=2500, negative_prompt=2500, min_images=2)
 _KLING = PrefixLimits(prompt=2500, negative_prompt=2500, min_images=1)
-
-
-def kind_of(request: CreateRequest) -> TaskKind:
-    if isinstance(request, Image2VideoRequest):
-        return TaskKind.IMAGE2VIDEO
-    if isinstance(request, MultiImage2VideoRequest):
-        return TaskKind.MULTI_IMAGE2VIDEO
-    if isinstance(request, MultiImage2ImageRequest):
-        return TaskKind.MULTI_IMAGE2IMAGE
-    return TaskKind.IMAGE_GENERATION
 
 
 def limits_for(prefix: Prefix, kind: TaskKind) -> PrefixLimits:

@@ -16,8 +16,9 @@ from openreel.ids import new_id
 from openreel.metrics import Metrics
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import Enqueue
+from openreel.store.client_tasks import ClientTasks, TaskView
 from openreel.store.prepared import DuplicateKey
-from openreel.store.task_views import TaskView, TaskViews
+from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import store_inline_images
 from openreel.tasks.plan import RenderPlan, request_seed
 from openreel.tasks.routing import EngineRouter
@@ -50,7 +51,7 @@ def request_hash(family: Family, body: Any) -> str:
 class TaskService:
     def __init__(
         self,
-        views: TaskViews,
+        views: ClientTasks,
         router: EngineRouter,
         blobs: BlobStore,
         urls: SafeHttp,
@@ -86,6 +87,12 @@ class TaskService:
     ) -> TaskView:
         """Validate ``body`` and queue its task. ``base_url`` is where its callbacks' result
         links point (the API's address as the client saw it)."""
+        with kling_errors():  # an image or URL refused below is Kling's 1201
+            return await self._create(owner_id, family, prefix, body, base_url)
+
+    async def _create(
+        self, owner_id: str, family: Family, prefix: Prefix, body: Any, base_url: str
+    ) -> TaskView:
         request = parse_request(family, body)
         plan = plan_task(request, family, prefix, self.router)
         # Address checks that need no DNS, now; names are resolved and checked on use.

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
 from openreel.wire.errors import ErrorCode, KlingError
-from openreel.wire.families import Family
-from openreel.wire.requests import (
-    CreateRequest,
-    Image2VideoRequest,
-    ImageGenerationRequest,
-    MultiImage2ImageRequest,
-    MultiImage2VideoRequest,
-)
+from openreel.wire.families import Family, family_entry
+from openreel.wire.requests import CreateRequest
 
 
 def field_path(loc: Sequence[int | str]) -> str:
@@ -47,13 +41,7 @@ def error_from_pydantic(errors: Sequence[Any]) -> KlingError:
 
 
 def model_for(family: Family, body: dict[str, Any]) -> type[BaseModel]:
-    if family == Family.IMAGE2VIDEO:
-        return Image2VideoRequest
-    if family == Family.MULTI_IMAGE2VIDEO:
-        return MultiImage2VideoRequest
-    if family == Family.MULTI_IMAGE2IMAGE or "subject_image_list" in body:
-        return MultiImage2ImageRequest
-    return ImageGenerationRequest
+    return family_entry(family).shape_for(body).model
 
 
 def parse_request(family: Family, body: Any) -> CreateRequest:
@@ -64,11 +52,4 @@ def parse_request(family: Family, body: Any) -> CreateRequest:
         parsed = model.model_validate(body)
     except ValidationError as exc:
         raise error_from_pydantic(exc.errors(include_url=False)) from None
-    assert isinstance(
-        parsed,
-        Image2VideoRequest
-        | MultiImage2VideoRequest
-        | MultiImage2ImageRequest
-        | ImageGenerationRequest,
-    )
-    return parsed
+    return cast(CreateRequest, parsed)  # every model of the family table is one

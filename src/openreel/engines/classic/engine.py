@@ -12,6 +12,7 @@ from openreel.engines.base import (
     RenderJob,
     TaskKind,
 )
+from openreel.errors import InputError
 
 
 class ClassicEngine(BaseEngine):
@@ -43,10 +44,13 @@ class ClassicEngine(BaseEngine):
         from openreel.engines.classic.elements import render_multi_image2video
         from openreel.engines.classic.image2video import render_image2video
 
-        if job.kind is TaskKind.IMAGE2VIDEO:
-            return render_image2video(job, progress)
-        if job.kind is TaskKind.MULTI_IMAGE2VIDEO:
-            return render_multi_image2video(job, progress)
-        if job.kind is TaskKind.MULTI_IMAGE2IMAGE:
-            return render_multi_image2image(job, progress)
+        try:
+            if job.kind is TaskKind.IMAGE2VIDEO:
+                return render_image2video(job, progress)
+            if job.kind is TaskKind.MULTI_IMAGE2VIDEO:
+                return render_multi_image2video(job, progress)
+            if job.kind is TaskKind.MULTI_IMAGE2IMAGE:
+                return render_multi_image2image(job, progress)
+        except InputError as exc:  # a stored input that no longer reads as an image
+            raise EngineError(str(exc)) from exc
         raise EngineError(f"the classic engine cannot run {job.kind} tasks")

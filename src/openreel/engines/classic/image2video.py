@@ -45,9 +45,10 @@ from openreel.engines.classic.parallax import (
 )
 from openreel.engines.classic.warp_clip import WarpClip
 from openreel.engines.imaging.canvas import frame_sized
-from openreel.engines.imaging.loading import load_rgb, probe_size
+from openreel.engines.imaging.loading import load_rgb
 from openreel.engines.imaging.masks import StaticFreeze, load_mask
 from openreel.engines.imaging.motion_brush import FrameAt, brush_clip
+from openreel.media.images import probe_size
 from openreel.media.video import VideoWriter, even_size_for
 
 VIDEO_NAME = "video.mp4"

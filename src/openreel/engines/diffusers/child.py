@@ -24,6 +24,7 @@ from openreel.engines.diffusers.protocol import (
     Stop,
 )
 from openreel.engines.diffusers.spec import ModelSpec
+from openreel.errors import InputError
 
 __all__ = ["serve"]
 
@@ -80,7 +81,7 @@ def serve(conn: Connection, specs: dict[str, ModelSpec]) -> None:
         except _StopNow:
             conn.send(Cancelled())
             return
-        except AdapterError as exc:
+        except (AdapterError, InputError) as exc:
             conn.send(Failed(str(exc), restart=False))
             continue
         except BaseException as exc:

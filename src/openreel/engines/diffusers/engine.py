@@ -98,7 +98,8 @@ class DiffusersEngine:
             raise EngineError(
                 f"the diffusers worker process exited at start (exit code {process.exitcode})"
             ) from None
-        assert isinstance(ready, Ready)
+        if not isinstance(ready, Ready):
+            raise EngineError(f"the diffusers worker process sent {ready!r} instead of ready")
         self._process, self._conn, self.child_pid = process, ours, ready.pid
         return ours
 

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from openreel.engines.base import EngineError
-from openreel.media.images import TRANSPOSED_ORIENTATIONS, orientation, upright_size
+from openreel.media.images import TRANSPOSED_ORIENTATIONS, orientation
 
 
 def _open(path: Path, field: str) -> Image.Image:
@@ -18,12 +18,6 @@ def _open(path: Path, field: str) -> Image.Image:
         return Image.open(path)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         raise EngineError(f"{field} could not be decoded as an image") from exc
-
-
-def probe_size(path: Path, field: str) -> tuple[int, int]:
-    """(width, height) as displayed, i.e. after the EXIF orientation, without decoding pixels."""
-    with _open(path, field) as image:
-        return upright_size(image)
 
 
 def _decode(path: Path, field: str, min_size: tuple[int, int] | None) -> Image.Image:

@@ -16,8 +16,9 @@ from openreel.engines.base import GenerationOutput, OutputFile, RenderJob
 from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 from openreel.engines.imaging.canvas import ASPECTS
-from openreel.engines.imaging.loading import load_rgb, probe_size
+from openreel.engines.imaging.loading import load_rgb
 from openreel.engines.imaging.masks import StaticFreeze
+from openreel.media.images import probe_size
 from openreel.media.video import VideoWriter
 
 __all__ = [

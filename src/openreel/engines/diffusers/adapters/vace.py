@@ -51,8 +51,8 @@ def control_video(job: RenderJob, size: tuple[int, int], frames: int) -> Control
     from openreel.engines.diffusers.adapters.common import picture
     from openreel.engines.diffusers.adapters.static_mask import static_mask
     from openreel.engines.imaging.canvas import cover_crop
-    from openreel.engines.imaging.loading import probe_size
     from openreel.engines.imaging.motion_brush import brush_clip
+    from openreel.media.images import probe_size
 
     width, height = size
     video = [np.full((height, width, 3), _GREY, np.uint8) for _ in range(frames)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openreel.engines.base import TaskKind
+from openreel.wire.families import TaskKind
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The API's side of the task table: insert and owner-scoped reads.
+"""The clients' side of the task table: the insert of a created task (with its queue entry)
+and owner-scoped reads, returning ``TaskView``s.
 
 These are the hot paths (every poll is a query), so they run prepared statements that select
 only the columns a response needs and compute the queue position in the same statement: a
@@ -8,14 +9,14 @@ poll is one statement, a create two (insert, then read back).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openreel.queue.base import Enqueue
 from openreel.store.db import Database
 from openreel.store.outbox import record_event
 from openreel.store.prepared import DuplicateKey, PreparedQuery, json_value
@@ -23,6 +24,9 @@ from openreel.store.tables import Base, TaskRow
 from openreel.wire.tasks import TaskStatus
 
 SUBMITTED = TaskStatus.SUBMITTED.value
+
+# Queues the task (id, engine) inside the transaction that inserts its row (the queue's job).
+Enqueue = Callable[[AsyncConnection, str, str], Awaitable[None]]
 # Counting the whole queue on every poll costs O(queue); past this many tasks ahead the
 # exact place matters little, so the count stops there (see docs/compat.md).
 QUEUE_COUNT_CAP = 1000
@@ -129,7 +133,7 @@ def _find() -> PreparedQuery:
 
     Each branch can only use its own unique index (primary key; uq_tasks_owner_external), so
     the plan does not depend on the planner's statistics; owner and family are checked by
-    the caller (``TaskViews.find``), and a task_id match comes first.
+    the caller (``ClientTasks.find``), and a task_id match comes first.
     """
     by_id = sa.select(*_COLUMNS, _t.c.owner_id, sa.literal(0).label("rank")).where(
         _t.c.id == sa.bindparam("x")
@@ -173,7 +177,7 @@ _QUEUED_BY_ENGINE = PreparedQuery(
 )
 
 
-class TaskViews:
+class ClientTasks:
     def __init__(self, db: Database) -> None:
         self.db = db
 
