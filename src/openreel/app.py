@@ -24,6 +24,7 @@ from openreel.api.playground import install_playground
 from openreel.api.request_id import RequestIdMiddleware
 from openreel.api.tasks import install_task_routes
 from openreel.auth.keys import IssuedKey, issue_key
+from openreel.clock import SYSTEM_CLOCK, Clock
 from openreel.config import Settings
 from openreel.engines.base import Engine
 from openreel.metrics import Metrics
@@ -47,15 +48,18 @@ def print_first_key(issued: IssuedKey) -> None:
 
 
 def create_app(
-    settings: Settings | None = None, engines: dict[str, Engine] | None = None
+    settings: Settings | None = None,
+    engines: dict[str, Engine] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> FastAPI:
-    """The ASGI app. ``engines`` replaces the configured engine set (tests, embedding)."""
+    """The ASGI app. ``engines`` replaces the configured engine set (tests, embedding);
+    ``clock`` the wall clock the handlers read (tests)."""
     settings = settings or Settings()
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await build_services(settings, engines, metrics)
+        services = await build_services(settings, engines, metrics, clock)
         app.state.services = services
         if services.db.is_sqlite:
             # One process owns a SQLite file: leases left by a dead predecessor are void.

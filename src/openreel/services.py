@@ -10,6 +10,7 @@ from openreel.blobs.local import LocalBlobStore
 from openreel.blobs.signing import UrlSigner
 from openreel.callbacks.sender import CallbackSender
 from openreel.callbacks.service import CallbackService
+from openreel.clock import SYSTEM_CLOCK, Clock
 from openreel.config import Settings
 from openreel.engines.base import Engine
 from openreel.metrics import Metrics
@@ -41,3 +42,4 @@ class Services:
     callback_log: CallbackService
     engines: dict[str, Engine]
     metrics: Metrics
+    clock: Clock = SYSTEM_CLOCK  # handlers read the time here (tests move it)

@@ -17,6 +17,7 @@ from openreel.blobs.local import LocalBlobStore
 from openreel.blobs.signing import UrlSigner
 from openreel.callbacks.sender import CallbackSender, SecretsFor, SenderConfig, UrlFor
 from openreel.callbacks.service import CallbackService
+from openreel.clock import SYSTEM_CLOCK, Clock
 from openreel.config import Settings
 from openreel.engines import registry
 from openreel.engines.base import Engine
@@ -180,7 +181,10 @@ def job_settings(settings: Settings, queues: list[str]) -> JobSettings:
 
 
 async def build_services(
-    settings: Settings, engines: dict[str, Engine] | None = None, metrics: Metrics | None = None
+    settings: Settings,
+    engines: dict[str, Engine] | None = None,
+    metrics: Metrics | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Services:
     metrics = metrics or Metrics()
     require_extras(settings, runs_jobs=settings.workers > 0 and engines is None)
@@ -192,7 +196,7 @@ async def build_services(
 
         await ensure_schema(settings.resolved_database_url)
     keys = KeyRepository(db)
-    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
+    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds, clock)
     opened = open_blobs(settings, signer)
     blobs, links = opened.store, opened.links
     http = guarded_http(settings, metrics)
@@ -255,6 +259,7 @@ async def build_services(
         callback_log=CallbackService(service, deliveries, callbacks.notify),
         engines=engines,
         metrics=metrics,
+        clock=clock,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
-import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
@@ -22,7 +21,7 @@ async def get_file(request: Request, key: str, exp: int = 0, sig: str = "") -> F
     services = services_of(request)
     if not sig or not services.signer.verify(key, exp, sig):
         raise KlingError(ErrorCode.NO_PERMISSION, "sig: invalid file signature")
-    if exp < int(time.time()):
+    if services.signer.expired(exp):
         raise KlingError(
             ErrorCode.NO_PERMISSION, "exp: file URL has expired; query the task for a fresh URL"
         )
