@@ -64,7 +64,7 @@ def create_app(
         if services.db.is_sqlite:
             # One process owns a SQLite file: leases left by a dead predecessor are void.
             await services.tasks_repo.expire_all_leases()
-            await services.deliveries.expire_leases()
+            await services.events.expire_leases()
         if settings.auth and await services.keys.count_active() == 0:
             print_first_key(await issue_key(services.keys, "default"))
         await services.queue.start()

@@ -17,7 +17,7 @@ from openreel.metrics import Metrics
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import TaskQueue
 from openreel.store.db import Database
-from openreel.store.deliveries import DeliveryRepository
+from openreel.store.events import EventRepository
 from openreel.store.keys import KeyRepository
 from openreel.store.tasks import TaskRepository
 from openreel.tasks.service import TaskService
@@ -37,7 +37,7 @@ class Services:
     http: SafeHttp
     tasks: TaskService
     queue: TaskQueue
-    deliveries: DeliveryRepository
+    events: EventRepository
     callbacks: CallbackSender
     callback_log: CallbackService
     engines: dict[str, Engine]

@@ -32,7 +32,7 @@ from openreel.render import RenderDeps, render_task
 from openreel.services import Services
 from openreel.store.client_tasks import ClientTasks
 from openreel.store.db import Database
-from openreel.store.deliveries import DeliveryRepository
+from openreel.store.events import EventRepository
 from openreel.store.keys import KeyRepository
 from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.tasks.routing import EngineRouter
@@ -200,9 +200,9 @@ async def build_services(
     opened = open_blobs(settings, signer)
     blobs, links = opened.store, opened.links
     http = guarded_http(settings, metrics)
-    deliveries = DeliveryRepository(db)
+    events = EventRepository(db)
     callbacks = CallbackSender(
-        deliveries,
+        events,
         http,
         SenderConfig(
             schedule=tuple(settings.callback_retry_schedule),
@@ -254,9 +254,9 @@ async def build_services(
         http=http,
         tasks=service,
         queue=queue,
-        deliveries=deliveries,
+        events=events,
         callbacks=callbacks,
-        callback_log=CallbackService(service, deliveries, callbacks.notify),
+        callback_log=CallbackService(service, events, callbacks.notify),
         engines=engines,
         metrics=metrics,
         clock=clock,

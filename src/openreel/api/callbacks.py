@@ -15,13 +15,13 @@ from fastapi.responses import JSONResponse
 
 from openreel.api.deps import json_body, owner_of, services_of
 from openreel.api.tasks import ERROR_RESPONSES, Handler, add_family_routes, envelope
-from openreel.store.deliveries import LoggedDelivery
+from openreel.store.events import LoggedEvent
 from openreel.store.outbox import EventState
 from openreel.wire.errors import illegal
 from openreel.wire.families import Family
 
 
-def _logged(item: LoggedDelivery) -> dict[str, Any]:
+def _logged(item: LoggedEvent) -> dict[str, Any]:
     d = item.delivery
     return {
         "event_id": d.id,

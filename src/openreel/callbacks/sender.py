@@ -28,9 +28,9 @@ from openreel.clock import now_ms
 from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchFailed, SafeHttp, UrlRefused
 from openreel.store.client_tasks import TaskView
-from openreel.store.deliveries import Attempt, DeliveryRepository, Outcome
+from openreel.store.events import Attempt, EventRepository, Outcome
 from openreel.store.outbox import EventState
-from openreel.store.tables import WebhookDeliveryRow
+from openreel.store.tables import CallbackEventRow
 from openreel.tasks.presenter import task_data
 from openreel.wire.webhook_signing import webhook_headers
 
@@ -94,7 +94,7 @@ _OUTCOME_LABELS = {
 class CallbackSender:
     def __init__(
         self,
-        repo: DeliveryRepository,
+        repo: EventRepository,
         http: SafeHttp,
         config: SenderConfig,
         secrets_for: SecretsFor,
@@ -161,7 +161,7 @@ class CallbackSender:
             return self.config.poll_interval
         return min(self.config.poll_interval, max(0.0, (due - now_ms()) / 1000))
 
-    async def _deliver(self, delivery: WebhookDeliveryRow) -> None:
+    async def _deliver(self, delivery: CallbackEventRow) -> None:
         started = now_ms()
         status: int | None = None
         retry_after: float | None = None
@@ -202,7 +202,7 @@ class CallbackSender:
 
     def _outcome(
         self,
-        delivery: WebhookDeliveryRow,
+        delivery: CallbackEventRow,
         status: int | None,
         retry_after: float | None,
         error: str,

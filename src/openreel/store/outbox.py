@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from openreel.ids import new_id
-from openreel.store.tables import Base, WebhookDeliveryRow
+from openreel.store.tables import Base, CallbackEventRow
 
 __all__ = ["EventState", "new_event_id", "record_event"]
 
@@ -31,7 +31,7 @@ class EventState(StrEnum):
     GONE = "gone"  # not sent: the receiver answered 410 Gone to an earlier event
 
 
-_d = Base.metadata.tables[WebhookDeliveryRow.__tablename__]
+_d = Base.metadata.tables[CallbackEventRow.__tablename__]
 
 
 def new_event_id() -> str:

@@ -74,10 +74,10 @@ class TaskRow(Base):
     updated_at: Mapped[int] = mapped_column(sa.BigInteger)
 
 
-class WebhookDeliveryRow(Base):
+class CallbackEventRow(Base):
     """Outbox: one callback event of one task, written with the status change it reports."""
 
-    __tablename__ = "webhook_deliveries"
+    __tablename__ = "webhook_deliveries"  # the table keeps its first name (no rename migration)
     __table_args__ = (
         sa.UniqueConstraint("task_id", "seq", name="uq_webhook_deliveries_task_seq"),
         sa.Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
@@ -102,7 +102,7 @@ class WebhookDeliveryRow(Base):
     delivered_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
 
 
-class WebhookAttemptRow(Base):
+class CallbackAttemptRow(Base):
     """The delivery log: one row per HTTP attempt."""
 
     __tablename__ = "webhook_attempts"

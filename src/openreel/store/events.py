@@ -19,15 +19,15 @@ from sqlalchemy import Connection
 from openreel.clock import now_ms
 from openreel.store.db import Database
 from openreel.store.outbox import EventState
-from openreel.store.tables import Base, WebhookAttemptRow, WebhookDeliveryRow
+from openreel.store.tables import Base, CallbackAttemptRow, CallbackEventRow
 
-_d = Base.metadata.tables[WebhookDeliveryRow.__tablename__]
-_a = Base.metadata.tables[WebhookAttemptRow.__tablename__]
+_d = Base.metadata.tables[CallbackEventRow.__tablename__]
+_a = Base.metadata.tables[CallbackAttemptRow.__tablename__]
 _earlier = _d.alias("earlier")
 
 
-def _delivery(row: Any) -> WebhookDeliveryRow:
-    return WebhookDeliveryRow(**row._mapping)
+def _delivery(row: Any) -> CallbackEventRow:
+    return CallbackEventRow(**row._mapping)
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class LoggedDelivery:
-    delivery: WebhookDeliveryRow
-    attempts: list[WebhookAttemptRow]
+class LoggedEvent:
+    delivery: CallbackEventRow
+    attempts: list[CallbackAttemptRow]
 
 
 def _waiting(now: int) -> sa.ColumnElement[bool]:
@@ -81,11 +81,11 @@ def _due(now: int) -> sa.ColumnElement[bool]:
     return sa.and_(_waiting(now), _d.c.next_attempt_at <= now)
 
 
-class DeliveryRepository:
+class EventRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def claim_due(self, limit: int, lease_ms: int) -> list[WebhookDeliveryRow]:
+    async def claim_due(self, limit: int, lease_ms: int) -> list[CallbackEventRow]:
         """Lease up to ``limit`` due events (oldest due first)."""
         now = now_ms()
         token = now + lease_ms
@@ -96,7 +96,7 @@ class DeliveryRepository:
             .limit(limit)
         )
 
-        def change(conn: Connection) -> list[WebhookDeliveryRow]:
+        def change(conn: Connection) -> list[CallbackEventRow]:
             claimed = []
             for (delivery_id,) in conn.execute(candidates).all():
                 row = conn.execute(
@@ -121,9 +121,7 @@ class DeliveryRepository:
         stmt = sa.select(sa.func.min(_d.c.next_attempt_at)).where(_waiting(now_ms()))
         return await self.db.read(lambda conn: conn.execute(stmt).scalar())
 
-    async def settle(
-        self, delivery: WebhookDeliveryRow, attempt: Attempt, outcome: Outcome
-    ) -> bool:
+    async def settle(self, delivery: CallbackEventRow, attempt: Attempt, outcome: Outcome) -> bool:
         """Log ``attempt`` and move the delivery to ``outcome``, if our lease still holds."""
         now = now_ms()
 
@@ -176,17 +174,17 @@ class DeliveryRepository:
 
         return await self.db.write(change)
 
-    async def log(self, task_id: str) -> list[LoggedDelivery]:
+    async def log(self, task_id: str) -> list[LoggedEvent]:
         """Every event of ``task_id`` with its attempts, in order."""
 
-        def query(conn: Connection) -> list[LoggedDelivery]:
+        def query(conn: Connection) -> list[LoggedEvent]:
             deliveries = [
                 _delivery(row)
                 for row in conn.execute(
                     sa.select(_d).where(_d.c.task_id == task_id).order_by(_d.c.created_at, _d.c.id)
                 )
             ]
-            attempts: dict[str, list[WebhookAttemptRow]] = {d.id: [] for d in deliveries}
+            attempts: dict[str, list[CallbackAttemptRow]] = {d.id: [] for d in deliveries}
             if deliveries:
                 rows = conn.execute(
                     sa.select(_a)
@@ -194,8 +192,8 @@ class DeliveryRepository:
                     .order_by(_a.c.delivery_id, _a.c.number)
                 )
                 for row in rows:
-                    attempts[row.delivery_id].append(WebhookAttemptRow(**row._mapping))
-            return [LoggedDelivery(d, attempts[d.id]) for d in deliveries]
+                    attempts[row.delivery_id].append(CallbackAttemptRow(**row._mapping))
+            return [LoggedEvent(d, attempts[d.id]) for d in deliveries]
 
         return await self.db.read(query)
 
