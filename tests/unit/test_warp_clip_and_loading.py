@@ -12,7 +12,8 @@ from PIL import Image
 
 from openreel.engines.classic.camera import window_matrix
 from openreel.engines.classic.warp_clip import WarpClip
-from openreel.engines.imaging.loading import load_rgb, probe_size
+from openreel.engines.imaging.loading import load_rgb
+from openreel.media.images import probe_size
 from openreel.media.video import VideoWriter
 from tests.helpers import shapes_image
 

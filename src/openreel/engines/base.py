@@ -27,6 +27,7 @@ class Feature(StrEnum):
     CAMERA_CONTROL = "camera_control"
     SOUND = "sound"
     WATERMARK = "watermark_info.enabled"
+    IMAGE_REFERENCE = "image"  # images/generations with a reference picture
     SCENE_IMAGE = "scene_image"
     STYLE_IMAGE = "style_image"
 

@@ -13,11 +13,13 @@ __all__ = ["Endpoint", "Task", "TaskStatus"]
 
 
 class Endpoint(StrEnum):
-    """The three task endpoints (a task is found only on the endpoint that created it)."""
+    """The task endpoints by kind (a task is found only on the endpoint that created it)."""
 
     IMAGE2VIDEO = "image2video"
+    TEXT2VIDEO = "text2video"
     MULTI_IMAGE2VIDEO = "multi_image2video"
     MULTI_IMAGE2IMAGE = "multi_image2image"
+    IMAGE_GENERATION = "image_generation"
 
     def path(self, comet_style: bool) -> str:
         # CometAPI documents multi-image-to-image on images/generations; Kling has its own path.

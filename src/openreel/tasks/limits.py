@@ -16,6 +16,7 @@ from openreel.media.images import FORMATS, MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXE
 from openreel.tasks.kling_models import (
     DEFAULT_MODEL,
     IMAGE2VIDEO_MODELS,
+    TEXT2VIDEO_MODELS,
     VideoModelRules,
     kling_models_for,
 )
@@ -28,12 +29,14 @@ from openreel.wire.requests import (
     DynamicMask,
     Image2VideoRequest,
     ImageAspectRatio,
+    ImageGenerationRequest,
     ImageItem,
     Mode,
     MultiImage2ImageRequest,
     MultiImage2VideoRequest,
     Resolution,
     SubjectImageItem,
+    Text2VideoRequest,
     VideoAspectRatio,
 )
 
@@ -143,6 +146,34 @@ def client_limits(custom_models: list[str]) -> dict[str, Any]:
                         name: _bounds(CameraConfig, name) for name in CameraConfig.model_fields
                     },
                 },
+            },
+            "text2video": {
+                "path": _path(TaskKind.TEXT2VIDEO),
+                "default_model": DEFAULT_MODEL[TaskKind.TEXT2VIDEO],
+                "models": {name: _video_model(r) for name, r in TEXT2VIDEO_MODELS.items()},
+                "modes": modes,
+                "durations": durations,
+                "aspect_ratios": list(get_args(VideoAspectRatio)),
+                "text": _text(TaskKind.TEXT2VIDEO),
+                "cfg_scale": _bounds(Text2VideoRequest, "cfg_scale"),
+                "camera": {
+                    "types": list(get_args(CameraType)),
+                    "fields": {
+                        name: _bounds(CameraConfig, name) for name in CameraConfig.model_fields
+                    },
+                },
+            },
+            "image_generation": {
+                "path": _path(TaskKind.IMAGE_GENERATION),
+                "default_model": DEFAULT_MODEL[TaskKind.IMAGE_GENERATION],
+                "models": sorted(kling_models_for(TaskKind.IMAGE_GENERATION)),
+                "aspect_ratios": list(get_args(ImageAspectRatio)),
+                "resolutions": list(get_args(Resolution)),
+                "n": _bounds(ImageGenerationRequest, "n"),
+                "text": _text(TaskKind.IMAGE_GENERATION),
+                "image_reference": ["subject", "face"],
+                "image_fidelity": _bounds(ImageGenerationRequest, "image_fidelity"),
+                "human_fidelity": _bounds(ImageGenerationRequest, "human_fidelity"),
             },
             "multi_image2video": {
                 "path": _path(TaskKind.MULTI_IMAGE2VIDEO),

@@ -15,12 +15,11 @@ from typing import Any
 from openreel.engines.base import Feature, ImageSpec, VideoSpec
 from openreel.tasks.inputs import ImageField
 from openreel.tasks.kling_models import (
-    CUSTOM_VIDEO_RULES,
     DEFAULT_MODEL,
     IMAGE2VIDEO_MODELS,
-    MULTI_IMAGE2VIDEO_MODELS,
     VideoModelRules,
     kling_models_for,
+    video_rules_for,
 )
 from openreel.tasks.routing import EngineRouter
 from openreel.wire.errors import illegal
@@ -31,6 +30,7 @@ from openreel.wire.requests import (
     ImageGenerationRequest,
     MultiImage2ImageRequest,
     MultiImage2VideoRequest,
+    Text2VideoRequest,
 )
 
 
@@ -89,14 +89,18 @@ def _allowed(combos: frozenset[tuple[str, str]]) -> str:
     return ", ".join(f"{mode} {duration} s" for mode, duration in sorted(combos)) or "none"
 
 
-def _check_i2v_model(request: Image2VideoRequest, model: str, rules: VideoModelRules) -> None:
+def _check_video_model(
+    request: Image2VideoRequest | Text2VideoRequest, model: str, rules: VideoModelRules
+) -> None:
     combo = (request.mode, request.duration)
-    used = [
-        ("image_tail", bool(request.image_tail), rules.tail),
-        ("static_mask", bool(request.static_mask), rules.motion_brush),
-        ("dynamic_masks", bool(request.dynamic_masks), rules.motion_brush),
-        ("camera_control", request.camera_control is not None, rules.camera_simple),
-    ]
+    used = [("camera_control", request.camera_control is not None, rules.camera_simple)]
+    if isinstance(request, Image2VideoRequest):
+        used = [
+            ("image_tail", bool(request.image_tail), rules.tail),
+            ("static_mask", bool(request.static_mask), rules.motion_brush),
+            ("dynamic_masks", bool(request.dynamic_masks), rules.motion_brush),
+            *used,
+        ]
     for name, present, combos in used:
         if present and combo not in combos:
             raise illegal(
@@ -105,10 +109,26 @@ def _check_i2v_model(request: Image2VideoRequest, model: str, rules: VideoModelR
                 f"{request.duration} s (supported: {_allowed(combos)})",
             )
     if request.camera_control is not None and request.camera_control.type != "simple":
-        if model in IMAGE2VIDEO_MODELS:
+        # On image2video Kling's models take type simple only; text2video takes every type.
+        if isinstance(request, Image2VideoRequest) and model in IMAGE2VIDEO_MODELS:
             raise illegal("camera_control.type", f"{model} supports only type simple")
     if request.sound == "on" and not (rules.sound_pro_only and request.mode == "pro"):
         raise illegal("sound", f"sound on is not supported by {model} with mode {request.mode}")
+
+
+# Kling's image page: image_fidelity on kling-v1/v1-5 only; subject/face references on
+# kling-v1-5 (where a reference image needs one) and kling-v2-1 (2026-05 map).
+_FIDELITY_MODELS = frozenset({"kling-v1", "kling-v1-5"})
+_REFERENCE_MODELS = frozenset({"kling-v1-5", "kling-v2-1"})
+
+
+def _check_image_model(request: ImageGenerationRequest, model: str) -> None:
+    if request.image_fidelity is not None and model not in _FIDELITY_MODELS:
+        raise illegal("image_fidelity", f"not supported by {model} (only kling-v1, kling-v1-5)")
+    if request.image_reference is not None and model not in _REFERENCE_MODELS:
+        raise illegal("image_reference", f"not supported by {model} (only kling-v1-5, kling-v2-1)")
+    if model == "kling-v1-5" and request.image and request.image_reference is None:
+        raise illegal("image_reference", "is required by kling-v1-5 when image is set")
 
 
 def features_used(request: CreateRequest) -> list[Feature]:
@@ -126,6 +146,13 @@ def features_used(request: CreateRequest) -> list[Feature]:
             used.append(Feature.CAMERA_CONTROL)
         if request.sound == "on":
             used.append(Feature.SOUND)
+    if isinstance(request, Text2VideoRequest):
+        if request.camera_control is not None:
+            used.append(Feature.CAMERA_CONTROL)
+        if request.sound == "on":
+            used.append(Feature.SOUND)
+    if isinstance(request, ImageGenerationRequest) and request.image:
+        used.append(Feature.IMAGE_REFERENCE)
     if isinstance(request, MultiImage2ImageRequest):
         if request.scene_image:
             used.append(Feature.SCENE_IMAGE)
@@ -161,7 +188,10 @@ def image_fields(request: CreateRequest) -> list[ImageField]:
             if value:
                 fields.append(ImageField(name, value, False))
         return fields
-    return [ImageField("image", request.image)] if request.image else []
+    if isinstance(request, ImageGenerationRequest) and request.image:
+        # A reference picture: Kling's size and aspect rules, as for image2video.
+        return [ImageField("image", request.image)]
+    return []
 
 
 def plan_task(
@@ -189,6 +219,12 @@ def plan_task(
             raise illegal("prompt", "is required")
         if request.image and request.negative_prompt:
             raise illegal("negative_prompt", "is not allowed when image is set")
+        if request.image_reference is not None and not request.image:
+            raise illegal("image", "is required when image_reference is set")
+        if request.human_fidelity is not None and request.image_reference != "subject":
+            raise illegal("human_fidelity", "is only allowed with image_reference subject")
+    if isinstance(request, Text2VideoRequest) and not request.prompt:
+        raise illegal("prompt", "is required for text2video")
 
     model = request.model_name or DEFAULT_MODEL[kind]
     route = router.route(model)
@@ -208,12 +244,12 @@ def plan_task(
         )
 
     video_rules: VideoModelRules | None = None
-    if isinstance(request, Image2VideoRequest):
-        video_rules = IMAGE2VIDEO_MODELS.get(model, CUSTOM_VIDEO_RULES)
-        if route.kling_rules:
-            _check_i2v_model(request, model, video_rules)
-    elif isinstance(request, MultiImage2VideoRequest):
-        video_rules = MULTI_IMAGE2VIDEO_MODELS.get(model, CUSTOM_VIDEO_RULES)
+    if isinstance(request, Image2VideoRequest | Text2VideoRequest | MultiImage2VideoRequest):
+        video_rules = video_rules_for(kind, model)
+        if not isinstance(request, MultiImage2VideoRequest) and route.kling_rules:
+            _check_video_model(request, model, video_rules)
+    if isinstance(request, ImageGenerationRequest) and route.kling_rules:
+        _check_image_model(request, model)
 
     used = features_used(request)
     for feature in used:

@@ -23,6 +23,7 @@ from openreel.wire.requests import (
     ImageGenerationRequest,
     MultiImage2ImageRequest,
     MultiImage2VideoRequest,
+    Text2VideoRequest,
 )
 
 
@@ -35,6 +36,7 @@ class Prefix(StrEnum):
 
 class Family(StrEnum):
     IMAGE2VIDEO = "videos/image2video"
+    TEXT2VIDEO = "videos/text2video"
     MULTI_IMAGE2VIDEO = "videos/multi-image2video"
     IMAGE_GENERATIONS = "images/generations"
     MULTI_IMAGE2IMAGE = "images/multi-image2image"
@@ -44,6 +46,7 @@ class TaskKind(StrEnum):
     """What a task renders (engines declare which kinds they serve)."""
 
     IMAGE2VIDEO = "image2video"
+    TEXT2VIDEO = "text2video"
     MULTI_IMAGE2VIDEO = "multi_image2video"
     MULTI_IMAGE2IMAGE = "multi_image2image"
     IMAGE_GENERATION = "image_generation"
@@ -93,13 +96,19 @@ FAMILIES: tuple[FamilyEntry, ...] = (
         (Shape(Image2VideoRequest, TaskKind.IMAGE2VIDEO),),
     ),
     FamilyEntry(
+        Family.TEXT2VIDEO,
+        "Create a text-to-video task",
+        (Shape(Text2VideoRequest, TaskKind.TEXT2VIDEO),),
+    ),
+    FamilyEntry(
         Family.MULTI_IMAGE2VIDEO,
         "Create a multi-image-to-video (Elements) task",
         (Shape(MultiImage2VideoRequest, TaskKind.MULTI_IMAGE2VIDEO),),
     ),
     FamilyEntry(
         Family.IMAGE_GENERATIONS,
-        "Create an image generation task (multi-image-to-image when subject_image_list is given)",
+        "Create an image generation task: text-to-image, image-to-image with one reference, or "
+        "multi-image-to-image when subject_image_list is given",
         (
             Shape(
                 MultiImage2ImageRequest,

@@ -139,6 +139,19 @@ class Image2VideoRequest(_TaskOptions):
         return value
 
 
+class Text2VideoRequest(_TaskOptions):
+    """``videos/text2video``: image2video's fields without images, plus ``aspect_ratio``."""
+
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    cfg_scale: float | None = Field(default=None, ge=0, le=1)
+    mode: Mode = "std"
+    duration: Duration = "5"
+    aspect_ratio: VideoAspectRatio = "16:9"
+    camera_control: CameraControl | None = None
+    sound: Literal["on", "off"] | None = None
+
+
 class ImageItem(BaseModel):
     model_config = ConfigDict(extra="allow")
     image: str
@@ -196,5 +209,9 @@ class ImageGenerationRequest(_TaskOptions):
 
 
 CreateRequest = (
-    Image2VideoRequest | MultiImage2VideoRequest | MultiImage2ImageRequest | ImageGenerationRequest
+    Image2VideoRequest
+    | Text2VideoRequest
+    | MultiImage2VideoRequest
+    | MultiImage2ImageRequest
+    | ImageGenerationRequest
 )
