@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from openreel.app import create_app
-from openreel.auth.keys import IssuedKey, issue_key
+from openreel.auth.keys import IssuedKey
 from openreel.config import Settings
-from openreel.services import Services
-from tests.helpers import create_pg_database, drop_pg_database, pg_admin_url
+from tests.support.api import Api
+from tests.support.helpers import create_pg_database, drop_pg_database, pg_admin_url
 
 
 @pytest.fixture
@@ -46,25 +46,6 @@ def make_settings(tmp_path: Path, database_url: str | None) -> Callable[..., Set
         return Settings(**values)
 
     return make
-
-
-class Api:
-    """A TestClient around a running app, with a helper to mint keys."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-
-    @property
-    def services(self) -> Services:
-        services: Services = self.client.app.state.services  # type: ignore[attr-defined]
-        return services
-
-    def new_key(self, name: str = "test") -> IssuedKey:
-        assert self.client.portal is not None
-        return self.client.portal.call(issue_key, self.services.keys, name)
-
-    def auth(self, key: IssuedKey) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key.api_key}"}
 
 
 @pytest.fixture

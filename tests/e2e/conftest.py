@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import image_bytes
-from tests.image_host import ImageHost
+from tests.support.helpers import image_bytes
+from tests.support.image_host import ImageHost
 
 
 @pytest.fixture

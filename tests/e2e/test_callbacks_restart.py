@@ -10,9 +10,9 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from openreel.wire.webhook_signing import new_secret
-from tests.helpers import image_b64
-from tests.http_stub import HttpStub, Recorded, Reply
-from tests.server import running_server
+from tests.support.helpers import image_b64
+from tests.support.http_stub import HttpStub, Recorded, Reply
+from tests.support.server import running_server
 
 
 def test_pending_callback_survives_a_crash(server_dir: Path, server_env: dict[str, str]) -> None:

@@ -11,8 +11,8 @@ import av
 import httpx
 from PIL import Image
 
-from tests.helpers import image_b64
-from tests.server import running_server
+from tests.support.helpers import image_b64
+from tests.support.server import running_server
 
 
 def poll(client: httpx.Client, path: str, task_id: str, timeout: float = 180) -> dict[str, Any]:

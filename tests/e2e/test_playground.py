@@ -28,9 +28,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from openreel.store.db import Database
 from openreel.store.tasks import TaskRecord, TaskRepository
-from tests.browser import FLAGS, Steps, chromium_path
-from tests.helpers import b64, encode, textured
-from tests.server import ServerProcess, running_server
+from tests.support.browser import FLAGS, Steps, chromium_path
+from tests.support.helpers import b64, encode, textured
+from tests.support.server import ServerProcess, running_server
 
 WIDTH, HEIGHT = 640, 400
 RENDER_TIMEOUT_MS = 240_000

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import image_b64
-from tests.server import running_server
+from tests.support.helpers import image_b64
+from tests.support.server import running_server
 
 
 def test_sigkill_during_render_then_restart_succeeds(server_dir: Path, server_env) -> None:

@@ -27,10 +27,10 @@ import av
 import httpx
 import pytest
 
-from tests.helpers import create_pg_database, drop_pg_database, image_b64, pg_admin_url
-from tests.http_stub import HttpStub
-from tests.s3 import S3Server, s3_server
-from tests.server import _die_with_parent, free_port
+from tests.support.helpers import create_pg_database, drop_pg_database, image_b64, pg_admin_url
+from tests.support.http_stub import HttpStub
+from tests.support.s3 import S3Server, s3_server
+from tests.support.server import _die_with_parent, free_port
 
 pytestmark = [
     pytest.mark.slow,

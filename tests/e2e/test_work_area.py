@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import image_b64
-from tests.server import running_server
+from tests.support.helpers import image_b64
+from tests.support.server import running_server
 
 PATH = "/v1/videos/image2video"
 LONG_RENDER = {"mode": "pro", "duration": "10", "model_name": "kling-v2-1"}

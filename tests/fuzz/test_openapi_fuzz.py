@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import pg_admin_url
-from tests.server import running_server
+from tests.support.helpers import pg_admin_url
+from tests.support.server import running_server
 
 pytestmark = pytest.mark.skipif(
     pg_admin_url() is not None,

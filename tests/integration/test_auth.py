@@ -8,8 +8,8 @@ import time
 import jwt
 import sqlalchemy as sa
 
-from tests.conftest import Api
-from tests.helpers import image_b64
+from tests.support.api import Api
+from tests.support.helpers import image_b64
 
 PATH = "/v1/videos/image2video"
 

@@ -15,9 +15,9 @@ import pytest
 
 from openreel.blobs.base import BlobStore
 from openreel.tasks.limits import MAX_BODY_BYTES
-from tests.conftest import Api
-from tests.helpers import image_b64, pg_admin_url
-from tests.server import running_server
+from tests.support.api import Api
+from tests.support.helpers import image_b64, pg_admin_url
+from tests.support.server import running_server
 
 PATH = "/v1/videos/image2video"
 MIB = 1024 * 1024

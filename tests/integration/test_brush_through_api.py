@@ -9,9 +9,9 @@ import io
 import av
 import numpy as np
 
-from tests.conftest import Api
-from tests.helpers import b64, encode, textured
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import b64, encode, textured
+from tests.support.polling import wait_task
 
 PATH = "/v1/videos/image2video"
 

@@ -14,10 +14,10 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from openreel.wire.webhook_signing import new_secret
-from tests.conftest import Api
-from tests.helpers import image_b64
-from tests.http_stub import HttpStub, Recorded, Reply
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import image_b64
+from tests.support.http_stub import HttpStub, Recorded, Reply
+from tests.support.polling import wait_task
 
 PATH = "/v1/videos/image2video"
 SERVER_SECRET = new_secret()

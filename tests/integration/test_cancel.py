@@ -12,9 +12,9 @@ import pytest
 
 from openreel.queue.procrastinate import conninfo
 from openreel.tasks.service import CANCEL_MESSAGE
-from tests.conftest import Api
 from tests.fakes.engines import GatedEngine
-from tests.helpers import image_b64, pg_admin_url
+from tests.support.api import Api
+from tests.support.helpers import image_b64, pg_admin_url
 
 PATH = "/v1/videos/image2video"
 QUEUES = [

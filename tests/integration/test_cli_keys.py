@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from tests.helpers import image_b64
-from tests.http_stub import HttpStub, Recorded
-from tests.server import running_server
+from tests.support.helpers import image_b64
+from tests.support.http_stub import HttpStub, Recorded
+from tests.support.server import running_server
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from openreel.wire.tasks import TaskData
-from tests.conftest import Api
-from tests.helpers import image_b64
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import image_b64
+from tests.support.polling import wait_task
 
 PREFIXES = ["/kling/v1", "/v1"]
 

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import Api
-from tests.diffusion import mean_rgb
 from tests.fakes.tiny_image_edit import save_tiny_flux2_klein, save_tiny_qwen_edit
-from tests.helpers import b64, encode, textured
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.diffusion import mean_rgb
+from tests.support.helpers import b64, encode, textured
+from tests.support.polling import wait_task
 
 PATH = "/v1/images/multi-image2image"
 TINY = {

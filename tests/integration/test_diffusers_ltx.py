@@ -11,10 +11,10 @@ import av
 import numpy as np
 import pytest
 
-from tests.conftest import Api
 from tests.fakes.tiny_ltx import save_tiny_ltx
-from tests.helpers import b64, encode, textured
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import b64, encode, textured
+from tests.support.polling import wait_task
 
 PATH = "/v1/videos/image2video"
 TINY = {

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from openreel.engines.diffusers.spec import EngineConfigError
-from tests.conftest import Api
-from tests.helpers import image_b64
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import image_b64
+from tests.support.polling import wait_task
 
 FAKE = "tests.fakes.diffusers_adapters:StepAdapter"
 PATH = "/v1/videos/image2video"

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import Api
-from tests.diffusion import TINY, assert_held, mean_rgb, render
 from tests.fakes.tiny_wan import save_tiny_vace
-from tests.helpers import b64, encode, textured
+from tests.support.api import Api
+from tests.support.diffusion import TINY, assert_held, mean_rgb, render
+from tests.support.helpers import b64, encode, textured
 
 MULTI = "/v1/videos/multi-image2video"
 I2V = "/v1/videos/image2video"

@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import Api
-from tests.diffusion import TINY, assert_held, luma, mean_rgb, render
 from tests.fakes.tiny_wan import save_tiny_wan
-from tests.helpers import b64, encode, image_b64, textured
+from tests.support.api import Api
+from tests.support.diffusion import TINY, assert_held, luma, mean_rgb, render
+from tests.support.helpers import b64, encode, image_b64, textured
 
 PATH = "/v1/videos/image2video"
 

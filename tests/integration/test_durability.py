@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from openreel.clock import now_ms
 from openreel.store.tables import TaskRow
 from openreel.store.tasks import TaskRecord
-from tests.conftest import Api
 from tests.fakes.engines import CrashingEngine, FailingEngine, GatedEngine, MissingFileEngine
-from tests.helpers import image_b64
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import image_b64
+from tests.support.polling import wait_task
 
 PATH = "/v1/videos/image2video"
 

@@ -6,8 +6,8 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.engines import GatedEngine
-from tests.helpers import image_b64
-from tests.polling import wait_task
+from tests.support.helpers import image_b64
+from tests.support.polling import wait_task
 
 PATH = "/v1/videos/image2video"
 

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from openreel.engines.base import Capabilities, Feature, TaskKind
-from tests.conftest import Api
 from tests.fakes.engines import GatedEngine
-from tests.helpers import b64, encode, image_b64, textured
+from tests.support.api import Api
+from tests.support.helpers import b64, encode, image_b64, textured
 
 PATH = "/v1/videos/image2video"
 IMAGE = image_b64(640, 400)

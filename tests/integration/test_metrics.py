@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Api
 from tests.fakes.engines import FailingEngine, GatedEngine
-from tests.helpers import image_b64
+from tests.support.api import Api
+from tests.support.helpers import image_b64
 
 PATH = "/v1/videos/image2video"
 

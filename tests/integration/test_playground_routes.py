@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 
 from openreel.media.images import MAX_ASPECT, MAX_IMAGE_BYTES, MAX_PIXELS, MIN_SIDE
-from tests.conftest import Api
-from tests.helpers import b64, encode, image_b64, textured
+from tests.support.api import Api
+from tests.support.helpers import b64, encode, image_b64, textured
 
 
 def test_page_and_assets_are_served_without_a_key(api: Api) -> None:

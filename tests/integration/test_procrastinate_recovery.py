@@ -15,10 +15,10 @@ from procrastinate.manager import JobManager
 
 from openreel.queue.procrastinate import conninfo
 from openreel.store.tasks import TaskRepository
-from tests.conftest import Api
 from tests.fakes.engines import GatedEngine
-from tests.helpers import image_b64, pg_admin_url
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import image_b64, pg_admin_url
+from tests.support.polling import wait_task
 
 pytestmark = pytest.mark.skipif(pg_admin_url() is None, reason="Procrastinate needs PostgreSQL")
 PATH = "/v1/videos/image2video"

@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 
 from openreel.store.db import Database, alembic_config
-from tests.conftest import Api
+from tests.support.api import Api
 
 
 def test_ready_when_everything_answers(api_factory: Callable[..., Api]) -> None:

@@ -9,10 +9,10 @@ import pytest
 from openreel.config import Settings
 from openreel.engines.base import Capabilities, TaskKind
 from openreel.tasks.routing import EngineRouter
-from tests.conftest import Api
 from tests.fakes.engines import GatedEngine
-from tests.helpers import image_b64
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import image_b64
+from tests.support.polling import wait_task
 
 PATH = "/v1/videos/image2video"
 

@@ -12,9 +12,9 @@ import pytest
 
 from openreel.blobs.s3 import MIB, S3BlobStore
 from tests.fakes.engines import GatedEngine
-from tests.helpers import image_b64
-from tests.polling import wait_task
-from tests.s3 import CREDENTIALS, S3Server, s3_server
+from tests.support.helpers import image_b64
+from tests.support.polling import wait_task
+from tests.support.s3 import CREDENTIALS, S3Server, s3_server
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from PIL import Image
 from openreel.media.fetch import fetch_image, image_limits
 from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import FetchFailed, FetchLimits, SafeHttp, UrlRefused
-from tests.conftest import Api
-from tests.helpers import image_b64, image_bytes
-from tests.http_stub import HttpStub, Recorded, Reply
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import image_b64, image_bytes
+from tests.support.http_stub import HttpStub, Recorded, Reply
+from tests.support.polling import wait_task
 
 LIMITS = FetchLimits(max_bytes=10 * 1024 * 1024, connect_timeout=2.0, total_timeout=5.0)
 LOOPBACK_ONLY = AddressPolicy.from_cidrs(["127.0.0.1/32"])

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Api
-from tests.helpers import encode, image_bytes, textured
-from tests.image_host import ImageHost
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.helpers import encode, image_bytes, textured
+from tests.support.image_host import ImageHost
+from tests.support.polling import wait_task
 
 PATH = "/v1/videos/image2video"
 
@@ -66,7 +66,7 @@ def test_bad_url_image_fails_the_task_naming_the_field(
 
 
 def test_unreachable_host_fails_the_task(api: Api, headers) -> None:
-    from tests.server import free_port
+    from tests.support.server import free_port
 
     data = run(api, headers, {"image": f"http://127.0.0.1:{free_port()}/x.png"})
     assert data["task_status"] == "failed"

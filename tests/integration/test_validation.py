@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
-from tests.helpers import b64, encode, image_b64, textured
+from tests.support.api import Api
+from tests.support.helpers import b64, encode, image_b64, textured
 
 IMG = image_b64()
 

@@ -21,8 +21,8 @@ import av
 import httpx
 import pytest
 
-from tests.helpers import image_b64, pg_admin_url
-from tests.server import ServerProcess, free_port
+from tests.support.helpers import image_b64, pg_admin_url
+from tests.support.server import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [

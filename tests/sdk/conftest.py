@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import create_pg_database, drop_pg_database, pg_admin_url
-from tests.server import ServerProcess, running_server
-
-
-@dataclass(frozen=True)
-class Live:
-    url: str
-    api_key: str
-    access_key: str
-    secret_key: str
-    server: ServerProcess
+from tests.support.helpers import create_pg_database, drop_pg_database, pg_admin_url
+from tests.support.live import Live
+from tests.support.server import ServerProcess, running_server
 
 
 def _printed(server: ServerProcess, label: str) -> str:

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import encode, image_bytes, textured
-from tests.sdk.conftest import Live
+from tests.support.helpers import encode, image_bytes, textured
+from tests.support.live import Live
 
 
 def openreel(live: Live, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -31,8 +31,8 @@ from openreel import (
 )
 from openreel.sdk.config import JwtSigner
 from openreel.wire.webhook_signing import new_secret, webhook_headers
-from tests.helpers import encode, image_bytes, textured
-from tests.sdk.conftest import Live
+from tests.support.helpers import encode, image_bytes, textured
+from tests.support.live import Live
 
 
 @pytest.fixture

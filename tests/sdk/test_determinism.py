@@ -11,8 +11,8 @@ import numpy as np
 from PIL import Image
 
 from openreel import Client
-from tests.helpers import encode, image_bytes, textured
-from tests.sdk.conftest import Live
+from tests.support.helpers import encode, image_bytes, textured
+from tests.support.live import Live
 
 
 def pixels(files: list[Path]) -> list[np.ndarray]:

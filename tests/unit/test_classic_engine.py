@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -16,7 +14,6 @@ from PIL import Image
 from openreel.engines.base import (
     EngineError,
     Feature,
-    GenerationOutput,
     ImageSpec,
     RenderJob,
     TaskKind,
@@ -25,48 +22,11 @@ from openreel.engines.base import (
 from openreel.engines.classic import ClassicEngine
 from openreel.engines.classic.camera import camera_move_for
 from openreel.engines.classic.cutout import cut_out
-from tests.helpers import shapes_image
-from tests.matching import find
+from tests.support.classic import Run, decode, run, save, video_job
+from tests.support.helpers import shapes_image
+from tests.support.matching import find
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def save(path: Path, image: np.ndarray) -> Path:
-    Image.fromarray(image).save(path)
-    return path
-
-
-@dataclass
-class Run:
-    output: GenerationOutput
-    progress: list[float]
-
-
-def run(job: RenderJob) -> Run:
-    calls: list[float] = []
-    job.output_dir.mkdir(parents=True, exist_ok=True)
-    output = ClassicEngine().run(job, calls.append)
-    return Run(output, calls)
-
-
-def video_job(
-    out: Path,
-    kind: TaskKind,
-    images: dict[str, Path],
-    spec: VideoSpec,
-    seed: int = 7,
-    **params: Any,
-) -> RenderJob:
-    return RenderJob("task", kind, "kling-v1", dict(params), images, out, seed, video=spec)
-
-
-def decode(path: Path) -> tuple[list[np.ndarray], Fraction]:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
-        rate = stream.average_rate
-    assert rate is not None
-    return frames, Fraction(rate)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

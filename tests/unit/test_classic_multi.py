@@ -22,8 +22,8 @@ from openreel.engines.classic.painterly import style_features
 from openreel.engines.classic.scene import Reference, analyse, pick_scene
 from openreel.engines.imaging.canvas import cover_crop
 from openreel.tasks.rules import image_size
-from tests.helpers import shapes_image
-from tests.matching import find
+from tests.support.helpers import shapes_image
+from tests.support.matching import find
 
 # ---------------------------------------------------------------------------- inputs
 

@@ -18,7 +18,7 @@ from PIL import Image
 from openreel.engines.diffusers.adapters.pipelines import load_pipeline
 from openreel.engines.diffusers.spec import ModelSpec
 from tests.fakes.tiny_wan import save_tiny_wan
-from tests.helpers import textured
+from tests.support.helpers import textured
 
 
 @pytest.fixture(scope="module")

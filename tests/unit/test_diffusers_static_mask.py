@@ -25,7 +25,7 @@ from openreel.engines.diffusers.adapters.static_mask import (
 from openreel.engines.diffusers.adapters.wan import WanImageToVideo
 from openreel.engines.diffusers.spec import ModelSpec
 from tests.fakes.tiny_wan import save_tiny_wan
-from tests.helpers import textured
+from tests.support.helpers import textured
 
 SIZE = (64, 48)
 

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 from openreel.engines.base import TaskKind, VideoSpec
-from tests.helpers import shapes_image
-from tests.unit.test_classic_engine import decode, run, save, video_job
+from tests.support.classic import decode, run, save, video_job
+from tests.support.helpers import shapes_image
 
 RED = (220, 30, 40)
 

@@ -15,7 +15,7 @@ from openreel.engines.classic.warp_clip import WarpClip
 from openreel.engines.imaging.loading import load_rgb
 from openreel.media.images import probe_size
 from openreel.media.video import VideoWriter
-from tests.helpers import shapes_image
+from tests.support.helpers import shapes_image
 
 OUT = (320, 180)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import boto3
 from moto.server import ThreadedMotoServer
 
-from tests.server import free_port
+from tests.support.server import free_port
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -9,8 +9,8 @@ import av
 import cv2
 import numpy as np
 
-from tests.conftest import Api
-from tests.polling import wait_task
+from tests.support.api import Api
+from tests.support.polling import wait_task
 
 I2V_PATH = "/v1/videos/image2video"
 TINY = {

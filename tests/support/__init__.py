@@ -1,0 +1,1 @@
+"""Helpers the tests share: servers, stubs, fixtures' building blocks (no tests here)."""
