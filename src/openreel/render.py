@@ -185,7 +185,7 @@ def _store_outputs(row: TaskRecord, files: list[OutputFile], blobs: BlobStore) -
     except BaseException:
         blobs.delete_prefix(prefix)
         raise
-    if row.kind in (TaskKind.IMAGE2VIDEO, TaskKind.MULTI_IMAGE2VIDEO):
+    if TaskKind(row.kind).makes_video:
         return {
             "videos": [
                 {"id": new_id(), "key": key, "duration": file.duration or ""}

@@ -51,6 +51,11 @@ class TaskKind(StrEnum):
     MULTI_IMAGE2IMAGE = "multi_image2image"
     IMAGE_GENERATION = "image_generation"
 
+    @property
+    def makes_video(self) -> bool:
+        """Whether the results are videos (``task_result.videos``) rather than images."""
+        return self in (TaskKind.IMAGE2VIDEO, TaskKind.TEXT2VIDEO, TaskKind.MULTI_IMAGE2VIDEO)
+
 
 ALL_PREFIXES = frozenset(Prefix)
 
