@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -48,8 +49,16 @@ def assert_envelope(response, status: int = 200) -> dict:
 
 @pytest.mark.parametrize("prefix", PREFIXES)
 @pytest.mark.parametrize(("family", "make_body"), CREATE_CASES)
-def test_create_returns_kling_envelope(api: Api, headers, prefix, family, make_body) -> None:
-    response = api.client.post(f"{prefix}/{family}", json=make_body(), headers=headers)
+def test_create_returns_kling_envelope(
+    shared_api: Api,
+    shared_headers: dict[str, str],
+    prefix: str,
+    family: str,
+    make_body: Callable[[], dict[str, object]],
+) -> None:
+    response = shared_api.client.post(
+        f"{prefix}/{family}", json=make_body(), headers=shared_headers
+    )
     body = assert_envelope(response)
     assert body["code"] == 0 and body["message"] == "SUCCEED"
     data = body["data"]
@@ -148,32 +157,38 @@ def test_multi_image2image_via_generations_is_polled_there(api: Api, headers) ->
     assert missing.status_code == 404
 
 
-def test_unknown_task_is_1203(api: Api, headers) -> None:
-    body = assert_envelope(api.client.get("/v1/videos/image2video/123", headers=headers), 404)
+def test_unknown_task_is_1203(shared_api: Api, shared_headers: dict[str, str]) -> None:
+    body = assert_envelope(
+        shared_api.client.get("/v1/videos/image2video/123", headers=shared_headers), 404
+    )
     assert body["code"] == 1203 and "task_id" in body["message"]
 
 
-def test_unknown_route_and_method_are_kling_errors(api: Api, headers) -> None:
-    body = assert_envelope(api.client.get("/v1/videos/nope", headers=headers), 404)
+def test_unknown_route_and_method_are_kling_errors(
+    shared_api: Api, shared_headers: dict[str, str]
+) -> None:
+    body = assert_envelope(shared_api.client.get("/v1/videos/nope", headers=shared_headers), 404)
     assert body["code"] == 1202
-    body = assert_envelope(api.client.delete("/v1/videos/image2video", headers=headers), 404)
+    body = assert_envelope(
+        shared_api.client.delete("/v1/videos/image2video", headers=shared_headers), 404
+    )
     assert body["code"] == 1202
 
 
-def test_invalid_json_is_1200_never_422(api: Api, headers) -> None:
-    response = api.client.post(
+def test_invalid_json_is_1200_never_422(shared_api: Api, shared_headers: dict[str, str]) -> None:
+    response = shared_api.client.post(
         "/v1/videos/image2video",
         content=b"{not json",
-        headers={**headers, "Content-Type": "application/json"},
+        headers={**shared_headers, "Content-Type": "application/json"},
     )
     body = assert_envelope(response, 400)
     assert body["code"] == 1200 and "detail" not in body
-    response = api.client.post("/v1/videos/image2video", json=[1, 2], headers=headers)
+    response = shared_api.client.post("/v1/videos/image2video", json=[1, 2], headers=shared_headers)
     assert assert_envelope(response, 400)["code"] == 1200
 
 
-def test_openapi_describes_kling_errors_not_422(api: Api) -> None:
-    doc = api.client.get("/openapi.json").json()
+def test_openapi_describes_kling_errors_not_422(shared_api: Api) -> None:
+    doc = shared_api.client.get("/openapi.json").json()
     text = str(doc)
     assert "HTTPValidationError" not in text and "'422'" not in text
     schemas = doc["components"]["schemas"]
