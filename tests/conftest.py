@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from openreel.app import create_app
 from openreel.auth.keys import IssuedKey
+from openreel.clock import SYSTEM_CLOCK, Clock
 from openreel.config import Settings
 from tests.support.api import Api
 from tests.support.helpers import create_pg_database, drop_pg_database, pg_admin_url
@@ -83,8 +84,10 @@ def make_settings(tmp_path: Path, database_url: str | None) -> Callable[..., Set
 def api_factory(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Api]]:
     clients: list[TestClient] = []
 
-    def start(engines: dict[str, Any] | None = None, **overrides: Any) -> Api:
-        client = TestClient(create_app(make_settings(**overrides), engines=engines))
+    def start(
+        engines: dict[str, Any] | None = None, clock: Clock = SYSTEM_CLOCK, **overrides: Any
+    ) -> Api:
+        client = TestClient(create_app(make_settings(**overrides), engines=engines, clock=clock))
         client.__enter__()
         clients.append(client)
         return Api(client)
