@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from openreel.wire.tasks import TaskData
@@ -38,7 +39,7 @@ CREATE_CASES = [
 ]
 
 
-def assert_envelope(response, status: int = 200) -> dict:
+def assert_envelope(response: httpx.Response, status: int = 200) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) >= {"code", "message", "request_id"}
@@ -72,7 +73,9 @@ def test_create_returns_kling_envelope(
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
-def test_query_by_task_id_external_id_and_query_string(api: Api, headers, prefix) -> None:
+def test_query_by_task_id_external_id_and_query_string(
+    api: Api, headers: dict[str, str], prefix: str
+) -> None:
     path = f"{prefix}/videos/image2video"
     created = api.client.post(path, json=i2v_body(external_task_id="order-42"), headers=headers)
     task_id = assert_envelope(created)["data"]["task_id"]
@@ -88,7 +91,7 @@ def test_query_by_task_id_external_id_and_query_string(api: Api, headers, prefix
         assert data["task_info"]["external_task_id"] == "order-42"
 
 
-def test_finished_task_schema(api: Api, headers) -> None:
+def test_finished_task_schema(api: Api, headers: dict[str, str]) -> None:
     path = "/kling/v1/videos/image2video"
     task_id = api.client.post(path, json=i2v_body(), headers=headers).json()["data"]["task_id"]
     data = wait_task(api.client, path, task_id, headers)
@@ -104,7 +107,7 @@ def test_finished_task_schema(api: Api, headers) -> None:
     assert data["updated_at"] >= data["created_at"]
 
 
-def test_image_task_results_have_index_and_url(api: Api, headers) -> None:
+def test_image_task_results_have_index_and_url(api: Api, headers: dict[str, str]) -> None:
     path = "/kling/v1/images/generations"
     created = api.client.post(path, json=mi2i_body(n=2), headers=headers)
     data = wait_task(api.client, path, created.json()["data"]["task_id"], headers)
@@ -114,7 +117,7 @@ def test_image_task_results_have_index_and_url(api: Api, headers) -> None:
     assert all(set(image) == {"index", "url"} for image in images)
 
 
-def test_list_is_newest_first_bare_array_and_paged(api: Api, headers) -> None:
+def test_list_is_newest_first_bare_array_and_paged(api: Api, headers: dict[str, str]) -> None:
     path = "/v1/videos/image2video"
     ids = [
         api.client.post(path, json=i2v_body(prompt=f"p{i}"), headers=headers).json()["data"][
@@ -129,7 +132,7 @@ def test_list_is_newest_first_bare_array_and_paged(api: Api, headers) -> None:
     assert [t["task_id"] for t in page2] == [ids[0]]
 
 
-def test_task_is_found_only_on_its_family(api: Api, headers) -> None:
+def test_task_is_found_only_on_its_family(api: Api, headers: dict[str, str]) -> None:
     created = api.client.post("/v1/videos/image2video", json=i2v_body(), headers=headers)
     task_id = created.json()["data"]["task_id"]
     response = api.client.get(f"/v1/videos/multi-image2video/{task_id}", headers=headers)
@@ -142,7 +145,9 @@ def test_task_is_found_only_on_its_family(api: Api, headers) -> None:
     )
 
 
-def test_multi_image2image_via_generations_is_polled_there(api: Api, headers) -> None:
+def test_multi_image2image_via_generations_is_polled_there(
+    api: Api, headers: dict[str, str]
+) -> None:
     created = api.client.post(
         "/kling/v1/images/generations",
         json=mi2i_body(scence_image=image_b64(seed=9)),
@@ -208,7 +213,7 @@ def test_openapi_describes_kling_errors_not_422(shared_api: Api) -> None:
             assert f"{prefix}/{family}/{{task_id}}" in doc["paths"]
 
 
-def test_queue_position_while_submitted(api_factory) -> None:
+def test_queue_position_while_submitted(api_factory: Callable[..., Api]) -> None:
     api = api_factory(workers=0)
     key = api.new_key()
     headers = api.auth(key)
@@ -222,7 +227,7 @@ def test_queue_position_while_submitted(api_factory) -> None:
     assert all(d["task_status"] == "submitted" and d["progress"] == 0 for d in listed)
 
 
-def test_queue_position_is_capped_past_1000_ahead(api_factory) -> None:
+def test_queue_position_is_capped_past_1000_ahead(api_factory: Callable[..., Api]) -> None:
     import sqlalchemy as sa
 
     from openreel.store.client_tasks import QUEUE_COUNT_CAP
@@ -258,7 +263,7 @@ def test_queue_position_is_capped_past_1000_ahead(api_factory) -> None:
     assert created.json()["data"]["queue_position"] == QUEUE_COUNT_CAP + 1
 
 
-def test_task_id_wins_over_an_equal_external_id(api: Api, headers) -> None:
+def test_task_id_wins_over_an_equal_external_id(api: Api, headers: dict[str, str]) -> None:
     path = "/v1/videos/image2video"
     first = api.client.post(path, json=i2v_body(), headers=headers).json()["data"]["task_id"]
     other = api.client.post(path, json=i2v_body(external_task_id=first), headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.support.polling import wait_task
 PATH = "/v1/videos/image2video"
 
 
-def test_custom_model_name_routes_to_its_engine(api_factory) -> None:
+def test_custom_model_name_routes_to_its_engine(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine(name="mine")
     engine.release.set()
     classic_free = {"*": "mine", "studio-x": "mine"}
@@ -46,7 +47,7 @@ def test_custom_model_name_routes_to_its_engine(api_factory) -> None:
     assert unknown.status_code == 404 and unknown.json()["code"] == 1203
 
 
-def test_engine_without_a_kind_refuses_it(api_factory) -> None:
+def test_engine_without_a_kind_refuses_it(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine(
         name="videos-only", capabilities=Capabilities(kinds=frozenset({TaskKind.IMAGE2VIDEO}))
     )
@@ -83,7 +84,9 @@ FEATURE_BODIES = {
 
 
 @pytest.mark.parametrize("feature", sorted(FEATURE_BODIES))
-def test_a_feature_the_engine_lacks_is_refused_by_name(api_factory, feature: str) -> None:
+def test_a_feature_the_engine_lacks_is_refused_by_name(
+    api_factory: Callable[..., Api], feature: str
+) -> None:
     engine = GatedEngine(
         name="plain", capabilities=Capabilities(kinds=frozenset({TaskKind.IMAGE2VIDEO}))
     )

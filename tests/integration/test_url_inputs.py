@@ -41,7 +41,7 @@ def stored_inputs(api: Api) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-def test_url_image_renders(api: Api, headers, host: ImageHost) -> None:
+def test_url_image_renders(api: Api, headers: dict[str, str], host: ImageHost) -> None:
     data = run(api, headers, {"image": f"{host.url}/good.png"})
     assert data["task_status"] == "succeed", data
 
@@ -56,7 +56,7 @@ def test_url_image_renders(api: Api, headers, host: ImageHost) -> None:
     ],
 )
 def test_bad_url_image_fails_the_task_naming_the_field(
-    api: Api, headers, host: ImageHost, name: str, message: str
+    api: Api, headers: dict[str, str], host: ImageHost, name: str, message: str
 ) -> None:
     data = run(api, headers, {"image": f"{host.url}/{name}"})
     assert data["task_status"] == "failed"
@@ -65,7 +65,7 @@ def test_bad_url_image_fails_the_task_naming_the_field(
     assert stored_inputs(api) == []
 
 
-def test_unreachable_host_fails_the_task(api: Api, headers) -> None:
+def test_unreachable_host_fails_the_task(api: Api, headers: dict[str, str]) -> None:
     from tests.support.server import free_port
 
     data = run(api, headers, {"image": f"http://127.0.0.1:{free_port()}/x.png"})
@@ -73,7 +73,9 @@ def test_unreachable_host_fails_the_task(api: Api, headers) -> None:
     assert data["task_status_msg"] == "image: could not fetch image: cannot connect to 127.0.0.1"
 
 
-def test_url_image_in_a_list_names_its_index(api: Api, headers, host: ImageHost) -> None:
+def test_url_image_in_a_list_names_its_index(
+    api: Api, headers: dict[str, str], host: ImageHost
+) -> None:
     body = {
         "image_list": [{"image": f"{host.url}/good.png"}, {"image": f"{host.url}/small.png"}],
         "prompt": "go",

@@ -54,20 +54,20 @@ def test_refusal_is_kling_status_and_envelope(
     assert not inputs.exists() or not any(inputs.rglob("*.*"))
 
 
-def test_image_fields_accept_both_base64_and_jpeg(api: Api, headers) -> None:
+def test_image_fields_accept_both_base64_and_jpeg(api: Api, headers: dict[str, str]) -> None:
     body = i2v(image=image_b64(fmt="JPEG"))
     assert api.client.post("/v1/videos/image2video", json=body, headers=headers).status_code == 200
 
 
 def test_duration_accepts_number_and_aspect_ratio_is_ignored_on_image2video(
-    api: Api, headers
+    api: Api, headers: dict[str, str]
 ) -> None:
     body = i2v(duration=10, aspect_ratio="16:9")
     response = api.client.post("/v1/videos/image2video", json=body, headers=headers)
     assert response.status_code == 200, response.text
 
 
-def test_decompression_bomb_header_is_refused(api: Api, headers) -> None:
+def test_decompression_bomb_header_is_refused(api: Api, headers: dict[str, str]) -> None:
     import struct
     import zlib
 
@@ -88,7 +88,7 @@ def test_decompression_bomb_header_is_refused(api: Api, headers) -> None:
     assert "pixel limit" in response.json()["message"]
 
 
-def test_external_task_id_reuse(api: Api, headers) -> None:
+def test_external_task_id_reuse(api: Api, headers: dict[str, str]) -> None:
     path = "/v1/videos/image2video"
     first = api.client.post(path, json=i2v(external_task_id="job-1", prompt="a"), headers=headers)
     again = api.client.post(path, json=i2v(external_task_id="job-1", prompt="a"), headers=headers)
@@ -100,7 +100,7 @@ def test_external_task_id_reuse(api: Api, headers) -> None:
     assert len(api.client.get(path, headers=headers).json()["data"]) == 1
 
 
-def test_external_task_id_is_per_owner(api: Api, headers) -> None:
+def test_external_task_id_is_per_owner(api: Api, headers: dict[str, str]) -> None:
     other = api.auth(api.new_key("other"))
     path = "/v1/videos/image2video"
     a = api.client.post(path, json=i2v(external_task_id="same"), headers=headers)
@@ -119,13 +119,15 @@ def test_external_task_id_is_per_owner(api: Api, headers) -> None:
         ("pageNum=abc", "pageNum"),
     ],
 )
-def test_page_ranges(api: Api, headers, query: str, field: str) -> None:
+def test_page_ranges(api: Api, headers: dict[str, str], query: str, field: str) -> None:
     response = api.client.get(f"/v1/videos/image2video?{query}", headers=headers)
     assert response.status_code == 400
     assert response.json()["code"] == 1201 and response.json()["message"].startswith(field)
 
 
-def test_a_colliding_task_id_is_replaced_not_an_error(api: Api, headers, monkeypatch) -> None:
+def test_a_colliding_task_id_is_replaced_not_an_error(
+    api: Api, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import openreel.tasks.service as service
     from openreel.ids import new_id
 
