@@ -137,7 +137,7 @@ def measure(name: str, size: str, option: str, weights: Path, steps: int) -> dic
     load_s = time.perf_counter() - started
     work = Path(tempfile.mkdtemp(prefix="gpu-bench-"))
     picture = sample_picture(work / "image.png")
-    runs = []
+    runs: list[dict[str, Any]] = []
     for attempt in range(2):
         stamps: list[float] = []
         job = RenderJob(

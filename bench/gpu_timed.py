@@ -19,7 +19,7 @@ from openreel.engines.diffusers.spec import ModelSpec
 
 
 def timed(base: type[Any]) -> type[Any]:
-    class Timed(base):  # type: ignore[misc, valid-type]
+    class Timed(base):  # type: ignore[misc]
         def generate(
             self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
         ) -> GenerationOutput:

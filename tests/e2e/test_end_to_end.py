@@ -30,7 +30,7 @@ def poll(client: httpx.Client, path: str, task_id: str, timeout: float = 180) ->
 
 
 def probe_video(data: bytes) -> tuple[int, int, float, int, float]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
         rate = float(stream.average_rate or 0)

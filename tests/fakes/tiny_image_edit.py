@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from diffusers import (
@@ -64,7 +64,14 @@ def tiny_qwen_tokenizer() -> PreTrainedTokenizerFast:
 def save_tiny_qwen_edit(path: Path) -> Path:
     """Write a tiny QwenImageEditPlus pipeline to ``path`` (sizes of diffusers' own tests)."""
     tokenizer = tiny_qwen_tokenizer()
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL}
+    ids = {token: cast(int, tokenizer.convert_tokens_to_ids(token)) for token in SPECIAL}
+    # Keys Qwen2_5_VLConfig takes through **kwargs (its annotated signature omits them).
+    top_level: dict[str, Any] = {
+        "hidden_size": 16,
+        "vocab_size": 64,
+        "bos_token_id": ids["<|endoftext|>"],
+        "eos_token_id": ids["<|im_end|>"],
+    }
     config = Qwen2_5_VLConfig(
         text_config={
             "hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 2,
@@ -76,8 +83,7 @@ def save_tiny_qwen_edit(path: Path) -> Path:
             "depth": 2, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2,
             "out_hidden_size": 16,
         },
-        hidden_size=16, vocab_size=64,
-        bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
+        **top_level,
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )  # fmt: skip
@@ -103,7 +109,7 @@ def save_tiny_qwen_edit(path: Path) -> Path:
     )
     tokenizer.save_pretrained(path / "tokenizer")
     processor = still_image_processor(path)
-    pipeline = QwenImageEditPlusPipeline(
+    pipeline: Any = QwenImageEditPlusPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
         vae=vae,
         text_encoder=text_encoder,
@@ -160,7 +166,7 @@ def save_tiny_flux2_klein(path: Path) -> Path:
         up_block_types=("UpDecoderBlock2D",) * 2, layers_per_block=1, latent_channels=4,
         norm_num_groups=4, sample_size=32,
     )  # fmt: skip
-    pipeline = Flux2KleinPipeline(
+    pipeline: Any = Flux2KleinPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
         vae=vae,
         text_encoder=text_encoder,

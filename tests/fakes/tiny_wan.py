@@ -47,7 +47,7 @@ def recording(base: type[Any]) -> type[Any]:
     call received to ``calls.jsonl`` beside the weights. Tiny random weights barely react to
     their conditions, so tests look at what reached the pipeline instead of at the pixels."""
 
-    class Recording(base):  # type: ignore[misc, valid-type]
+    class Recording(base):  # type: ignore[misc]
         def generate(
             self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
         ) -> GenerationOutput:

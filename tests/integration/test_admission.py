@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 
-from tests.support.api import Api
+from tests.support.api import Api, Response
 from tests.support.helpers import image_b64
 
 PATH = "/v1/videos/image2video"
@@ -30,7 +29,7 @@ def input_files(api: Api) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-def create(api: Api, headers: dict[str, str], **extra: str) -> httpx.Response:
+def create(api: Api, headers: dict[str, str], **extra: str) -> Response:
     body = {"image": image_b64(640, 400), "prompt": "pan", **extra}
     return api.client.post(PATH, json=body, headers=headers)
 

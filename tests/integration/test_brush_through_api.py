@@ -17,7 +17,7 @@ PATH = "/v1/videos/image2video"
 
 
 def frames_of(data: bytes) -> list[np.ndarray]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         return [f.to_ndarray(format="gray").astype(np.float32) for f in container.decode(video=0)]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any, cast
 
-import httpx
 import pytest
 
 from openreel.wire.tasks import TaskData
-from tests.support.api import Api
+from tests.support.api import Api, Response
 from tests.support.helpers import image_b64
 from tests.support.polling import wait_task
 
@@ -39,13 +39,13 @@ CREATE_CASES = [
 ]
 
 
-def assert_envelope(response: httpx.Response, status: int = 200) -> dict:
+def assert_envelope(response: Response, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) >= {"code", "message", "request_id"}
     assert uuid.UUID(body["request_id"])
     assert response.headers["x-request-id"] == body["request_id"]
-    return body
+    return dict(body)
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
@@ -235,7 +235,7 @@ def test_queue_position_is_capped_past_1000_ahead(api_factory: Callable[..., Api
 
     api = api_factory(workers=0)
     headers = api.auth(api.new_key())
-    base = {
+    base: dict[str, Any] = {
         "owner_id": "someone-else",
         "family": "videos/image2video",
         "kind": "image2video",
@@ -257,7 +257,8 @@ def test_queue_position_is_capped_past_1000_ahead(api_factory: Callable[..., Api
     rows = [{**base, "id": f"{i:06d}"} for i in range(QUEUE_COUNT_CAP + 5)]
     assert api.client.portal is not None
     api.client.portal.call(
-        api.services.db.write, lambda conn: conn.execute(sa.insert(TaskRow.__table__), rows)
+        api.services.db.write,
+        lambda conn: conn.execute(sa.insert(cast(sa.Table, TaskRow.__table__)), rows),
     )
     created = api.client.post("/v1/videos/image2video", json=i2v_body(), headers=headers)
     assert created.json()["data"]["queue_position"] == QUEUE_COUNT_CAP + 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_routes_naming_an_unknown_engine_fail_at_start() -> None:
         EngineRouter({}, {"*": "nope"})
 
 
-FEATURE_BODIES = {
+FEATURE_BODIES: dict[str, dict[str, Any]] = {
     "image_tail": {"image_tail": image_b64(seed=4)},
     "static_mask": {"static_mask": image_b64(seed=5)},
     "dynamic_masks": {

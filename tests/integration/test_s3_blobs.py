@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
         yield server
 
 
-def store(s3: S3Server, **options: int) -> S3BlobStore:
+def store(s3: S3Server, **options: Any) -> S3BlobStore:
     return S3BlobStore(
         f"s3://{s3.bucket}/base/", endpoint_url=s3.endpoint_url, addressing_style="path", **options
     )

@@ -3,8 +3,9 @@ a message naming the field, and nothing of it is stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,9 @@ def host() -> Iterator[ImageHost]:
     server.close()
 
 
-def run(api: Api, headers: dict[str, str], body: dict[str, object], path: str = PATH) -> dict:
+def run(
+    api: Api, headers: dict[str, str], body: Mapping[str, object], path: str = PATH
+) -> dict[str, Any]:
     created = api.client.post(path, json=body, headers=headers)
     assert created.status_code == 200, created.text
     return wait_task(api.client, path, created.json()["data"]["task_id"], headers)

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Protocol
+
 from fastapi.testclient import TestClient
 
 from openreel.auth.keys import IssuedKey, issue_key
 from openreel.services import Services
+
+
+class Response(Protocol):
+    """What the tests read of a response, from the TestClient (whose httpx is starlette's
+    choice) or from httpx against a live server."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self, **kwargs: Any) -> Any: ...
 
 
 class Api:

@@ -3,7 +3,9 @@ and decoded, and checks on decoded frames."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -25,8 +27,8 @@ TINY = {
 
 
 def render(
-    api: Api, headers: dict[str, str], body: dict[str, object], path: str = I2V_PATH
-) -> tuple[dict, list]:
+    api: Api, headers: dict[str, str], body: Mapping[str, object], path: str = I2V_PATH
+) -> tuple[dict[str, Any], list[np.ndarray]]:
     created = api.client.post(path, json=body, headers=headers)
     assert created.status_code == 200, created.text
     data = wait_task(api.client, path, created.json()["data"]["task_id"], headers)
