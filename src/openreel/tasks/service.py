@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from openreel.wire.errors import ErrorCode, KlingError, illegal
 from openreel.wire.families import Family, Prefix
 from openreel.wire.parsing import parse_request
 from openreel.wire.tasks import TaskStatus
+
+log = logging.getLogger("openreel.tasks")
 
 MAX_PAGE_NUM = 1000
 CANCEL_MESSAGE = "task cancelled by the user (POST .../cancel)"
@@ -130,6 +133,16 @@ class TaskService:
                 await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 raise
             self.on_created()
+            log.info(
+                "task created",
+                extra={
+                    "event": "task.created",
+                    "task_id": task_id,
+                    "engine": plan.engine,
+                    "family": plan.family.value,
+                    "model_name": plan.model_name,
+                },
+            )
             if self.metrics is not None:
                 self.metrics.tasks_created.labels(plan.family.value, plan.engine).inc()
             if plan.callback_url is not None:
@@ -235,6 +248,10 @@ class TaskService:
             )
         await self.stop_render(view.id)
         view = await self.get(owner_id, family, view.id)
+        log.info(
+            "task cancelled",
+            extra={"event": "task.cancelled", "task_id": view.id, "engine": view.engine},
+        )
         if self.metrics is not None:
             self.metrics.tasks_finished.labels(family.value, view.engine, view.status).inc()
         return view
