@@ -78,6 +78,7 @@ def serve(
       openreel serve --forwarded-allow-ips 10.0.0.5 --log-format json   # behind a TLS proxy
     """
     import logging
+    import logging.config
 
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
@@ -98,6 +99,8 @@ def serve(
     )
     _require_extras(settings, runs_jobs=settings.workers > 0)
     json_logs = settings.log_format == "json"
+    if json_logs:  # now, for the lines below; uvicorn applies the same config again
+        logging.config.dictConfig(json_config())
     if not settings.auth:
         if json_logs:
             logging.getLogger("openreel").warning(
