@@ -26,6 +26,14 @@ console = Console()
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Database and files [env OPENREEL_DATA_DIR]")
 ]
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        help="plain (terminal lines) or json (one JSON object per line) "
+        "[env OPENREEL_LOG_FORMAT, default plain]",
+    ),
+]
 
 
 @app.command(rich_help_panel="Server")
@@ -44,16 +52,39 @@ def serve(
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Accept requests without a key (local use only)")
     ] = False,
+    log_format: LogFormatOption = None,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="Serve HTTPS with this certificate (PEM) [env OPENREEL_SSL_CERTFILE]"),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None,
+        typer.Option(help="The certificate's private key (PEM) [env OPENREEL_SSL_KEYFILE]"),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies whose X-Forwarded-Proto/-Host/-For are trusted: addresses or CIDRs, "
+            "comma-separated, * for any [env OPENREEL_FORWARDED_ALLOW_IPS, default none]"
+        ),
+    ] = None,
 ) -> None:
     """Run the API server with its in-process generation workers.
 
     Examples:
       openreel serve --port 8000 --data-dir ./data
       OPENREEL_QUEUE=procrastinate openreel serve --no-workers   # API node (docs/deploy.md)
+      openreel serve --host 0.0.0.0 --port 443 --ssl-certfile cert.pem --ssl-keyfile key.pem
+      openreel serve --forwarded-allow-ips 10.0.0.5 --log-format json   # behind a TLS proxy
     """
+    import logging
+    import logging.config
+
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from openreel.app import create_app
+    from openreel.logs import json_config
 
     settings = _settings(
         host=host,
@@ -61,16 +92,36 @@ def serve(
         data_dir=data_dir,
         workers=0 if no_workers else workers,
         auth=False if no_auth else None,
+        log_format=log_format,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     _require_extras(settings, runs_jobs=settings.workers > 0)
+    json_logs = settings.log_format == "json"
+    if json_logs:  # now, for the lines below; uvicorn applies the same config again
+        logging.config.dictConfig(json_config())
     if not settings.auth:
-        console.print("[yellow]openreel: authentication is OFF (--no-auth)[/yellow]")
+        if json_logs:
+            logging.getLogger("openreel").warning(
+                "authentication is OFF (--no-auth)", extra={"event": "auth.off"}
+            )
+        else:
+            console.print("[yellow]openreel: authentication is OFF (--no-auth)[/yellow]")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="info",
+        # JSON: every logger through one formatter; openreel.access replaces uvicorn's.
+        log_config=json_config() if json_logs else LOGGING_CONFIG,
+        access_log=not json_logs,
         timeout_graceful_shutdown=10,
+        # openreel.api.forwarded reads the proxy headers, from OPENREEL_FORWARDED_ALLOW_IPS
+        # only (uvicorn's own trusts 127.0.0.1 by default).
+        proxy_headers=False,
+        ssl_certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+        ssl_keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
     )
 
 
@@ -90,6 +141,7 @@ def worker(
         int | None,
         typer.Option(help="Serve Prometheus metrics on this port [env OPENREEL_METRICS_PORT]"),
     ] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Render tasks from the shared queue (OPENREEL_QUEUE=procrastinate, PostgreSQL).
 
@@ -99,13 +151,16 @@ def worker(
     """
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from openreel.logs import configure_worker_logging
+
     settings = _settings(
         data_dir=data_dir,
         workers=concurrency,
         worker_engines=[e.strip() for e in engines.split(",") if e.strip()] if engines else None,
         metrics_port=metrics_port,
+        log_format=log_format,
     )
+    configure_worker_logging(settings.log_format)
     if settings.workers < 1:
         console.print("[red]--concurrency must be at least 1[/red]")
         raise typer.Exit(code=2)
@@ -120,14 +175,19 @@ def worker(
     from openreel.queue.jobs import WorkerStopped
     from openreel.worker import run_worker
 
+    def fail(exc: Exception, code: int) -> typer.Exit:
+        if settings.log_format == "json":
+            logging.getLogger("openreel.worker").error("%s", exc, extra={"event": "worker.exit"})
+        else:
+            console.print(f"[red]openreel worker: {exc}[/red]")
+        return typer.Exit(code=code)
+
     try:
         asyncio.run(run_worker(settings))
     except WorkerStopped as exc:  # a failure at run time: exit 1, for the supervisor
-        console.print(f"[red]openreel worker: {exc}[/red]")
-        raise typer.Exit(code=1) from None
+        raise fail(exc, 1) from None
     except (RuntimeError, ValueError) as exc:  # the configuration
-        console.print(f"[red]openreel worker: {exc}[/red]")
-        raise typer.Exit(code=2) from None
+        raise fail(exc, 2) from None
 
 
 def _settings(**overrides: Any) -> Settings:

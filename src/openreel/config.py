@@ -48,6 +48,19 @@ class Settings(BaseSettings):
         default=None, description="Base URL used in result links; default: the request's own"
     )
     auth: bool = Field(default=True, description="Require an API key or AK/SK JWT")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (addresses or CIDRs, comma-separated; * = any) whose "
+        "X-Forwarded-Proto/-Host/-For are honoured; default: none",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="TLS certificate (PEM, chain included) that serve answers with"
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="Private key of ssl_certfile (PEM)")
+    log_format: Literal["plain", "json"] = Field(
+        default="plain",
+        description="plain: uvicorn's terminal lines; json: one JSON object per line and event",
+    )
     workers: int = Field(default=1, ge=0, description="In-process generation workers")
     lease_seconds: float = Field(default=30.0, gt=0, description="Worker lease on a running task")
     max_attempts: int = Field(default=3, ge=1, description="Runs of a task before it is failed")
@@ -190,6 +203,28 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"OPENREEL_ALLOWED_NETWORKS: {cidr!r} is not a CIDR") from exc
         return networks
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        entries = _comma_separated(value)
+        for entry in entries if isinstance(entries, list) else []:
+            if str(entry).strip() == "*":
+                continue
+            try:
+                ipaddress.ip_network(str(entry), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address, a CIDR or *") from exc
+        return entries
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("--ssl-certfile and --ssl-keyfile go together: set both or neither")
+        for name, path in (("ssl_certfile", self.ssl_certfile), ("ssl_keyfile", self.ssl_keyfile)):
+            if path is not None and not path.is_file():
+                raise ValueError(f"OPENREEL_{name.upper()}: {str(path)!r} is not a file")
+        return self
 
     @field_validator("worker_engines", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from openreel.engines.base import (
     TaskKind,
 )
 from openreel.ids import new_id
+from openreel.logs import log_fields
 from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchLimits, SafeHttp
 from openreel.store.tasks import TaskRecord, TaskRepository
@@ -103,14 +104,44 @@ async def render_task(
     ``failed``): the render stops at its next progress report and nothing more is written.
     """
 
+    with log_fields(task_id=row.id, engine=row.engine, key_id=row.owner_id):
+        await _render(row, worker_id, deps, stop, cancelled)
+
+
+async def _render(
+    row: TaskRecord,
+    worker_id: str,
+    deps: RenderDeps,
+    stop: threading.Event,
+    cancelled: threading.Event | None,
+) -> None:
+    started = time.monotonic()
+
     async def finish(
         status: TaskStatus, message: str = "", result: dict[str, Any] | None = None
     ) -> bool:
         ended = await deps.repo.finish(row, worker_id, status, message, result)
         if ended and deps.metrics is not None:
             deps.metrics.tasks_finished.labels(row.family, row.engine, status.value).inc()
+        log.info(
+            "render finished: %s%s",
+            status.value,
+            f" ({message})" if message else "",
+            extra={
+                "event": "render.finished",
+                "status": status.value,
+                "recorded": ended,  # false: the lease was lost or the task was cancelled
+                "duration_ms": round((time.monotonic() - started) * 1000),
+                "attempt": row.attempts,
+            },
+        )
         return ended
 
+    log.info(
+        "render started (attempt %d)",
+        row.attempts,
+        extra={"event": "render.started", "kind": row.kind, "attempt": row.attempts},
+    )
     engine = deps.engines.get(row.engine)
     if engine is None:
         await finish(TaskStatus.FAILED, f"engine '{row.engine}' is not configured here")
@@ -161,6 +192,9 @@ async def render_task(
         if not lease_lost.is_set() and not (cancelled is not None and cancelled.is_set()):
             # Shutting down: hand the task back without spending an attempt.
             await deps.repo.release(row, worker_id)
+            log.info("render handed back: shutting down", extra={"event": "render.released"})
+        else:
+            log.info("render stopped: lease lost or cancelled", extra={"event": "render.stopped"})
     except KlingError as exc:  # an input that cannot be used (URL image fetched here)
         await finish(TaskStatus.FAILED, exc.message)
     except EngineError as exc:

@@ -192,6 +192,23 @@ class CallbackSender:
             error = f"internal error: {exc}"
         attempt = Attempt(started, now_ms() - started, status, error)
         outcome = self._outcome(delivery, status, retry_after, error, permanent)
+        log.info(
+            "callback attempt %d: %s%s",
+            outcome.attempts,
+            _OUTCOME_LABELS[outcome.state],
+            f" ({outcome.error})" if outcome.error else "",
+            extra={
+                "event": "callback.attempt",
+                "task_id": delivery.task_id,
+                "key_id": delivery.owner_id,
+                "callback_id": delivery.id,
+                "task_status": delivery.task_status,
+                "outcome": _OUTCOME_LABELS[outcome.state],
+                "http_status": status,
+                "attempt": outcome.attempts,
+                "duration_ms": attempt.duration_ms,
+            },
+        )
         if self.metrics is not None:
             self.metrics.callback_deliveries.labels(_OUTCOME_LABELS[outcome.state]).inc()
         try:

@@ -172,6 +172,62 @@ _QUEUED_FOR_OWNER = PreparedQuery(
 )
 
 
+@dataclass(frozen=True)
+class QueueLimits:
+    """Tasks that may wait for a worker, per engine and per owner (0: no limit), checked in
+    the transaction that inserts a task."""
+
+    per_engine: int = 0
+    per_owner: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.per_engine or self.per_owner)
+
+
+class QueueFull(Exception):
+    """An insert would take the waiting tasks of an engine (``scope`` "engine") or an owner
+    ("owner") past its limit; ``waiting`` is how many wait now."""
+
+    def __init__(self, scope: str, waiting: int) -> None:
+        super().__init__(f"{waiting} tasks waiting for this {scope}")
+        self.scope = scope
+        self.waiting = waiting
+
+
+def _waiting(column: sa.ColumnElement[Any], value: str, limit: int) -> sa.Select[Any]:
+    """Tasks waiting, counted no further than ``limit`` (the limit is all that matters)."""
+    rows = (
+        sa.select(sa.literal(1))
+        .select_from(_t)
+        .where(_t.c.status == SUBMITTED, column == value)
+        .limit(limit)
+        .subquery()
+    )
+    return sa.select(sa.func.count()).select_from(rows)
+
+
+# Taken before counting, held until commit: the count and the insert are one step for every
+# process on the database (PostgreSQL; on SQLite one process runs them inline, unbroken).
+_ADMISSION_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
+
+
+def _check_room(conn: Connection, values: dict[str, Any], limits: QueueLimits) -> None:
+    checks = (
+        ("engine", _t.c.engine, values["engine"], limits.per_engine),
+        ("owner", _t.c.owner_id, values["owner_id"], limits.per_owner),
+    )
+    if conn.dialect.name == "postgresql":
+        # Always the engine's lock before the owner's, so two creates never deadlock.
+        for scope, _, value, limit in checks:
+            if limit:
+                conn.execute(_ADMISSION_LOCK, {"name": f"openreel-admission/{scope}/{value}"})
+    for scope, column, value, limit in checks:
+        if limit:
+            waiting = int(conn.execute(_waiting(column, value, limit)).scalar_one())
+            if waiting >= limit:
+                raise QueueFull(scope, waiting)
+
+
 _QUEUED_BY_ENGINE = PreparedQuery(
     sa.select(_t.c.engine, sa.func.count()).where(_t.c.status == SUBMITTED).group_by(_t.c.engine)
 )
@@ -181,16 +237,22 @@ class ClientTasks:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, values: dict[str, Any], enqueue: Enqueue | None = None) -> TaskView:
+    async def insert(
+        self,
+        values: dict[str, Any],
+        enqueue: Enqueue | None = None,
+        limits: QueueLimits = QueueLimits(),  # noqa: B008 (frozen)
+    ) -> TaskView:
         """Insert one task row; returns its view (with its place in the queue).
 
         ``enqueue`` adds the task's queue entry in the same transaction (PostgreSQL).
-        Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken.
+        Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken, and
+        ``QueueFull`` (nothing inserted) when the row would take a queue past ``limits``.
         """
         if enqueue is not None:
-            await self._insert_and_enqueue(values, enqueue)
-        elif values["params"].get("callback_url"):
-            await self._insert_with_event(values)
+            await self._insert_and_enqueue(values, enqueue, limits)
+        elif limits or values["params"].get("callback_url"):
+            await self._insert_with_event(values, limits)
         else:
             row = {
                 **values,
@@ -203,22 +265,28 @@ class ClientTasks:
         async with self.db.raw() as conn:
             return _view((await conn.all(_BY_ID, x=values["id"]))[0])
 
-    async def _insert_with_event(self, values: dict[str, Any]) -> None:
-        """The task and its `submitted` callback event, in one transaction."""
+    async def _insert_with_event(self, values: dict[str, Any], limits: QueueLimits) -> None:
+        """The task and its `submitted` callback event, in one transaction (after the check
+        of the queue limits)."""
 
         def change(conn: Connection) -> None:
+            _check_room(conn, values, limits)
             conn.execute(sa.insert(_t).values(**values))
-            record_event(conn, values, values["created_at"])
+            if values["params"].get("callback_url"):
+                record_event(conn, values, values["created_at"])
 
         try:
             await self.db.write(change)
         except sa.exc.IntegrityError as exc:
             raise DuplicateKey(str(exc)) from exc
 
-    async def _insert_and_enqueue(self, values: dict[str, Any], enqueue: Enqueue) -> None:
+    async def _insert_and_enqueue(
+        self, values: dict[str, Any], enqueue: Enqueue, limits: QueueLimits
+    ) -> None:
         """The task, its `submitted` callback event and its queue job: one transaction."""
 
         def change(conn: Connection) -> None:
+            _check_room(conn, values, limits)
             conn.execute(sa.insert(_t).values(**values))
             if values["params"].get("callback_url"):
                 record_event(conn, values, values["created_at"])

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from openreel.ids import new_id
 from openreel.metrics import Metrics
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import Enqueue
-from openreel.store.client_tasks import ClientTasks, TaskView
+from openreel.store.client_tasks import ClientTasks, QueueFull, QueueLimits, TaskView
 from openreel.store.prepared import DuplicateKey
 from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import store_inline_images
@@ -27,6 +28,8 @@ from openreel.wire.errors import ErrorCode, KlingError, illegal
 from openreel.wire.families import Family, Prefix
 from openreel.wire.parsing import parse_request
 from openreel.wire.tasks import TaskStatus
+
+log = logging.getLogger("openreel.tasks")
 
 MAX_PAGE_NUM = 1000
 CANCEL_MESSAGE = "task cancelled by the user (POST .../cancel)"
@@ -81,6 +84,7 @@ class TaskService:
         # bytes meanwhile, so this bounds the API's memory under a burst of big creates.
         self.decodes = asyncio.Semaphore(concurrent_decodes)
         self.admission = admission or Admission()
+        self.limits = QueueLimits(self.admission.per_engine, self.admission.per_key)
 
     async def create(
         self, owner_id: str, family: Family, prefix: Prefix, body: Any, base_url: str = ""
@@ -117,7 +121,10 @@ class TaskService:
                         task_id, plan.image_fields, self.blobs, plan.params
                     )
                 values = self._values(task_id, owner_id, plan, digest, inputs, base_url)
-                view = await self.views.insert(values, self.enqueue)
+                view = await self.views.insert(values, self.enqueue, self.limits)
+            except QueueFull as full:  # another create took the last place meanwhile
+                await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
+                raise self._refusal(plan.engine, full.scope, full.waiting) from None
             except DuplicateKey:
                 await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 if plan.external_task_id is not None:
@@ -130,6 +137,16 @@ class TaskService:
                 await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 raise
             self.on_created()
+            log.info(
+                "task created",
+                extra={
+                    "event": "task.created",
+                    "task_id": task_id,
+                    "engine": plan.engine,
+                    "family": plan.family.value,
+                    "model_name": plan.model_name,
+                },
+            )
             if self.metrics is not None:
                 self.metrics.tasks_created.labels(plan.family.value, plan.engine).inc()
             if plan.callback_url is not None:
@@ -138,27 +155,33 @@ class TaskService:
         raise KlingError(ErrorCode.INTERNAL, "could not allocate a task id; try again")
 
     async def _admit(self, owner_id: str, engine: str) -> None:
-        """Refuse a create past the queue limits, before anything is stored. Two creates
-        racing past the count may overshoot a limit by the number of API processes."""
+        """Refuse a create past the queue limits before its images are decoded and stored.
+        Creates racing past this count are caught by the insert, which counts again in its
+        own transaction (``store.client_tasks.QueueLimits``): a limit is never overshot."""
         limits = self.admission
-        if not limits.per_engine and not limits.per_key:
+        if not self.limits:
             return
         for_engine, for_owner = await self.views.queued(engine, owner_id)
-        retry = {"Retry-After": str(limits.retry_after_seconds)}
         if limits.per_engine and for_engine >= limits.per_engine:
-            raise KlingError(
+            raise self._refusal(engine, "engine", for_engine)
+        if limits.per_key and for_owner >= limits.per_key:
+            raise self._refusal(engine, "owner", for_owner)
+
+    def _refusal(self, engine: str, scope: str, waiting: int) -> KlingError:
+        retry = {"Retry-After": str(self.admission.retry_after_seconds)}
+        if scope == "engine":
+            return KlingError(
                 ErrorCode.CONCURRENCY_LIMIT,
-                f"model_name: the '{engine}' engine has {for_engine} tasks waiting, its limit "
+                f"model_name: the '{engine}' engine has {waiting} tasks waiting, its limit "
                 "(OPENREEL_MAX_QUEUED); try again later",
                 headers=retry,
             )
-        if limits.per_key and for_owner >= limits.per_key:
-            raise KlingError(
-                ErrorCode.CONCURRENCY_LIMIT,
-                f"this API key has {for_owner} tasks waiting, its limit "
-                "(OPENREEL_MAX_QUEUED_PER_KEY); try again when some have started",
-                headers=retry,
-            )
+        return KlingError(
+            ErrorCode.CONCURRENCY_LIMIT,
+            f"this API key has {waiting} tasks waiting, its limit "
+            "(OPENREEL_MAX_QUEUED_PER_KEY); try again when some have started",
+            headers=retry,
+        )
 
     @staticmethod
     def _same_request(existing: TaskView, digest: str) -> TaskView:
@@ -235,6 +258,10 @@ class TaskService:
             )
         await self.stop_render(view.id)
         view = await self.get(owner_id, family, view.id)
+        log.info(
+            "task cancelled",
+            extra={"event": "task.cancelled", "task_id": view.id, "engine": view.engine},
+        )
         if self.metrics is not None:
             self.metrics.tasks_finished.labels(family.value, view.engine, view.status).inc()
         return view
