@@ -4,14 +4,19 @@ from the clean results in the badge's box only; watermark_info is echoed."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
+from openreel.engines.base import Capabilities, Feature, TaskKind
 from openreel.tasks.rules import image_size
+from tests.fakes.engines import GatedEngine
 from tests.support.api import Api
 from tests.support.helpers import image_b64
+from tests.support.http_stub import HttpStub
 from tests.support.polling import wait_task
 from tests.support.results import badge_mask, download, mean_diff, mp4_frames, png_pixels
 
@@ -125,3 +130,46 @@ def test_same_text2video_request_gives_the_same_clip(api: Api, headers: dict[str
         assert data["task_status"] == "succeed", data
         urls.append(data["task_result"]["videos"][0]["url"])
     assert download(api.client, urls[0], "video/mp4") == download(api.client, urls[1], "video/mp4")
+
+
+def test_callbacks_carry_watermark_info_and_both_urls(api: Api, headers: dict[str, str]) -> None:
+    receiver = HttpStub()
+    try:
+        path = "/kling/v1/images/generations"
+        body = {
+            "prompt": "a kite",
+            "aspect_ratio": "1:1",
+            "watermark_info": {"enabled": True},
+            "callback_url": f"{receiver.url}/hook",
+        }
+        created = create(api, headers, path, body)
+        data = wait_task(api.client, path, created["task_id"], headers)
+        assert data["task_status"] == "succeed", data
+        events = [json.loads(r.body) for r in receiver.wait_for(3, timeout=30)]
+    finally:
+        receiver.close()
+    assert [e["task_status"] for e in events] == ["submitted", "processing", "succeed"]
+    assert all(e["watermark_info"] == {"enabled": True} for e in events)
+    [item] = events[-1]["task_result"]["images"]
+    clean = png_pixels(download(api.client, item["url"], "image/png"))
+    marked = png_pixels(download(api.client, item["watermark_url"], "image/png"))
+    inside = badge_mask(1024, 1024)
+    assert mean_diff(clean, marked, inside) > 15
+    assert np.array_equal(clean[~inside], marked[~inside])
+
+
+def test_an_engine_that_claims_the_watermark_but_returns_no_copy_fails_the_task(
+    api_factory: Callable[..., Api],
+) -> None:
+    engine = GatedEngine(
+        name="forgetful",
+        capabilities=Capabilities(kinds=frozenset(TaskKind), features=frozenset(Feature)),
+    )
+    engine.release.set()
+    api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})
+    headers = api.auth(api.new_key())
+    path = "/v1/videos/text2video"
+    body = {"prompt": "x", "watermark_info": {"enabled": True}}
+    data = wait_task(api.client, path, create(api, headers, path, body)["task_id"], headers)
+    assert data["task_status"] == "failed"
+    assert data["task_status_msg"] == "the engine produced no watermarked copy of its output"
