@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,14 @@ def build_job(
         seed=plan.seed,
         video=plan.video,
         image=plan.image,
+        watermark=watermark_requested(row.params),
     )
+
+
+def watermark_requested(params: Mapping[str, Any]) -> bool:
+    """``watermark_info.enabled`` of the request as sent."""
+    info = params.get("watermark_info")
+    return isinstance(info, Mapping) and info.get("enabled") is True
 
 
 async def render_task(
@@ -207,23 +215,31 @@ async def _render(
 
 
 def _store_outputs(row: TaskRecord, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:
+    """Each output (and its watermarked copy, when asked for) to blobs; the result's entries
+    name them by key (``key``, ``watermark_key``): URLs are minted when a response is built."""
     if not files:
         raise EngineError("the engine produced no output")
+    watermark = watermark_requested(row.params)
+    if watermark and any(file.watermark_path is None for file in files):
+        raise EngineError("the engine produced no watermarked copy of its output")
     prefix = f"outputs/{row.id}/{row.attempts}"
-    stored = []
+    entries: list[dict[str, Any]] = []
     try:
         for file in files:
-            key = f"{prefix}/{file.path.name}"
-            blobs.put_file(key, file.path)
-            stored.append((key, file))
+            entry = {"key": f"{prefix}/{file.path.name}"}
+            blobs.put_file(entry["key"], file.path)
+            if watermark and file.watermark_path is not None:
+                entry["watermark_key"] = f"{prefix}/{file.watermark_path.name}"
+                blobs.put_file(entry["watermark_key"], file.watermark_path)
+            entries.append(entry)
     except BaseException:
         blobs.delete_prefix(prefix)
         raise
     if TaskKind(row.kind).makes_video:
         return {
             "videos": [
-                {"id": new_id(), "key": key, "duration": file.duration or ""}
-                for key, file in stored
+                {"id": new_id(), **entry, "duration": file.duration or ""}
+                for entry, file in zip(entries, files, strict=True)
             ]
         }
-    return {"images": [{"index": i, "key": key} for i, (key, _) in enumerate(stored)]}
+    return {"images": [{"index": i, **entry} for i, entry in enumerate(entries)]}

@@ -224,19 +224,7 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         "camera_control: not supported by kling-v1",
     ),
     ("/v1/videos/image2video", i2v(model_name="kling-v2-1", sound="on"), 1201, "sound"),
-    # features no engine can honour: 1201 naming the feature (engine gaps: test_routing.py)
-    (
-        "/v1/videos/image2video",
-        i2v(watermark_info={"enabled": True}),
-        1201,
-        "watermark_info.enabled",
-    ),
-    (
-        "/v1/images/generations",
-        {"prompt": "a cat"},
-        1201,
-        "image generation is not supported by the 'classic' engine",
-    ),
+    # features and kinds an engine lacks (watermark, text2video, text-to-image): test_routing.py
     # other fields
     (
         "/v1/videos/image2video",

@@ -16,6 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from openreel.store.db import Database
 from openreel.store.outbox import record_event
@@ -53,6 +56,8 @@ class TaskView:
     # 1-based among submitted tasks, oldest first; QUEUE_COUNT_CAP + 1 means "more than
     # QUEUE_COUNT_CAP ahead". None unless submitted.
     queue_position: int | None
+    # The request's watermark_info.enabled (echoed on every answer, as Kling's newer docs do).
+    watermark: bool = False
 
 
 def _queue_position() -> sa.Label[Any]:
@@ -79,6 +84,27 @@ def _queue_position() -> sa.Label[Any]:
     return sa.case((_t.c.status == SUBMITTED, count + 1), else_=None).label("queue_position")
 
 
+class _WatermarkEnabled(FunctionElement[Any]):
+    """The request's ``watermark_info.enabled``, read inside the database rather than by
+    loading the whole request on every poll; the JSON path is written into the SQL (prepared
+    statements skip SQLAlchemy's processing of a bound JSON path)."""
+
+    inherit_cache = True
+    name = "watermark_enabled"
+
+
+@compiles(_WatermarkEnabled)
+def _watermark_sqlite(element: _WatermarkEnabled, compiler: SQLCompiler, **kw: Any) -> str:
+    params = compiler.process(_t.c.params, **kw)
+    return f"json_extract({params}, '$.watermark_info.enabled')"
+
+
+@compiles(_WatermarkEnabled, "postgresql")
+def _watermark_postgresql(element: _WatermarkEnabled, compiler: SQLCompiler, **kw: Any) -> str:
+    params = compiler.process(_t.c.params, **kw)
+    return f"(({params} -> 'watermark_info' ->> 'enabled') = 'true')"
+
+
 _INSERT = PreparedQuery(sa.insert(_t))
 
 _COLUMNS = (
@@ -94,6 +120,7 @@ _COLUMNS = (
     _t.c.request_hash,
     _t.c.engine,
     _queue_position(),
+    _WatermarkEnabled().label("watermark"),
 )
 
 
@@ -111,6 +138,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         digest,
         engine,
         position,
+        watermark,
     ) = row[: len(_COLUMNS)]
     return TaskView(
         id=task_id,
@@ -125,6 +153,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         request_hash=digest,
         engine=engine,
         queue_position=int(position) if position is not None else None,
+        watermark=bool(watermark),
     )
 
 

@@ -14,17 +14,25 @@ from openreel.wire.tasks import TaskStatus
 UrlFor = Callable[[str], str]
 
 
+def _urls(entry: dict[str, Any], url_for: UrlFor) -> dict[str, str]:
+    """``url``, and ``watermark_url`` when the task asked for a watermarked copy."""
+    urls = {"url": url_for(entry["key"])}
+    if "watermark_key" in entry:
+        urls["watermark_url"] = url_for(entry["watermark_key"])
+    return urls
+
+
 def task_data(view: TaskView, url_for: UrlFor) -> dict[str, Any]:
     result: dict[str, Any] = {}
     if view.status == TaskStatus.SUCCEED and view.result:
         if "videos" in view.result:
             result["videos"] = [
-                {"id": v["id"], "url": url_for(v["key"]), "duration": v["duration"]}
+                {"id": v["id"], **_urls(v, url_for), "duration": v["duration"]}
                 for v in view.result["videos"]
             ]
         if "images" in view.result:
             result["images"] = [
-                {"index": i["index"], "url": url_for(i["key"])} for i in view.result["images"]
+                {"index": i["index"], **_urls(i, url_for)} for i in view.result["images"]
             ]
     data: dict[str, Any] = {
         "task_id": view.id,
@@ -32,6 +40,7 @@ def task_data(view: TaskView, url_for: UrlFor) -> dict[str, Any]:
         "task_status_msg": view.status_msg or "",
         "task_info": ({"external_task_id": view.external_task_id} if view.external_task_id else {}),
         "task_result": result,
+        "watermark_info": {"enabled": view.watermark},
         "created_at": view.created_at,
         "updated_at": view.updated_at,
         "progress": view.progress,
