@@ -27,6 +27,8 @@ SUBMITTED = TaskStatus.SUBMITTED.value
 
 # Queues the task (id, engine) inside the transaction that inserts its row (the queue's job).
 Enqueue = Callable[[AsyncConnection, str, str], Awaitable[None]]
+# Runs in the insert's transaction, before it; raising refuses the task (store.usage).
+Guard = Callable[[Connection], None]
 # Counting the whole queue on every poll costs O(queue); past this many tasks ahead the
 # exact place matters little, so the count stops there (see docs/compat.md).
 QUEUE_COUNT_CAP = 1000
@@ -53,6 +55,8 @@ class TaskView:
     # 1-based among submitted tasks, oldest first; QUEUE_COUNT_CAP + 1 means "more than
     # QUEUE_COUNT_CAP ahead". None unless submitted.
     queue_position: int | None
+    # The price quoted at create, in thousandths of a unit: what success charges.
+    price_milli: int | None = None
 
 
 def _queue_position() -> sa.Label[Any]:
@@ -93,6 +97,7 @@ _COLUMNS = (
     _t.c.updated_at,
     _t.c.request_hash,
     _t.c.engine,
+    _t.c.price_milli,
     _queue_position(),
 )
 
@@ -110,6 +115,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         updated,
         digest,
         engine,
+        price,
         position,
     ) = row[: len(_COLUMNS)]
     return TaskView(
@@ -125,6 +131,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         request_hash=digest,
         engine=engine,
         queue_position=int(position) if position is not None else None,
+        price_milli=int(price) if price is not None else None,
     )
 
 
@@ -181,16 +188,19 @@ class ClientTasks:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, values: dict[str, Any], enqueue: Enqueue | None = None) -> TaskView:
+    async def insert(
+        self, values: dict[str, Any], enqueue: Enqueue | None = None, guard: Guard | None = None
+    ) -> TaskView:
         """Insert one task row; returns its view (with its place in the queue).
 
-        ``enqueue`` adds the task's queue entry in the same transaction (PostgreSQL).
+        ``enqueue`` adds the task's queue entry in the same transaction (PostgreSQL);
+        ``guard`` runs first in that transaction and may refuse the task by raising.
         Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken.
         """
         if enqueue is not None:
-            await self._insert_and_enqueue(values, enqueue)
-        elif values["params"].get("callback_url"):
-            await self._insert_with_event(values)
+            await self._insert_and_enqueue(values, enqueue, guard)
+        elif guard is not None or values["params"].get("callback_url"):
+            await self._insert_with_event(values, guard)
         else:
             row = {
                 **values,
@@ -203,22 +213,31 @@ class ClientTasks:
         async with self.db.raw() as conn:
             return _view((await conn.all(_BY_ID, x=values["id"]))[0])
 
-    async def _insert_with_event(self, values: dict[str, Any]) -> None:
-        """The task and its `submitted` callback event, in one transaction."""
+    async def _insert_with_event(self, values: dict[str, Any], guard: Guard | None) -> None:
+        """The task and its `submitted` callback event (if it asked for callbacks), after the
+        guard, in one transaction."""
 
         def change(conn: Connection) -> None:
+            if guard is not None:
+                guard(conn)
             conn.execute(sa.insert(_t).values(**values))
-            record_event(conn, values, values["created_at"])
+            if values["params"].get("callback_url"):
+                record_event(conn, values, values["created_at"])
 
         try:
             await self.db.write(change)
         except sa.exc.IntegrityError as exc:
             raise DuplicateKey(str(exc)) from exc
 
-    async def _insert_and_enqueue(self, values: dict[str, Any], enqueue: Enqueue) -> None:
-        """The task, its `submitted` callback event and its queue job: one transaction."""
+    async def _insert_and_enqueue(
+        self, values: dict[str, Any], enqueue: Enqueue, guard: Guard | None
+    ) -> None:
+        """The guard, the task, its `submitted` callback event and its queue job: one
+        transaction."""
 
         def change(conn: Connection) -> None:
+            if guard is not None:
+                guard(conn)
             conn.execute(sa.insert(_t).values(**values))
             if values["params"].get("callback_url"):
                 record_event(conn, values, values["created_at"])

@@ -56,6 +56,7 @@ def snapshot(task: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": task["created_at"],
         "updated_at": task["updated_at"],
         "base_url": task.get("callback_base_url"),
+        "price_milli": task.get("price_milli"),
     }
 
 
