@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from openreel import __version__
 from openreel.api.access_log import AccessLogMiddleware
+from openreel.api.account import install_account_routes
 from openreel.api.body_limit import BodyLimitMiddleware
 from openreel.api.callbacks import install_callback_routes
 from openreel.api.cancel import install_cancel_routes
@@ -134,6 +135,7 @@ def create_app(
     install_task_routes(app.router)
     install_callback_routes(app.router)
     install_cancel_routes(app.router)
+    install_account_routes(app.router)
     if not settings.blobs:  # S3 hands out presigned URLs instead
         app.include_router(files_router)
 

@@ -14,6 +14,7 @@ from openreel.client_cli import install as install_client_commands
 from openreel.config import Settings
 from openreel.store.db import Database
 from openreel.store.keys import KeyRepository
+from openreel.store.usage import PackPeriod, UsageRepository
 
 app = typer.Typer(
     help="openreel: a self-hosted Kling-compatible image/video generation server.",
@@ -374,6 +375,91 @@ def keys_webhook_secret(
         console.print(f"webhook secret: {chosen}")
         if rotate:
             console.print("the previous secret keeps signing until --end-rotation")
+
+
+@keys_app.command("quota")
+def keys_quota(
+    key: Annotated[str, typer.Argument(help="Key id, key prefix or access key")],
+    units: Annotated[
+        float | None, typer.Option("--units", help="Units in the pack (Kling's unit prices)")
+    ] = None,
+    period: Annotated[
+        PackPeriod,
+        typer.Option(
+            "--period",
+            help="once: one quantity until it runs out or expires; monthly: the quantity "
+            "again every calendar month (UTC)",
+        ),
+    ] = PackPeriod.ONCE,
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="How long a one-off pack stays valid")
+    ] = 365,
+    name: Annotated[str | None, typer.Option("--name", help="The pack's name")] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove the key's pack: no quota from now on")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Give a key a resource pack (replacing its pack, if any): a create the pack cannot pay
+    for is refused with HTTP 429 / code 1102. GET /account/costs reports it.
+
+    Examples:
+      openreel keys quota or_AbCdEf12 --units 100
+      openreel keys quota or_AbCdEf12 --units 500 --period monthly
+      openreel keys quota or_AbCdEf12 --remove
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from openreel.clock import now_ms
+    from openreel.ids import new_id
+    from openreel.tasks.prices import format_units, milli
+
+    if remove == (units is not None):
+        console.print("[red]give --units N, or --remove[/red]")
+        raise typer.Exit(code=2)
+    total = 0
+    if units is not None:
+        try:
+            total = milli(Decimal(str(units)))
+        except InvalidOperation:
+            total = -1
+        if total <= 0:
+            console.print("[red]--units must be a number > 0[/red]")
+            raise typer.Exit(code=2)
+    label = name or f"openreel {format_units(total)} units" + (
+        " monthly" if period == PackPeriod.MONTHLY else ""
+    )
+
+    async def run() -> str | None:
+        db, _ = await _open_keys(data_dir)
+        usage = UsageRepository(db)
+        try:
+            if remove:
+                return await usage.remove_pack(key)
+            now = now_ms()
+            once = period == PackPeriod.ONCE
+            return await usage.set_pack(
+                key,
+                pack_id=f"pack_{new_id()}",
+                name=label,
+                period=period,
+                total_milli=total,
+                now=now,
+                invalid_time=now + days * 86_400_000 if once else None,
+            )
+        finally:
+            await db.dispose()
+
+    owner = asyncio.run(run())
+    if owner is None:
+        console.print(f"[red]no key matches {key!r}[/red]")
+        raise typer.Exit(code=1)
+    if remove:
+        console.print(f"{key}: no resource pack (no quota)")
+    elif period == PackPeriod.MONTHLY:
+        console.print(f"{key}: pack '{label}', {format_units(total)} units every month (UTC)")
+    else:
+        console.print(f"{key}: pack '{label}', {format_units(total)} units for {days} days")
 
 
 install_client_commands(app)

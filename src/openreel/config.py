@@ -6,6 +6,7 @@ Precedence: explicit arguments (CLI flags) > environment > ``openreel.toml`` > d
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +21,7 @@ from pydantic_settings import (
 )
 
 from openreel.engines.diffusers.spec import ModelSpec
+from openreel.tasks.prices import ModelPrice
 
 DEFAULT_ROUTES: dict[str, str] = {"*": "classic"}
 S3_MAX_URL_TTL = 7 * 24 * 3600
@@ -101,6 +103,11 @@ class Settings(BaseSettings):
     routes: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ROUTES),
         description="model_name -> engine; '*' is the fallback for known Kling models",
+    )
+    prices: Annotated[dict[str, ModelPrice], NoDecode] = Field(
+        default_factory=dict,
+        description="model_name ('*': any other) -> units per second of video by mode and per "
+        "image, merged over Kling's published prices; JSON inline or the path of a JSON file",
     )
     queue: Literal["local", "procrastinate"] = Field(
         default="local",
@@ -225,6 +232,25 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"OPENREEL_{name.upper()}: {str(path)!r} is not a file")
         return self
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _prices_json(cls, value: Any) -> Any:
+        # A TOML table arrives as a dict; the environment gives JSON or a file holding it.
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return {}
+        if not text.startswith("{"):
+            try:
+                text = Path(text).read_text()
+            except OSError as exc:
+                raise ValueError(f"OPENREEL_PRICES: cannot read {value!r}: {exc}") from None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"OPENREEL_PRICES: not valid JSON ({exc})") from None
 
     @field_validator("worker_engines", mode="before")
     @classmethod

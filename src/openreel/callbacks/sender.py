@@ -77,6 +77,7 @@ def callback_body(event: dict[str, Any], url_for: UrlFor) -> bytes:
         engine="",  # not shown on the wire
         queue_position=None,  # a place in the queue is stale by the time a callback lands
         watermark=bool(event.get("watermark")),
+        price_milli=event.get("price_milli"),
     )
     base = event.get("base_url")
     body = task_data(view, lambda key: url_for(key, base))

@@ -37,6 +37,7 @@ from openreel.sdk.config import ClientConfig, resolve_config
 from openreel.sdk.flows import Answer, Broken, Call, Fetch, Fetched, Flow, Sleep
 from openreel.sdk.inputs import ImageInput
 from openreel.sdk.models import Endpoint, Task
+from openreel.wire.account import AccountCosts
 
 __all__ = ["AsyncClient", "Client", "RunResult"]
 
@@ -109,6 +110,13 @@ class _Base:
         self, subjects: Sequence[ImageInput], params: MultiImage2ImageParams
     ) -> dict[str, Any]:
         return multi_image2image_body(subjects, params, comet_style=self.config.comet_style)
+
+    def _account_flow(
+        self, start_time: int | None, end_time: int | None, name: str | None
+    ) -> Flow[AccountCosts]:
+        end = end_time if end_time is not None else time.time_ns() // 1_000_000
+        start = start_time if start_time is not None else 0
+        return flows.account_costs(self.config, start, end, name, self.policy)
 
     def _wait_options(
         self, timeout: float | None, on_progress: ProgressFn | None, raise_on_failure: bool
@@ -235,6 +243,18 @@ class Client(_Base):
         created = self._drive(self._any_create_flow(Endpoint(endpoint), inputs, params))
         task = self.wait(created, timeout=timeout, on_progress=on_progress)
         return RunResult(task, self.download(task, output))
+
+    # ------------------------------------------------------------------ account
+
+    def account_costs(
+        self,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        resource_pack_name: str | None = None,
+    ) -> AccountCosts:
+        """The key's resource packs (``GET /account/costs``) valid between ``start_time``
+        and ``end_time`` (epoch ms; default: from 0 to now). Also a credentials check."""
+        return self._drive(self._account_flow(start_time, end_time, resource_pack_name))
 
     # ------------------------------------------------------------------ I/O
 
@@ -377,6 +397,15 @@ class AsyncClient(_Base):
         created = await self._drive(self._any_create_flow(Endpoint(endpoint), inputs, params))
         task = await self.wait(created, timeout=timeout, on_progress=on_progress)
         return RunResult(task, await self.download(task, output))
+
+    async def account_costs(
+        self,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        resource_pack_name: str | None = None,
+    ) -> AccountCosts:
+        """The key's resource packs (``GET /account/costs``); see ``Client.account_costs``."""
+        return await self._drive(self._account_flow(start_time, end_time, resource_pack_name))
 
     async def _drive(self, flow: Flow[T]) -> T:
         outcome: Any = None

@@ -30,6 +30,8 @@ SUBMITTED = TaskStatus.SUBMITTED.value
 
 # Queues the task (id, engine) inside the transaction that inserts its row (the queue's job).
 Enqueue = Callable[[AsyncConnection, str, str], Awaitable[None]]
+# Runs in the insert's transaction, before it; raising refuses the task (store.usage).
+Guard = Callable[[Connection], None]
 # Counting the whole queue on every poll costs O(queue); past this many tasks ahead the
 # exact place matters little, so the count stops there (see docs/compat.md).
 QUEUE_COUNT_CAP = 1000
@@ -58,6 +60,8 @@ class TaskView:
     queue_position: int | None
     # The request's watermark_info.enabled (echoed on every answer, as Kling's newer docs do).
     watermark: bool = False
+    # The price quoted at create, in thousandths of a unit: what success charges.
+    price_milli: int | None = None
 
 
 def _queue_position() -> sa.Label[Any]:
@@ -119,6 +123,7 @@ _COLUMNS = (
     _t.c.updated_at,
     _t.c.request_hash,
     _t.c.engine,
+    _t.c.price_milli,
     _queue_position(),
     _WatermarkEnabled().label("watermark"),
 )
@@ -137,6 +142,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         updated,
         digest,
         engine,
+        price,
         position,
         watermark,
     ) = row[: len(_COLUMNS)]
@@ -154,6 +160,7 @@ def _view(row: Sequence[Any]) -> TaskView:
         engine=engine,
         queue_position=int(position) if position is not None else None,
         watermark=bool(watermark),
+        price_milli=int(price) if price is not None else None,
     )
 
 
@@ -271,17 +278,19 @@ class ClientTasks:
         values: dict[str, Any],
         enqueue: Enqueue | None = None,
         limits: QueueLimits = QueueLimits(),  # noqa: B008 (frozen)
+        guard: Guard | None = None,
     ) -> TaskView:
         """Insert one task row; returns its view (with its place in the queue).
 
-        ``enqueue`` adds the task's queue entry in the same transaction (PostgreSQL).
-        Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken, and
-        ``QueueFull`` (nothing inserted) when the row would take a queue past ``limits``.
+        ``enqueue`` adds the task's queue entry in the same transaction (PostgreSQL);
+        ``guard`` runs in that transaction after the queue check and may refuse the task by
+        raising. Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken,
+        and ``QueueFull`` (nothing inserted) when the row would take a queue past ``limits``.
         """
         if enqueue is not None:
-            await self._insert_and_enqueue(values, enqueue, limits)
-        elif limits or values["params"].get("callback_url"):
-            await self._insert_with_event(values, limits)
+            await self._insert_and_enqueue(values, enqueue, limits, guard)
+        elif limits or guard is not None or values["params"].get("callback_url"):
+            await self._insert_with_event(values, limits, guard)
         else:
             row = {
                 **values,
@@ -294,12 +303,16 @@ class ClientTasks:
         async with self.db.raw() as conn:
             return _view((await conn.all(_BY_ID, x=values["id"]))[0])
 
-    async def _insert_with_event(self, values: dict[str, Any], limits: QueueLimits) -> None:
-        """The task and its `submitted` callback event, in one transaction (after the check
-        of the queue limits)."""
+    async def _insert_with_event(
+        self, values: dict[str, Any], limits: QueueLimits, guard: Guard | None
+    ) -> None:
+        """The task and its `submitted` callback event (if it asked for callbacks), after the
+        queue limits and the guard, in one transaction."""
 
         def change(conn: Connection) -> None:
             _check_room(conn, values, limits)
+            if guard is not None:
+                guard(conn)
             conn.execute(sa.insert(_t).values(**values))
             if values["params"].get("callback_url"):
                 record_event(conn, values, values["created_at"])
@@ -310,12 +323,15 @@ class ClientTasks:
             raise DuplicateKey(str(exc)) from exc
 
     async def _insert_and_enqueue(
-        self, values: dict[str, Any], enqueue: Enqueue, limits: QueueLimits
+        self, values: dict[str, Any], enqueue: Enqueue, limits: QueueLimits, guard: Guard | None
     ) -> None:
-        """The task, its `submitted` callback event and its queue job: one transaction."""
+        """The queue limits, the guard, the task, its `submitted` callback event and its
+        queue job: one transaction."""
 
         def change(conn: Connection) -> None:
             _check_room(conn, values, limits)
+            if guard is not None:
+                guard(conn)
             conn.execute(sa.insert(_t).values(**values))
             if values["params"].get("callback_url"):
                 record_event(conn, values, values["created_at"])

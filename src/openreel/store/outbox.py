@@ -57,6 +57,7 @@ def snapshot(task: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": task["updated_at"],
         "base_url": task.get("callback_base_url"),
         "watermark": _watermark(task),
+        "price_milli": task.get("price_milli"),
     }
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from openreel.store.client_tasks import TaskView
+from openreel.tasks.prices import format_units
 from openreel.wire.tasks import TaskStatus
 
 UrlFor = Callable[[str], str]
@@ -45,6 +46,11 @@ def task_data(view: TaskView, url_for: UrlFor) -> dict[str, Any]:
         "updated_at": view.updated_at,
         "progress": view.progress,
     }
+    if view.status == TaskStatus.SUCCEED:
+        # What the task charged its key (its price quoted at create); a failure charges 0.
+        data["final_unit_deduction"] = format_units(view.price_milli or 0)
+    elif view.status == TaskStatus.FAILED:
+        data["final_unit_deduction"] = "0"
     if view.status == TaskStatus.SUBMITTED and view.queue_position is not None:
         data["queue_position"] = view.queue_position
     return data

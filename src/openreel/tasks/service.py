@@ -19,9 +19,11 @@ from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import Enqueue
 from openreel.store.client_tasks import ClientTasks, QueueFull, QueueLimits, TaskView
 from openreel.store.prepared import DuplicateKey
+from openreel.store.usage import QuotaGuard, UsageRepository
 from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import store_inline_images
 from openreel.tasks.plan import RenderPlan, request_seed
+from openreel.tasks.prices import Priced, PriceTable
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.rules import TaskPlan, plan_task
 from openreel.wire.errors import ErrorCode, KlingError, illegal
@@ -67,6 +69,8 @@ class TaskService:
         concurrent_decodes: int = 2,
         admission: Admission | None = None,
         metrics: Metrics | None = None,
+        prices: PriceTable | None = None,
+        usage: UsageRepository | None = None,
     ) -> None:
         self.metrics = metrics
         self.views = views
@@ -85,6 +89,9 @@ class TaskService:
         self.decodes = asyncio.Semaphore(concurrent_decodes)
         self.admission = admission or Admission()
         self.limits = QueueLimits(self.admission.per_engine, self.admission.per_key)
+        self.prices = prices or PriceTable()
+        # Resource packs: a create its key's pack cannot pay for is refused (1102).
+        self.usage = usage
 
     async def create(
         self, owner_id: str, family: Family, prefix: Prefix, body: Any, base_url: str = ""
@@ -112,6 +119,10 @@ class TaskService:
             if existing is not None:
                 return self._same_request(existing, digest)
         await self._admit(owner_id, plan.engine)
+        price = self.prices.price(priced(plan))
+        guard = None
+        if self.usage is not None and await self.usage.has_pack(owner_id):
+            guard = QuotaGuard(owner_id, price, now_ms())
         for _ in range(ID_ATTEMPTS):
             task_id = new_id()
             try:
@@ -121,7 +132,8 @@ class TaskService:
                         task_id, plan.image_fields, self.blobs, plan.params
                     )
                 values = self._values(task_id, owner_id, plan, digest, inputs, base_url)
-                view = await self.views.insert(values, self.enqueue, self.limits)
+                values["price_milli"] = price
+                view = await self.views.insert(values, self.enqueue, self.limits, guard)
             except QueueFull as full:  # another create took the last place meanwhile
                 await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 raise self._refusal(plan.engine, full.scope, full.waiting) from None
@@ -274,6 +286,20 @@ class TaskService:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise illegal("pageSize", f"must be between 1 and {MAX_PAGE_SIZE}")
         return await self.views.page(owner_id, family.value, page_num, page_size)
+
+
+def priced(plan: TaskPlan) -> Priced:
+    """What the price table needs to know of a task."""
+    params = plan.params
+    return Priced(
+        kind=plan.kind,
+        model_name=plan.model_name,
+        mode=str(params.get("mode") or "std"),
+        seconds=plan.video.seconds if plan.video is not None else 0,
+        sound=params.get("sound") == "on",
+        images=plan.image.count if plan.image is not None else 0,
+        has_reference_image=bool(params.get("image")),
+    )
 
 
 def _blank_image_value(params: dict[str, Any], path: str) -> None:

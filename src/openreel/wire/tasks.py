@@ -64,6 +64,8 @@ class TaskData(BaseModel):
     # Additive (openreel): percent done, and place in the queue while submitted.
     progress: int = 0
     queue_position: int | None = None
+    # Units the task charged its key, on finished tasks ("0" when it failed).
+    final_unit_deduction: str | None = None
 
 
 class Envelope(BaseModel, Generic[T]):
