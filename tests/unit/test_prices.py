@@ -138,6 +138,7 @@ def test_callbacks_carry_final_unit_deduction() -> None:
         "created_at": 1,
         "updated_at": 2,
         "callback_base_url": "http://h/",
+        "params": {"callback_url": "http://h/cb"},
         "price_milli": 3500,
     }
     body = json.loads(callback_body(snapshot(row), lambda key, base: f"{base}{key}"))
