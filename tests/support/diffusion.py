@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -38,7 +40,7 @@ def render(
     return data, frames
 
 
-def fetch_video(api: Api, data: dict) -> tuple[list[np.ndarray], float]:
+def fetch_video(api: Api, data: dict[str, Any]) -> tuple[list[np.ndarray], float]:
     """The decoded frames and frame rate of a finished task's first video."""
     url = data["task_result"]["videos"][0]["url"]
     key, query = url.split("/files/", 1)[1].split("?", 1)
@@ -54,7 +56,7 @@ def fetch_video(api: Api, data: dict) -> tuple[list[np.ndarray], float]:
     return frames, fps
 
 
-def fetch_pngs(api: Api, data: dict) -> list[np.ndarray]:
+def fetch_pngs(api: Api, data: dict[str, Any]) -> list[np.ndarray]:
     """The decoded pictures of a finished image task, in ``index`` order."""
     images = data["task_result"]["images"]
     assert [image["index"] for image in images] == list(range(len(images)))
@@ -68,7 +70,9 @@ def fetch_pngs(api: Api, data: dict) -> list[np.ndarray]:
     return decoded
 
 
-def run_task(api: Api, headers: dict[str, str], path: str, body: dict[str, object]) -> dict:
+def run_task(
+    api: Api, headers: dict[str, str], path: str, body: Mapping[str, object]
+) -> dict[str, Any]:
     """Create a task on ``path`` and wait until it succeeds; its ``data``."""
     created = api.client.post(path, json=body, headers=headers)
     assert created.status_code == 200, created.text
@@ -77,11 +81,12 @@ def run_task(api: Api, headers: dict[str, str], path: str, body: dict[str, objec
     return data
 
 
-def spied_call(weights: Path, task_id: str) -> dict:
+def spied_call(weights: Path, task_id: str) -> dict[str, Any]:
     """What the recording adapter's pipeline got for ``task_id`` (``tests.fakes.tiny_wan``)."""
     calls = [json.loads(line) for line in (weights / "calls.jsonl").open()]
     (call,) = [c for c in calls if c["task"] == task_id]
-    return call
+    found: dict[str, Any] = call
+    return found
 
 
 def mean_rgb(image: np.ndarray) -> list[float]:

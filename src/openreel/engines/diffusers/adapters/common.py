@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from openreel.engines.base import GenerationOutput, OutputFile, RenderJob
+from openreel.engines.base import GenerationOutput, ImageSpec, OutputFile, RenderJob
 from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
 from openreel.engines.diffusers.adapters.guidance import guidance_scale
 from openreel.engines.diffusers.spec import ModelSpec
@@ -29,6 +29,7 @@ __all__ = [
     "common_arguments",
     "frame_count",
     "image_size",
+    "image_spec",
     "output_size",
     "picture",
     "plan_video",
@@ -55,12 +56,16 @@ def frame_count(seconds: int, fps: int, max_frames: int, temporal: int) -> int:
     return max(1, (wanted - 1) // temporal * temporal + 1)
 
 
+def image_spec(job: RenderJob) -> ImageSpec:
+    if job.image is None:
+        raise AdapterError("an image job needs an image spec")
+    return job.image
+
+
 def image_size(job: RenderJob, spec: ModelSpec, multiple: int) -> tuple[int, int]:
     """An image job's output size: the request's ``aspect_ratio``/``resolution`` size, capped
     at the model's ``area``, sides rounded to ``multiple``."""
-    if job.image is None:
-        raise AdapterError("an image job needs an image spec")
-    wanted = (job.image.width, job.image.height)
+    wanted = (image_spec(job).width, image_spec(job).height)
     return output_size(*wanted, min(spec.area, wanted[0] * wanted[1]), multiple)
 
 

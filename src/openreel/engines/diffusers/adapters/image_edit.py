@@ -85,12 +85,12 @@ class ImageEditAdapter(PipelineAdapter):
         from openreel.engines.diffusers.adapters.common import (
             common_arguments,
             image_size,
+            image_spec,
             write_images,
         )
         from openreel.engines.imaging.loading import indexed_images, load_rgb
 
         width, height = image_size(job, spec, pipeline.vae_scale_factor * 2)
-        assert job.image is not None  # image_size checked it
         fields = [f for f, _ in indexed_images(job.images, "subject_image_list", "subject_image")]
         if not fields:
             raise AdapterError("subject_image_list needs at least one image")
@@ -107,7 +107,7 @@ class ImageEditAdapter(PipelineAdapter):
             image=pictures,
             height=height,
             width=width,
-            num_images_per_prompt=job.image.count,
+            num_images_per_prompt=image_spec(job).count,
             **self.model_arguments(arguments),
         )
         return write_images(result.images, job)

@@ -63,12 +63,12 @@ def text_to_image(
     from openreel.engines.diffusers.adapters.common import (
         common_arguments,
         image_size,
+        image_spec,
         write_images,
     )
     from openreel.engines.imaging.loading import load_rgb
 
     width, height = image_size(job, spec, pipeline.vae_scale_factor * 2)
-    assert job.image is not None  # image_size checked it
     extra: dict[str, Any] = {}
     if "image" in job.images:
         least = (max(width, REFERENCE_SIDE), max(height, REFERENCE_SIDE))
@@ -76,7 +76,7 @@ def text_to_image(
     result = pipeline(
         height=height,
         width=width,
-        num_images_per_prompt=job.image.count,
+        num_images_per_prompt=image_spec(job).count,
         **extra,
         **model_arguments(common_arguments(job, spec, on_step)),
     )
