@@ -22,7 +22,7 @@ def download(client: TestClient, url: str, content_type: str) -> bytes:
 
 
 def mp4_frames(data: bytes) -> tuple[list[np.ndarray], Fraction]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.video[0]
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
         rate = stream.average_rate
