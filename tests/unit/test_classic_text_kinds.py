@@ -234,3 +234,43 @@ def test_watermark_outputs_refuses_a_file_it_cannot_mark(tmp_path: Path) -> None
     odd.write_bytes(b"x")
     with pytest.raises(Exception, match="cannot watermark"):
         watermark_outputs([OutputFile(odd, "application/octet-stream")])
+
+
+def test_image_kinds_of_classic_honour_the_watermark_too(tmp_path: Path) -> None:
+    picture = save(
+        tmp_path / "in.png", np.asarray(Image.effect_noise((480, 320), 60).convert("RGB"))
+    )
+    i2v = RenderJob(
+        "task",
+        TaskKind.IMAGE2VIDEO,
+        "kling-v1",
+        {"prompt": "zoom in"},
+        {"image": picture},
+        tmp_path / "i2v",
+        7,
+        video=SPEC,
+        watermark=True,
+    )
+    mi2i = RenderJob(
+        "task",
+        TaskKind.MULTI_IMAGE2IMAGE,
+        "kling-v2",
+        {},
+        {"subject_image_list[0].subject_image": picture},
+        tmp_path / "mi2i",
+        7,
+        image=ImageSpec(320, 180, 1),
+        watermark=True,
+    )
+    [video] = run(i2v).output.files
+    [image] = run(mi2i).output.files
+    clean, _ = decode(paths([video])[0])
+    marked, _ = decode(paths([video], watermarked=True)[0])
+    assert len(clean) == len(marked) == SPEC.frame_count
+    inside = np.zeros(clean[0].shape[:2], bool)
+    box = watermark_box((clean[0].shape[1], clean[0].shape[0]))
+    inside[box.y : box.y + box.h, box.x : box.x + box.w] = True
+    diff = np.abs(clean[-1].astype(int) - marked[-1].astype(int)).mean(axis=2)
+    assert diff[inside].mean() > 10 > 3 > diff[~inside].mean()
+    a, b = pngs(paths([image]) + paths([image], watermarked=True))
+    assert a.shape == b.shape == (180, 320, 3) and not np.array_equal(a, b)
