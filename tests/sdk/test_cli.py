@@ -109,7 +109,7 @@ def test_masks_and_camera_options_reach_the_server(
     assert as_json(camera)["task_status"] == "succeed"
 
 
-def test_multi_image2video_and_images(
+def test_multi_image2video_and_multi_image2image(
     live: Live, pictures: dict[str, Path], tmp_path: Path
 ) -> None:
     video = openreel(
@@ -123,7 +123,7 @@ def test_multi_image2video_and_images(
 
     out = tmp_path / "imgs"
     images = openreel(
-        live, "images", str(pictures["subject"]), "--scene", str(pictures["photo"]),
+        live, "multi-image2image", str(pictures["subject"]), "--scene", str(pictures["photo"]),
         "-n", "2", "--aspect-ratio", "4:3", "-o", str(out), "--json",
     )  # fmt: skip
     files = [Path(f) for f in as_json(images)["files"]]
@@ -171,8 +171,12 @@ def test_exit_codes_for_auth_failure_and_timeout(live: Live, pictures: dict[str,
 
 
 @pytest.mark.parametrize(
-    "command", ["image2video", "multi-image2video", "images", "get", "list", "wait", "download"]
-)
+    "command",
+    [
+        "image2video", "text2video", "multi-image2video", "images", "multi-image2image",
+        "get", "list", "wait", "cancel", "download",
+    ],
+)  # fmt: skip
 def test_every_command_has_help_with_an_example(live: Live, command: str) -> None:
     done = openreel(live, command, "--help")
     assert done.returncode == 0
