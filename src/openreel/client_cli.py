@@ -343,7 +343,7 @@ def text2video(
 
 
 def _not_an_image_file(prompt: str) -> None:
-    # `openreel images` composed subjects before 0.x; an old script passes image files here.
+    # `openreel images` composed subjects up to 0.1.0; an old script passes image files here.
     if Path(prompt).suffix.lower() in (".png", ".jpg", ".jpeg") and Path(prompt).is_file():
         raise typer.BadParameter(
             f"{prompt!r} is an image file: `openreel images` takes a prompt (text-to-image); "
