@@ -29,7 +29,7 @@ CAMERA = (
 CLASS_NAME = re.compile(r"TrajectoryPoint|CameraConfig|CameraControl|DynamicMask|Item\b|Request\b")
 
 
-def trajectory(*points: Any) -> dict[str, Any]:
+def trajectory(*points: object) -> dict[str, Any]:
     return {"image": IMG, "dynamic_masks": [{"mask": IMG, "trajectories": list(points)}]}
 
 

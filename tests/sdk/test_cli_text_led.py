@@ -16,7 +16,7 @@ import av
 import httpx
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from openreel import Client
 from openreel.cli import app
@@ -57,7 +57,7 @@ def serve_cli_with(monkeypatch: pytest.MonkeyPatch, http: httpx.Client) -> None:
     monkeypatch.setattr("openreel.client_cli.Client", make)
 
 
-def cli(*args: str, key: str = "or_test", base_url: str = "http://cli.test") -> Any:
+def cli(*args: str, key: str = "or_test", base_url: str = "http://cli.test") -> Result:
     env = {**ENV, "OPENREEL_API_KEY": key, "OPENREEL_BASE_URL": base_url}
     return CliRunner().invoke(app, list(args), env=env)
 
@@ -150,7 +150,7 @@ def test_images_refuses_image_files_as_a_prompt_and_points_to_multi_image2image(
 def stand_in(api_factory: Callable[..., Api], monkeypatch: pytest.MonkeyPatch) -> str:
     engine = StandInEngine()
     api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})
-    serve_cli_with(monkeypatch, api.client)
+    serve_cli_with(monkeypatch, api.http)
     return api.new_key().api_key
 
 
@@ -185,7 +185,7 @@ def test_cancel_a_running_task(
 ) -> None:
     engine = GatedEngine()
     api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})
-    serve_cli_with(monkeypatch, api.client)
+    serve_cli_with(monkeypatch, api.http)
     key = api.new_key().api_key
     try:
         created = json.loads(cli("text2video", "slow", "--json", key=key).stdout)

@@ -25,7 +25,7 @@ KLING = "https://api-singapore.klingai.com"
 COMET = "https://api.cometapi.com"
 
 
-def task_answer(task_id: str = "1", status: str = "submitted", **data: Any) -> httpx.Response:
+def task_answer(task_id: str = "1", status: str = "submitted", **data: object) -> httpx.Response:
     body = {"task_id": task_id, "task_status": status, "created_at": 1, "updated_at": 1, **data}
     return httpx.Response(
         200, json={"code": 0, "message": "SUCCEED", "request_id": "r", "data": body}
@@ -259,8 +259,7 @@ def test_text2video_and_images_finish_and_download_by_id(
 ) -> None:
     engine = StandInEngine()
     api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})
-    key = api.new_key()
-    client = Client(str(api.client.base_url), key.api_key, http_client=api.client)
+    client = api.sdk(api.new_key())
 
     video = client.text2video("a lighthouse at dusk", aspect_ratio="9:16", duration=5)
     done = client.wait(video.task_id, endpoint="text2video", timeout=60)
@@ -284,8 +283,7 @@ def test_text2video_and_images_finish_and_download_by_id(
 def test_cancel_by_task_and_by_id(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine()
     api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})
-    key = api.new_key()
-    client = Client(str(api.client.base_url), key.api_key, http_client=api.client)
+    client = api.sdk(api.new_key())
     try:
         first = client.text2video("one")
         second = client.images("two")
