@@ -5,6 +5,9 @@ field."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -69,7 +72,23 @@ def submit_and_finish(page: Page) -> str:
     return task_id
 
 
-def test_text2video_form(page: Page, request: pytest.FixtureRequest) -> None:
+def run_snippet(python: str, work: Path, key: str) -> str:
+    """Run a task's Python SDK snippet in ``work``; the task id it printed (last line)."""
+    run = subprocess.run(
+        [sys.executable, "-c", python],
+        cwd=work,
+        env={**os.environ, "OPENREEL_API_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip().splitlines()[-1].split()[0]
+
+
+def test_text2video_form(
+    page: Page, app: ServedApp, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     steps = Steps(page, request.node.name)
     page.check('input[name="endpoint"][value="text2video"]')
     note = page.locator("#form-text2video .placeholder-note")
@@ -103,6 +122,9 @@ def test_text2video_form(page: Page, request: pytest.FixtureRequest) -> None:
     assert 'client.text2video(\n    "a lighthouse at dusk",' in python
     assert 'camera_control={"type": "simple", "config": {"zoom": 5}}' in python
     steps.shot("video-result")
+    # The SDK call makes the same request: the server answers with this task.
+    assert run_snippet(python, tmp_path, app.api_key) == task_id
+    assert (tmp_path / "result.mp4").stat().st_size > 0
 
 
 def test_text_to_image_form(page: Page, tmp_path: Path, request: pytest.FixtureRequest) -> None:
