@@ -1,12 +1,19 @@
-"""diffusers engine on a GPU: seconds per 5 s clip, peak GPU memory, and the server's overhead.
+"""diffusers engine on a GPU: seconds per 5 s clip (or per picture), peak GPU memory, and the
+server's overhead.
 
 Not a test. Random weights at the published architectures' sizes cost the same to run as the
 real ones (``openreel.engines.diffusers.random_weights``), so nothing is downloaded:
 
-- ``wan14b``: Wan2.1-I2V-14B (``wan_i2v``), 16 fps, 81 frames;
-- ``ltx2b``: LTX-Video 2B (``ltx_video``), 24 fps, 121 frames;
+- ``wan14b``: Wan2.1-I2V-14B (``wan_i2v``), image2video, 16 fps, 81 frames;
+- ``wan14b-t2v``: Wan2.1-T2V-14B (``wan_t2v``), text2video, 16 fps, 81 frames;
+- ``ltx2b``: LTX-Video 2B (``ltx_video``), image2video, 24 fps, 121 frames;
+- ``ltx2b-t2v``: the same weights through ``LTXPipeline`` (``ltx_t2v``), text2video;
+- ``flux2klein4b``: FLUX.2 [klein] 4B (``flux2_klein``), text-to-image, step-distilled
+  (4 steps, no guidance);
+- ``qwenimage20b``: Qwen-Image (``qwen_image``), text-to-image, 50 steps with true CFG;
 
-at ``480p`` (480×832 pixels) and ``720p`` (720×1280), with each speed option of ``ModelSpec``
+videos at ``480p`` (480×832 pixels) and ``720p`` (720×1280), pictures at ``1k`` (1024×1024),
+with each speed option of ``ModelSpec``
 applied through the engine's own loader (``adapters.common.load_pipeline``):
 
     baseline      bfloat16, SDPA attention, classifier-free guidance
@@ -19,14 +26,20 @@ applied through the engine's own loader (``adapters.common.load_pipeline``):
 
 Each combination runs in its own process (an out-of-memory in one does not spoil the rest):
 the pipeline is loaded, one clip is generated cold (compiles), one warm. Only ``--steps``
-denoising steps run; the per-step time and the fixed part (text/image encoders, VAE, MP4) give
-the clip at 40 steps (4 for ``distilled``), the published figures' settings.
+denoising steps run; the per-step time and the fixed part (text/image encoders, VAE, MP4 or
+PNG) give the clip at 40 steps (pictures: the model's usual count; 4 for ``distilled``), the
+published figures' settings.
 
 Server overhead: ``openreel serve`` with the first model, a task through the HTTP API, and the
 pipeline's own time logged by the adapter (``gpu_timed.py``); overhead = end to end − pipeline.
 
     python bench/gpu.py --out bench/results/gpu.json              # on a CUDA machine
+    python bench/gpu.py --models flux2klein4b,qwenimage20b --out bench/results/gpu-t2i.json
     python bench/gpu.py --tiny --out bench/results/gpu-tiny.json  # CPU smoke run, tiny weights
+
+Full-size random weights take disk like real ones (bfloat16: Wan 14B ≈ 29 GB, Qwen-Image
+≈ 41 GB, FLUX.2 [klein] 4B ≈ 14 GB): on a small disk, run a few models at a time and delete
+``--weights-dir`` between runs.
 """
 
 from __future__ import annotations
@@ -41,7 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,15 +73,47 @@ class Model:
     fps: int
     max_frames: int
     guidance: float
+    kind: str = "image2video"  # a TaskKind value
+    builder: str = "save_wan"  # in openreel.engines.diffusers.random_weights
+    steps: int = 40  # what a real run takes (the clip/picture estimate)
+    sizes: tuple[str, ...] = ("480p", "720p")
+
+    @property
+    def makes_video(self) -> bool:
+        return self.kind in ("image2video", "text2video")
 
 
-MODELS = {
+_T2V, _T2I = "text2video", "image_generation"
+_FULL_MODELS = {
     "wan14b": Model("full", "wan_i2v", "gpu_timed:TimedWan", 16, 81, 5.0),
-    "ltx2b": Model("full", "ltx_video", "gpu_timed:TimedLtx", 24, 121, 3.0),
-    "wan-tiny": Model("tiny", "wan_i2v", "gpu_timed:TimedWan", 16, 81, 5.0),
-    "ltx-tiny": Model("tiny", "ltx_video", "gpu_timed:TimedLtx", 24, 121, 3.0),
+    "wan14b-t2v": Model(
+        "full", "wan_t2v", "gpu_timed:TimedWanT2V", 16, 81, 5.0, _T2V, "save_wan_t2v"
+    ),
+    "ltx2b": Model("full", "ltx_video", "gpu_timed:TimedLtx", 24, 121, 3.0, builder="save_ltx"),
+    "ltx2b-t2v": Model("full", "ltx_t2v", "gpu_timed:TimedLtxT2V", 24, 121, 3.0, _T2V, "save_ltx"),
+    "flux2klein4b": Model(
+        "full", "flux2_klein", "gpu_timed:TimedFlux2Klein", 1, 1, 1.0, _T2I,
+        "save_flux2_klein", 4, ("1k",),
+    ),
+    "qwenimage20b": Model(
+        "full", "qwen_image", "gpu_timed:TimedQwenImage", 1, 1, 4.0, _T2I,
+        "save_qwen_image", 50, ("1k",),
+    ),
+}  # fmt: skip
+_TINY_NAMES = {
+    "wan14b": "wan-tiny",
+    "wan14b-t2v": "wan-t2v-tiny",
+    "ltx2b": "ltx-tiny",
+    "ltx2b-t2v": "ltx-t2v-tiny",
+    "flux2klein4b": "flux2-tiny",
+    "qwenimage20b": "qwen-image-tiny",
 }
-SIZES = {"480p": 480 * 832, "720p": 720 * 1280, "tiny": 64 * 40}
+MODELS = _FULL_MODELS | {
+    _TINY_NAMES[name]: replace(model, scale="tiny", sizes=("tiny",))
+    for name, model in _FULL_MODELS.items()
+}
+TINY_MODELS = list(_TINY_NAMES.values())
+SIZES = {"480p": 480 * 832, "720p": 720 * 1280, "1k": 1024 * 1024, "tiny": 64 * 40}
 OPTIONS: dict[str, dict[str, Any]] = {
     "baseline": {},
     "attention": {"attention_backend": "_native_cudnn"},
@@ -77,6 +122,12 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "vae_tiling": {"vae_tiling": True},
     "cpu_offload": {"cpu_offload": "model"},
     "distilled": {"guidance_scale": 1.0},
+}
+PROMPT = "the camera slowly pans left over the cat"
+PATHS = {
+    "image2video": "/v1/videos/image2video",
+    "text2video": "/v1/videos/text2video",
+    "image_generation": "/v1/images/generations",
 }
 
 
@@ -93,15 +144,11 @@ def sample_picture(path: Path) -> Path:
 def build(name: str, path: Path) -> None:
     import torch
 
-    from openreel.engines.diffusers.random_weights import save_ltx, save_wan
+    from openreel.engines.diffusers import random_weights
 
     model = MODELS[name]
     dtype = torch.bfloat16 if model.scale == "full" else torch.float32
-    scale: Any = model.scale
-    if model.adapter == "wan_i2v":
-        save_wan(path, scale=scale, dtype=dtype)
-    else:
-        save_ltx(path, scale=scale, dtype=dtype)
+    getattr(random_weights, model.builder)(path, scale=model.scale, dtype=dtype)
 
 
 def spec_for(name: str, size: str, option: str, weights: Path, steps: int) -> dict[str, Any]:
@@ -125,10 +172,11 @@ def measure(name: str, size: str, option: str, weights: Path, steps: int) -> dic
     """Load once, generate cold then warm; timings of the warm run."""
     import torch
 
-    from openreel.engines.base import RenderJob, TaskKind, VideoSpec
+    from openreel.engines.base import ImageSpec, RenderJob, TaskKind, VideoSpec
     from openreel.engines.diffusers.adapters import adapter_class
     from openreel.engines.diffusers.spec import ModelSpec
 
+    model = MODELS[name]
     spec = ModelSpec(**spec_for(name, size, option, weights, steps))
     cuda = spec.device == "cuda"
     adapter = adapter_class(spec.adapter)()
@@ -137,18 +185,19 @@ def measure(name: str, size: str, option: str, weights: Path, steps: int) -> dic
     load_s = time.perf_counter() - started
     work = Path(tempfile.mkdtemp(prefix="gpu-bench-"))
     picture = sample_picture(work / "image.png")
-    runs = []
+    runs: list[dict[str, Any]] = []
     for attempt in range(2):
         stamps: list[float] = []
         job = RenderJob(
             task_id=f"bench-{attempt}",
-            kind=TaskKind.IMAGE2VIDEO,
+            kind=TaskKind(model.kind),
             model_name=name,
-            params={"prompt": "the camera slowly pans left over the cat"},
-            images={"image": picture},
+            params={"prompt": PROMPT, "aspect_ratio": "16:9" if model.makes_video else "1:1"},
+            images={"image": picture} if model.kind == "image2video" else {},
             output_dir=work / str(attempt),
             seed=attempt,
-            video=VideoSpec(short_side=720, fps=spec.fps, seconds=5),
+            video=VideoSpec(short_side=720, fps=spec.fps, seconds=5) if model.makes_video else None,
+            image=None if model.makes_video else ImageSpec(width=1024, height=1024, count=1),
         )
         if cuda:
             torch.cuda.synchronize()
@@ -163,7 +212,7 @@ def measure(name: str, size: str, option: str, weights: Path, steps: int) -> dic
         runs.append({"total_s": total, "per_step_s": per_step, "file": str(output.files[0].path)})
     warm = runs[-1]
     fixed = max(0.0, warm["total_s"] - warm["per_step_s"] * steps)
-    target = 4 if option == "distilled" else 40
+    target = 4 if option == "distilled" else model.steps
     return {
         "load_s": round(load_s, 2),
         "cold_s": round(runs[0]["total_s"], 2),
@@ -186,6 +235,7 @@ def _stamper(stamps: list[float]) -> Any:
 def server_overhead(name: str, size: str, weights: Path, steps: int, tasks: int) -> dict[str, Any]:
     """End-to-end task time through ``openreel serve`` minus the pipeline's own time."""
     model = MODELS[name]
+    path = PATHS[model.kind]
     config = {name: {**spec_for(name, size, "baseline", weights, steps), "adapter": model.timed}}
     data = Path(tempfile.mkdtemp(prefix="gpu-bench-server-"))
     port = free_port()
@@ -203,18 +253,18 @@ def server_overhead(name: str, size: str, weights: Path, steps: int, tasks: int)
     log = weights / "timings.jsonl"
     try:
         server.wait_ready(timeout=120)
-        picture = sample_picture(data / "image.png").read_bytes()
-        body = {
-            "model_name": name,
-            "image": base64.b64encode(picture).decode(),
-            "prompt": "the camera slowly pans left over the cat",
-        }
+        body: dict[str, Any] = {"model_name": name, "prompt": PROMPT}
+        if model.kind == "image2video":
+            picture = sample_picture(data / "image.png").read_bytes()
+            body["image"] = base64.b64encode(picture).decode()
+        if not model.makes_video:
+            body["aspect_ratio"] = "1:1"
         results = []
         for index in range(tasks + 1):  # the first task loads the weights: not counted
             started = time.perf_counter()
-            task_id = create_task(server, json.dumps(body).encode())
+            task_id = create_task(server, json.dumps(body).encode(), path)
             while True:
-                data_ = get_json(f"{server.url}/v1/videos/image2video/{task_id}")[1]["data"]
+                data_ = get_json(f"{server.url}{path}/{task_id}")[1]["data"]
                 if data_["task_status"] in ("succeed", "failed"):
                     break
                 time.sleep(0.02)
@@ -270,8 +320,8 @@ def child(argv: list[str], timeout: float) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default="wan14b,ltx2b")
-    parser.add_argument("--sizes", default="480p,720p")
+    parser.add_argument("--models", help=f"default: wan14b,ltx2b; any of {', '.join(MODELS)}")
+    parser.add_argument("--sizes", help="default: each model's own (videos 480p,720p; images 1k)")
     parser.add_argument("--options", default=",".join(OPTIONS))
     parser.add_argument("--steps", type=int, default=2, help="denoising steps actually run")
     parser.add_argument("--weights-dir", type=Path, default=BENCH_DIR / "results" / "weights")
@@ -293,8 +343,8 @@ def main() -> None:
         print(json.dumps(measure(name, size, option, weights, args.steps)))
         return
 
-    models = ["wan-tiny", "ltx-tiny"] if args.tiny else args.models.split(",")
-    sizes = ["tiny"] if args.tiny else args.sizes.split(",")
+    default_models = TINY_MODELS if args.tiny else ["wan14b", "ltx2b"]
+    models = args.models.split(",") if args.models else default_models
     options = [o for o in args.options.split(",") if not (args.tiny and o == "fp8")]
     report: dict[str, Any] = {"device": device_facts(), "steps_run": args.steps, "runs": []}
     common = ["--weights-dir", str(args.weights_dir), "--steps", str(args.steps)]
@@ -304,6 +354,7 @@ def main() -> None:
             built = child(["--build", name, *common], args.timeout)
             if "error" in built:
                 raise SystemExit(f"{name}: {built['error']}")
+        sizes = args.sizes.split(",") if args.sizes else list(MODELS[name].sizes)
         for size in sizes:
             for option in options:
                 result = child(["--measure", name, size, option, *common], args.timeout)
@@ -311,12 +362,11 @@ def main() -> None:
                 report["runs"].append(row)
                 print(json.dumps(row), flush=True)
     first = models[0]
+    size = args.sizes.split(",")[0] if args.sizes else MODELS[first].sizes[0]
     report["overhead"] = {
         "model": first,
-        "size": sizes[0],
-        **server_overhead(
-            first, sizes[0], args.weights_dir / first, args.steps, args.overhead_tasks
-        ),
+        "size": size,
+        **server_overhead(first, size, args.weights_dir / first, args.steps, args.overhead_tasks),
     }
     print(json.dumps(report["overhead"]), flush=True)
     if args.out:

@@ -13,13 +13,15 @@ from typing import Any
 
 from openreel.engines.base import GenerationOutput, RenderJob
 from openreel.engines.diffusers.adapters.base import StepFn
-from openreel.engines.diffusers.adapters.ltx import LtxVideo
-from openreel.engines.diffusers.adapters.wan import WanImageToVideo
+from openreel.engines.diffusers.adapters.image_edit import Flux2Klein
+from openreel.engines.diffusers.adapters.ltx import LtxTextToVideo, LtxVideo
+from openreel.engines.diffusers.adapters.text2image import QwenImage
+from openreel.engines.diffusers.adapters.wan import WanImageToVideo, WanTextToVideo
 from openreel.engines.diffusers.spec import ModelSpec
 
 
 def timed(base: type[Any]) -> type[Any]:
-    class Timed(base):  # type: ignore[misc, valid-type]
+    class Timed(base):  # type: ignore[misc]
         def generate(
             self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
         ) -> GenerationOutput:
@@ -57,3 +59,7 @@ def timed(base: type[Any]) -> type[Any]:
 
 TimedWan = timed(WanImageToVideo)
 TimedLtx = timed(LtxVideo)
+TimedWanT2V = timed(WanTextToVideo)
+TimedLtxT2V = timed(LtxTextToVideo)
+TimedFlux2Klein = timed(Flux2Klein)
+TimedQwenImage = timed(QwenImage)

@@ -243,7 +243,7 @@ def main() -> None:
         print(f"| {s.name} | {s.results['throughput']['tasks_per_min']} | {cell} |")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        report = {"machine": facts, "args": vars(args) | {"out": str(args.out)}}
+        report: dict[str, Any] = {"machine": facts, "args": vars(args) | {"out": str(args.out)}}
         report["setups"] = [{"name": s.name, **s.results} for s in setups]
         args.out.write_text(json.dumps(report, indent=2))
 

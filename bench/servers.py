@@ -70,9 +70,9 @@ def get_json(url: str, timeout: float = 60.0) -> tuple[int, dict[str, Any]]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def create_task(server: ChildServer, body: bytes) -> str:
-    """One create through the API; the bench stops if openreel refuses the body."""
-    status, payload = post_json(f"{server.url}/v1/videos/image2video", body)
+def create_task(server: ChildServer, body: bytes, path: str = "/v1/videos/image2video") -> str:
+    """One create through the API (on ``path``); the bench stops if openreel refuses the body."""
+    status, payload = post_json(f"{server.url}{path}", body)
     if status != 200 or payload.get("code") != 0:
         raise BenchError(f"{server.name} refused the benchmark body: {status} {payload}")
     return str(payload["data"]["task_id"])

@@ -1,5 +1,8 @@
-"""Shared fixtures. The whole suite runs on SQLite by default and on PostgreSQL when
-OPENREEL_TEST_DATABASE_URL points at a server (a fresh database is made per test)."""
+"""Shared fixtures. The whole suite runs on SQLite by default; the tests marked ``db`` run
+again on PostgreSQL when OPENREEL_TEST_DATABASE_URL points at a server (a fresh database is
+made per test). A test is marked ``db`` here when it asks, directly or through another
+fixture, for one of ``DB_FIXTURES``; a test that reaches a database another way (its own
+``create_pg_database``, a server process of its own) carries the mark itself."""
 
 from __future__ import annotations
 
@@ -12,9 +15,21 @@ from fastapi.testclient import TestClient
 
 from openreel.app import create_app
 from openreel.auth.keys import IssuedKey
+from openreel.clock import SYSTEM_CLOCK, Clock
 from openreel.config import Settings
 from tests.support.api import Api
 from tests.support.helpers import create_pg_database, drop_pg_database, pg_admin_url
+
+# The fixtures through which a test reaches the database: ``database_url`` is below every
+# app fixture (make_settings, api_factory, api, key, headers, server_env); ``live`` is the
+# SDK tests' server process.
+DB_FIXTURES = frozenset({"database_url", "shared_database_url", "live"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
 
 
 @pytest.fixture
@@ -29,21 +44,38 @@ def database_url() -> Iterator[str | None]:
         drop_pg_database(name)
 
 
+@pytest.fixture(scope="module")
+def shared_database_url() -> Iterator[str | None]:
+    """``database_url`` for one module's shared app."""
+    if pg_admin_url() is None:
+        yield None
+        return
+    url, name = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
+def settings_for_tests(data_dir: Path, database_url: str | None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "workers": 1,
+        "poll_interval": 0.05,
+        "lease_seconds": 5,
+        "signing_secret": "test-signing-secret",
+        # Test servers (image hosts, callback receivers) listen on loopback.
+        "allowed_networks": ["127.0.0.1/32"],
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path, database_url: str | None) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "database_url": database_url,
-            "workers": 1,
-            "poll_interval": 0.05,
-            "lease_seconds": 5,
-            "signing_secret": "test-signing-secret",
-            # Test servers (image hosts, callback receivers) listen on loopback.
-            "allowed_networks": ["127.0.0.1/32"],
-        }
-        values.update(overrides)
-        return Settings(**values)
+        return settings_for_tests(tmp_path / "data", database_url, **overrides)
 
     return make
 
@@ -52,8 +84,10 @@ def make_settings(tmp_path: Path, database_url: str | None) -> Callable[..., Set
 def api_factory(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Api]]:
     clients: list[TestClient] = []
 
-    def start(engines: dict[str, Any] | None = None, **overrides: Any) -> Api:
-        client = TestClient(create_app(make_settings(**overrides), engines=engines))
+    def start(
+        engines: dict[str, Any] | None = None, clock: Clock = SYSTEM_CLOCK, **overrides: Any
+    ) -> Api:
+        client = TestClient(create_app(make_settings(**overrides), engines=engines, clock=clock))
         client.__enter__()
         clients.append(client)
         return Api(client)
@@ -77,3 +111,22 @@ def key(api: Api) -> IssuedKey:
 @pytest.fixture
 def headers(api: Api, key: IssuedKey) -> dict[str, str]:
     return api.auth(key)
+
+
+@pytest.fixture(scope="module")
+def shared_api(
+    tmp_path_factory: pytest.TempPathFactory, shared_database_url: str | None
+) -> Iterator[Api]:
+    """One app for a whole module, for tests that only read, or whose writes no other test
+    of the module can see (each its own task): booting an app per test is most of their
+    time. No workers: its tasks stay queued."""
+    data_dir = tmp_path_factory.mktemp("shared-app") / "data"
+    with TestClient(
+        create_app(settings_for_tests(data_dir, shared_database_url, workers=0))
+    ) as client:
+        yield Api(client)
+
+
+@pytest.fixture(scope="module")
+def shared_headers(shared_api: Api) -> dict[str, str]:
+    return shared_api.auth(shared_api.new_key())

@@ -4,18 +4,23 @@ stops what ``wiring.build_services`` assembled (plus the first API key)."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from openreel import __version__
+from openreel.api.access_log import AccessLogMiddleware
+from openreel.api.account import install_account_routes
 from openreel.api.body_limit import BodyLimitMiddleware
 from openreel.api.callbacks import install_callback_routes
 from openreel.api.cancel import install_cancel_routes
 from openreel.api.errors import install_error_handlers
 from openreel.api.files import router as files_router
+from openreel.api.forwarded import ForwardedHeadersMiddleware, TrustedProxies
 from openreel.api.health import router as health_router
 from openreel.api.metrics import HttpMetricsMiddleware
 from openreel.api.metrics import router as metrics_router
@@ -34,6 +39,9 @@ from openreel.wiring import build_services
 log = logging.getLogger("openreel")
 
 
+FIRST_KEY_FILE = "first-key.txt"
+
+
 def print_first_key(issued: IssuedKey) -> None:
     print(
         "\nopenreel: no API keys existed, so one was created. It is shown only this once:\n"
@@ -45,6 +53,29 @@ def print_first_key(issued: IssuedKey) -> None:
         flush=True,
         file=sys.stdout,
     )
+
+
+def save_first_key(issued: IssuedKey, data_dir: Path) -> Path:
+    """With JSON logs the first key goes to a file only the server's user can read, never to
+    the log stream (log collectors keep and forward every line)."""
+    path = data_dir / FIRST_KEY_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        os.fchmod(file.fileno(), 0o600)  # O_CREAT's mode does not apply to an existing file
+        file.write(
+            f"id:          {issued.id}\n"
+            f"API key:     {issued.api_key}\n"
+            f"access key:  {issued.access_key}\n"
+            f"secret key:  {issued.secret_key}\n"
+        )
+    log.warning(
+        "no API keys existed, so one was created; it is in %s (mode 0600): read it, then "
+        "delete the file",
+        path,
+        extra={"event": "key.first_created", "key_id": issued.id, "path": str(path)},
+    )
+    return path
 
 
 def create_app(
@@ -66,7 +97,11 @@ def create_app(
             await services.tasks_repo.expire_all_leases()
             await services.events.expire_leases()
         if settings.auth and await services.keys.count_active() == 0:
-            print_first_key(await issue_key(services.keys, "default"))
+            issued = await issue_key(services.keys, "default")
+            if settings.log_format == "json":
+                save_first_key(issued, settings.data_dir)
+            else:
+                print_first_key(issued)
         await services.queue.start()
         services.callbacks.start()
         try:
@@ -86,14 +121,21 @@ def create_app(
         "(CometAPI's /kling/v1 and Kling's /v1 paths).",
         lifespan=lifespan,
     )
-    # Added first, so it runs inside the request id middleware (its 413 carries the id).
+    # The last added runs first. The body limit runs inside the request id middleware (its
+    # 413 carries the id); the access log inside it too (the id is on its line); the proxy
+    # headers before everything (the metrics and logs see the real scheme and client).
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes or MAX_BODY_BYTES)
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)  # outermost: times it all
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)  # times it all
+    app.add_middleware(
+        ForwardedHeadersMiddleware, trusted=TrustedProxies(settings.forwarded_allow_ips)
+    )
     install_error_handlers(app)
     install_task_routes(app.router)
     install_callback_routes(app.router)
     install_cancel_routes(app.router)
+    install_account_routes(app.router)
     if not settings.blobs:  # S3 hands out presigned URLs instead
         app.include_router(files_router)
 

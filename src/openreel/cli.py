@@ -14,6 +14,7 @@ from openreel.client_cli import install as install_client_commands
 from openreel.config import Settings
 from openreel.store.db import Database
 from openreel.store.keys import KeyRepository
+from openreel.store.usage import PackPeriod, UsageRepository
 
 app = typer.Typer(
     help="openreel: a self-hosted Kling-compatible image/video generation server.",
@@ -25,6 +26,14 @@ console = Console()
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Database and files [env OPENREEL_DATA_DIR]")
+]
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        help="plain (terminal lines) or json (one JSON object per line) "
+        "[env OPENREEL_LOG_FORMAT, default plain]",
+    ),
 ]
 
 
@@ -44,16 +53,39 @@ def serve(
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Accept requests without a key (local use only)")
     ] = False,
+    log_format: LogFormatOption = None,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="Serve HTTPS with this certificate (PEM) [env OPENREEL_SSL_CERTFILE]"),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None,
+        typer.Option(help="The certificate's private key (PEM) [env OPENREEL_SSL_KEYFILE]"),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies whose X-Forwarded-Proto/-Host/-For are trusted: addresses or CIDRs, "
+            "comma-separated, * for any [env OPENREEL_FORWARDED_ALLOW_IPS, default none]"
+        ),
+    ] = None,
 ) -> None:
     """Run the API server with its in-process generation workers.
 
     Examples:
       openreel serve --port 8000 --data-dir ./data
       OPENREEL_QUEUE=procrastinate openreel serve --no-workers   # API node (docs/deploy.md)
+      openreel serve --host 0.0.0.0 --port 443 --ssl-certfile cert.pem --ssl-keyfile key.pem
+      openreel serve --forwarded-allow-ips 10.0.0.5 --log-format json   # behind a TLS proxy
     """
+    import logging
+    import logging.config
+
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from openreel.app import create_app
+    from openreel.logs import json_config
 
     settings = _settings(
         host=host,
@@ -61,16 +93,36 @@ def serve(
         data_dir=data_dir,
         workers=0 if no_workers else workers,
         auth=False if no_auth else None,
+        log_format=log_format,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     _require_extras(settings, runs_jobs=settings.workers > 0)
+    json_logs = settings.log_format == "json"
+    if json_logs:  # now, for the lines below; uvicorn applies the same config again
+        logging.config.dictConfig(json_config())
     if not settings.auth:
-        console.print("[yellow]openreel: authentication is OFF (--no-auth)[/yellow]")
+        if json_logs:
+            logging.getLogger("openreel").warning(
+                "authentication is OFF (--no-auth)", extra={"event": "auth.off"}
+            )
+        else:
+            console.print("[yellow]openreel: authentication is OFF (--no-auth)[/yellow]")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="info",
+        # JSON: every logger through one formatter; openreel.access replaces uvicorn's.
+        log_config=json_config() if json_logs else LOGGING_CONFIG,
+        access_log=not json_logs,
         timeout_graceful_shutdown=10,
+        # openreel.api.forwarded reads the proxy headers, from OPENREEL_FORWARDED_ALLOW_IPS
+        # only (uvicorn's own trusts 127.0.0.1 by default).
+        proxy_headers=False,
+        ssl_certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+        ssl_keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
     )
 
 
@@ -90,6 +142,7 @@ def worker(
         int | None,
         typer.Option(help="Serve Prometheus metrics on this port [env OPENREEL_METRICS_PORT]"),
     ] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Render tasks from the shared queue (OPENREEL_QUEUE=procrastinate, PostgreSQL).
 
@@ -99,13 +152,16 @@ def worker(
     """
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from openreel.logs import configure_worker_logging
+
     settings = _settings(
         data_dir=data_dir,
         workers=concurrency,
         worker_engines=[e.strip() for e in engines.split(",") if e.strip()] if engines else None,
         metrics_port=metrics_port,
+        log_format=log_format,
     )
+    configure_worker_logging(settings.log_format)
     if settings.workers < 1:
         console.print("[red]--concurrency must be at least 1[/red]")
         raise typer.Exit(code=2)
@@ -120,14 +176,19 @@ def worker(
     from openreel.queue.jobs import WorkerStopped
     from openreel.worker import run_worker
 
+    def fail(exc: Exception, code: int) -> typer.Exit:
+        if settings.log_format == "json":
+            logging.getLogger("openreel.worker").error("%s", exc, extra={"event": "worker.exit"})
+        else:
+            console.print(f"[red]openreel worker: {exc}[/red]")
+        return typer.Exit(code=code)
+
     try:
         asyncio.run(run_worker(settings))
     except WorkerStopped as exc:  # a failure at run time: exit 1, for the supervisor
-        console.print(f"[red]openreel worker: {exc}[/red]")
-        raise typer.Exit(code=1) from None
+        raise fail(exc, 1) from None
     except (RuntimeError, ValueError) as exc:  # the configuration
-        console.print(f"[red]openreel worker: {exc}[/red]")
-        raise typer.Exit(code=2) from None
+        raise fail(exc, 2) from None
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -314,6 +375,91 @@ def keys_webhook_secret(
         console.print(f"webhook secret: {chosen}")
         if rotate:
             console.print("the previous secret keeps signing until --end-rotation")
+
+
+@keys_app.command("quota")
+def keys_quota(
+    key: Annotated[str, typer.Argument(help="Key id, key prefix or access key")],
+    units: Annotated[
+        float | None, typer.Option("--units", help="Units in the pack (Kling's unit prices)")
+    ] = None,
+    period: Annotated[
+        PackPeriod,
+        typer.Option(
+            "--period",
+            help="once: one quantity until it runs out or expires; monthly: the quantity "
+            "again every calendar month (UTC)",
+        ),
+    ] = PackPeriod.ONCE,
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="How long a one-off pack stays valid")
+    ] = 365,
+    name: Annotated[str | None, typer.Option("--name", help="The pack's name")] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove the key's pack: no quota from now on")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Give a key a resource pack (replacing its pack, if any): a create the pack cannot pay
+    for is refused with HTTP 429 / code 1102. GET /account/costs reports it.
+
+    Examples:
+      openreel keys quota or_AbCdEf12 --units 100
+      openreel keys quota or_AbCdEf12 --units 500 --period monthly
+      openreel keys quota or_AbCdEf12 --remove
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from openreel.clock import now_ms
+    from openreel.ids import new_id
+    from openreel.tasks.prices import format_units, milli
+
+    if remove == (units is not None):
+        console.print("[red]give --units N, or --remove[/red]")
+        raise typer.Exit(code=2)
+    total = 0
+    if units is not None:
+        try:
+            total = milli(Decimal(str(units)))
+        except InvalidOperation:
+            total = -1
+        if total <= 0:
+            console.print("[red]--units must be a number > 0[/red]")
+            raise typer.Exit(code=2)
+    label = name or f"openreel {format_units(total)} units" + (
+        " monthly" if period == PackPeriod.MONTHLY else ""
+    )
+
+    async def run() -> str | None:
+        db, _ = await _open_keys(data_dir)
+        usage = UsageRepository(db)
+        try:
+            if remove:
+                return await usage.remove_pack(key)
+            now = now_ms()
+            once = period == PackPeriod.ONCE
+            return await usage.set_pack(
+                key,
+                pack_id=f"pack_{new_id()}",
+                name=label,
+                period=period,
+                total_milli=total,
+                now=now,
+                invalid_time=now + days * 86_400_000 if once else None,
+            )
+        finally:
+            await db.dispose()
+
+    owner = asyncio.run(run())
+    if owner is None:
+        console.print(f"[red]no key matches {key!r}[/red]")
+        raise typer.Exit(code=1)
+    if remove:
+        console.print(f"{key}: no resource pack (no quota)")
+    elif period == PackPeriod.MONTHLY:
+        console.print(f"{key}: pack '{label}', {format_units(total)} units every month (UTC)")
+    else:
+        console.print(f"{key}: pack '{label}', {format_units(total)} units for {days} days")
 
 
 install_client_commands(app)

@@ -6,6 +6,7 @@ Precedence: explicit arguments (CLI flags) > environment > ``openreel.toml`` > d
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +21,7 @@ from pydantic_settings import (
 )
 
 from openreel.engines.diffusers.spec import ModelSpec
+from openreel.tasks.prices import ModelPrice
 
 DEFAULT_ROUTES: dict[str, str] = {"*": "classic"}
 S3_MAX_URL_TTL = 7 * 24 * 3600
@@ -48,6 +50,19 @@ class Settings(BaseSettings):
         default=None, description="Base URL used in result links; default: the request's own"
     )
     auth: bool = Field(default=True, description="Require an API key or AK/SK JWT")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (addresses or CIDRs, comma-separated; * = any) whose "
+        "X-Forwarded-Proto/-Host/-For are honoured; default: none",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="TLS certificate (PEM, chain included) that serve answers with"
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="Private key of ssl_certfile (PEM)")
+    log_format: Literal["plain", "json"] = Field(
+        default="plain",
+        description="plain: uvicorn's terminal lines; json: one JSON object per line and event",
+    )
     workers: int = Field(default=1, ge=0, description="In-process generation workers")
     lease_seconds: float = Field(default=30.0, gt=0, description="Worker lease on a running task")
     max_attempts: int = Field(default=3, ge=1, description="Runs of a task before it is failed")
@@ -88,6 +103,11 @@ class Settings(BaseSettings):
     routes: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ROUTES),
         description="model_name -> engine; '*' is the fallback for known Kling models",
+    )
+    prices: Annotated[dict[str, ModelPrice], NoDecode] = Field(
+        default_factory=dict,
+        description="model_name ('*': any other) -> units per second of video by mode and per "
+        "image, merged over Kling's published prices; JSON inline or the path of a JSON file",
     )
     queue: Literal["local", "procrastinate"] = Field(
         default="local",
@@ -190,6 +210,47 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"OPENREEL_ALLOWED_NETWORKS: {cidr!r} is not a CIDR") from exc
         return networks
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        entries = _comma_separated(value)
+        for entry in entries if isinstance(entries, list) else []:
+            if str(entry).strip() == "*":
+                continue
+            try:
+                ipaddress.ip_network(str(entry), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address, a CIDR or *") from exc
+        return entries
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("--ssl-certfile and --ssl-keyfile go together: set both or neither")
+        for name, path in (("ssl_certfile", self.ssl_certfile), ("ssl_keyfile", self.ssl_keyfile)):
+            if path is not None and not path.is_file():
+                raise ValueError(f"OPENREEL_{name.upper()}: {str(path)!r} is not a file")
+        return self
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _prices_json(cls, value: Any) -> Any:
+        # A TOML table arrives as a dict; the environment gives JSON or a file holding it.
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return {}
+        if not text.startswith("{"):
+            try:
+                text = Path(text).read_text()
+            except OSError as exc:
+                raise ValueError(f"OPENREEL_PRICES: cannot read {value!r}: {exc}") from None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"OPENREEL_PRICES: not valid JSON ({exc})") from None
 
     @field_validator("worker_engines", mode="before")
     @classmethod

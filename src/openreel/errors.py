@@ -19,6 +19,8 @@ httpx's ``map_httpcore_exceptions``), so those layers never import the wire.
     ├── RenderCancelled                render: stops a render from its progress callback
     ├── HandedBack, WorkerStopped      queue.jobs: Procrastinate job control
     ├── DuplicateKey                   store.prepared: a unique key already taken
+    ├── QuotaExceeded                  store.usage: a create its key's resource pack cannot
+    │                                  pay for; Kling's 1102 by tasks.errors
     ├── MissingExtra(RuntimeError)     extras: an optional package the settings need
     └── OpenreelError                  sdk.errors: the client's tree (AuthenticationError,
                                        InvalidRequestError, TaskFailedError, ...)

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from openreel.engines.base import (
     TaskKind,
 )
 from openreel.ids import new_id
+from openreel.logs import log_fields
 from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchLimits, SafeHttp
 from openreel.store.tasks import TaskRecord, TaskRepository
@@ -87,7 +89,14 @@ def build_job(
         seed=plan.seed,
         video=plan.video,
         image=plan.image,
+        watermark=watermark_requested(row.params),
     )
+
+
+def watermark_requested(params: Mapping[str, Any]) -> bool:
+    """``watermark_info.enabled`` of the request as sent."""
+    info = params.get("watermark_info")
+    return isinstance(info, Mapping) and info.get("enabled") is True
 
 
 async def render_task(
@@ -103,14 +112,44 @@ async def render_task(
     ``failed``): the render stops at its next progress report and nothing more is written.
     """
 
+    with log_fields(task_id=row.id, engine=row.engine, key_id=row.owner_id):
+        await _render(row, worker_id, deps, stop, cancelled)
+
+
+async def _render(
+    row: TaskRecord,
+    worker_id: str,
+    deps: RenderDeps,
+    stop: threading.Event,
+    cancelled: threading.Event | None,
+) -> None:
+    started = time.monotonic()
+
     async def finish(
         status: TaskStatus, message: str = "", result: dict[str, Any] | None = None
     ) -> bool:
         ended = await deps.repo.finish(row, worker_id, status, message, result)
         if ended and deps.metrics is not None:
             deps.metrics.tasks_finished.labels(row.family, row.engine, status.value).inc()
+        log.info(
+            "render finished: %s%s",
+            status.value,
+            f" ({message})" if message else "",
+            extra={
+                "event": "render.finished",
+                "status": status.value,
+                "recorded": ended,  # false: the lease was lost or the task was cancelled
+                "duration_ms": round((time.monotonic() - started) * 1000),
+                "attempt": row.attempts,
+            },
+        )
         return ended
 
+    log.info(
+        "render started (attempt %d)",
+        row.attempts,
+        extra={"event": "render.started", "kind": row.kind, "attempt": row.attempts},
+    )
     engine = deps.engines.get(row.engine)
     if engine is None:
         await finish(TaskStatus.FAILED, f"engine '{row.engine}' is not configured here")
@@ -161,6 +200,9 @@ async def render_task(
         if not lease_lost.is_set() and not (cancelled is not None and cancelled.is_set()):
             # Shutting down: hand the task back without spending an attempt.
             await deps.repo.release(row, worker_id)
+            log.info("render handed back: shutting down", extra={"event": "render.released"})
+        else:
+            log.info("render stopped: lease lost or cancelled", extra={"event": "render.stopped"})
     except KlingError as exc:  # an input that cannot be used (URL image fetched here)
         await finish(TaskStatus.FAILED, exc.message)
     except EngineError as exc:
@@ -173,23 +215,31 @@ async def render_task(
 
 
 def _store_outputs(row: TaskRecord, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:
+    """Each output (and its watermarked copy, when asked for) to blobs; the result's entries
+    name them by key (``key``, ``watermark_key``): URLs are minted when a response is built."""
     if not files:
         raise EngineError("the engine produced no output")
+    watermark = watermark_requested(row.params)
+    if watermark and any(file.watermark_path is None for file in files):
+        raise EngineError("the engine produced no watermarked copy of its output")
     prefix = f"outputs/{row.id}/{row.attempts}"
-    stored = []
+    entries: list[dict[str, Any]] = []
     try:
         for file in files:
-            key = f"{prefix}/{file.path.name}"
-            blobs.put_file(key, file.path)
-            stored.append((key, file))
+            entry = {"key": f"{prefix}/{file.path.name}"}
+            blobs.put_file(entry["key"], file.path)
+            if watermark and file.watermark_path is not None:
+                entry["watermark_key"] = f"{prefix}/{file.watermark_path.name}"
+                blobs.put_file(entry["watermark_key"], file.watermark_path)
+            entries.append(entry)
     except BaseException:
         blobs.delete_prefix(prefix)
         raise
     if TaskKind(row.kind).makes_video:
         return {
             "videos": [
-                {"id": new_id(), "key": key, "duration": file.duration or ""}
-                for key, file in stored
+                {"id": new_id(), **entry, "duration": file.duration or ""}
+                for entry, file in zip(entries, files, strict=True)
             ]
         }
-    return {"images": [{"index": i, "key": key} for i, (key, _) in enumerate(stored)]}
+    return {"images": [{"index": i, **entry} for i, entry in enumerate(entries)]}

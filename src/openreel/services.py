@@ -20,6 +20,7 @@ from openreel.store.db import Database
 from openreel.store.events import EventRepository
 from openreel.store.keys import KeyRepository
 from openreel.store.tasks import TaskRepository
+from openreel.store.usage import UsageRepository
 from openreel.tasks.service import TaskService
 
 
@@ -29,6 +30,7 @@ class Services:
     db: Database
     tasks_repo: TaskRepository
     keys: KeyRepository
+    usage: UsageRepository  # units charged per key; resource packs
     authenticator: Authenticator
     blobs: BlobStore
     links: Links  # result file URLs: signed /files links, or presigned S3 URLs

@@ -35,6 +35,8 @@ from openreel.store.db import Database
 from openreel.store.events import EventRepository
 from openreel.store.keys import KeyRepository
 from openreel.store.tasks import TaskRecord, TaskRepository
+from openreel.store.usage import UsageRepository
+from openreel.tasks.prices import PriceTable
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import Admission, TaskService
 from openreel.work_area import open_work_area
@@ -223,6 +225,7 @@ async def build_services(
         settings, tasks_repo, blobs, worker_engines(settings, engines), http, metrics
     )
     queue = build_queue(settings, deps)
+    usage = UsageRepository(db)
     service = TaskService(
         ClientTasks(db),
         router,
@@ -240,12 +243,15 @@ async def build_services(
             retry_after_seconds=settings.retry_after_seconds,
         ),
         metrics=metrics,
+        prices=PriceTable(settings.prices),
+        usage=usage,
     )
     return Services(
         settings=settings,
         db=db,
         tasks_repo=tasks_repo,
         keys=keys,
+        usage=usage,
         authenticator=Authenticator(keys, leeway_seconds=settings.jwt_leeway_seconds),
         blobs=blobs,
         links=links,

@@ -12,6 +12,7 @@ import httpx
 from PIL import Image
 
 from tests.support.helpers import image_b64
+from tests.support.image_host import ImageHost
 from tests.support.server import running_server
 
 
@@ -29,7 +30,7 @@ def poll(client: httpx.Client, path: str, task_id: str, timeout: float = 180) ->
 
 
 def probe_video(data: bytes) -> tuple[int, int, float, int, float]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
         rate = float(stream.average_rate or 0)
@@ -38,7 +39,9 @@ def probe_video(data: bytes) -> tuple[int, int, float, int, float]:
     return width, height, rate, frames, duration
 
 
-def test_image2video_end_to_end(server_dir: Path, server_env, image_host) -> None:
+def test_image2video_end_to_end(
+    server_dir: Path, server_env: dict[str, str], image_host: ImageHost
+) -> None:
     with running_server(server_dir, server_env) as server:
         key = server.printed_key()
         client = httpx.Client(
@@ -88,7 +91,7 @@ def test_image2video_end_to_end(server_dir: Path, server_env, image_host) -> Non
         assert rate == 24 and frames == 120
 
 
-def test_multi_image_endpoints_end_to_end(server_dir: Path, server_env) -> None:
+def test_multi_image_endpoints_end_to_end(server_dir: Path, server_env: dict[str, str]) -> None:
     with running_server(server_dir, server_env) as server:
         client = httpx.Client(
             base_url=server.url,

@@ -18,7 +18,6 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -246,7 +245,7 @@ def test_motion_brush_through_the_page(
 
     # Server side: what was drawn is what was stored.
     row = stored_task(database_url, server_dir, task_id)
-    params: dict[str, Any] = row.params
+    params = dict(row.params)
     assert params["model_name"] == "kling-v1" and params["duration"] == "5"
     [group] = params["dynamic_masks"]
     # Pixel (column, row from the top) -> Kling (x, height - 1 - row), origin bottom-left.

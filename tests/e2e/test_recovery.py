@@ -11,7 +11,9 @@ from tests.support.helpers import image_b64
 from tests.support.server import running_server
 
 
-def test_sigkill_during_render_then_restart_succeeds(server_dir: Path, server_env) -> None:
+def test_sigkill_during_render_then_restart_succeeds(
+    server_dir: Path, server_env: dict[str, str]
+) -> None:
     path = "/v1/videos/image2video"
     with running_server(server_dir, server_env) as server:
         key = server.printed_key()

@@ -34,6 +34,7 @@ from tests.support.server import _die_with_parent, free_port
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.db,
     pytest.mark.skipif(pg_admin_url() is None, reason="scale-out runs on PostgreSQL only"),
 ]
 

@@ -30,7 +30,9 @@ def only_the_live_folder(data_dir: Path) -> Path:
     return live
 
 
-def test_sigkill_leftovers_are_swept_at_the_next_start(server_dir: Path, server_env) -> None:
+def test_sigkill_leftovers_are_swept_at_the_next_start(
+    server_dir: Path, server_env: dict[str, str]
+) -> None:
     key = ""
     killed: list[Path] = []
     for round_number in range(3):

@@ -4,23 +4,19 @@ layouts, so the engine loads them through its real path:
 - Qwen-Image-Edit-Plus (``model_index.json`` naming ``transformers.Qwen2VLProcessor``), its
   Qwen2.5-VL tokenizer built offline with the vision special tokens at the ids the tiny text
   encoder expects;
-- FLUX.2 [klein], a 28-layer (the pipeline reads layers 9, 18, 27) but 16-wide Qwen3 text
-  encoder.
+- FLUX.2 [klein] and Qwen-Image (text-to-image) from ``random_weights`` at tiny scale.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from diffusers import (
-    AutoencoderKLFlux2,
     AutoencoderKLQwenImage,
     FlowMatchEulerDiscreteScheduler,
-    Flux2KleinPipeline,
-    Flux2Transformer2DModel,
     QwenImageEditPlusPipeline,
     QwenImageTransformer2DModel,
 )
@@ -29,15 +25,18 @@ from transformers import (
     PreTrainedTokenizerFast,
     Qwen2_5_VLConfig,
     Qwen2_5_VLForConditionalGeneration,
-    Qwen3Config,
-    Qwen3ForCausalLM,
 )
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
 from openreel.engines.base import GenerationOutput, RenderJob
 from openreel.engines.diffusers.adapters.base import StepFn
-from openreel.engines.diffusers.adapters.image_edit import Flux2KleinEdit, QwenImageEdit
-from openreel.engines.diffusers.random_weights import WORDS, word_tokenizer
+from openreel.engines.diffusers.adapters.image_edit import Flux2Klein, QwenImageEdit
+from openreel.engines.diffusers.adapters.text2image import QwenImage
+from openreel.engines.diffusers.random_weights import (
+    WORDS,
+    save_flux2_klein,
+    save_qwen_image,
+)
 from openreel.engines.diffusers.spec import ModelSpec
 from tests.fakes.tiny_wan import recording
 
@@ -64,7 +63,14 @@ def tiny_qwen_tokenizer() -> PreTrainedTokenizerFast:
 def save_tiny_qwen_edit(path: Path) -> Path:
     """Write a tiny QwenImageEditPlus pipeline to ``path`` (sizes of diffusers' own tests)."""
     tokenizer = tiny_qwen_tokenizer()
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL}
+    ids = {token: cast(int, tokenizer.convert_tokens_to_ids(token)) for token in SPECIAL}
+    # Keys Qwen2_5_VLConfig takes through **kwargs (its annotated signature omits them).
+    top_level: dict[str, Any] = {
+        "hidden_size": 16,
+        "vocab_size": 64,
+        "bos_token_id": ids["<|endoftext|>"],
+        "eos_token_id": ids["<|im_end|>"],
+    }
     config = Qwen2_5_VLConfig(
         text_config={
             "hidden_size": 16, "intermediate_size": 16, "num_hidden_layers": 2,
@@ -76,8 +82,7 @@ def save_tiny_qwen_edit(path: Path) -> Path:
             "depth": 2, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2,
             "out_hidden_size": 16,
         },
-        hidden_size=16, vocab_size=64,
-        bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
+        **top_level,
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )  # fmt: skip
@@ -103,7 +108,7 @@ def save_tiny_qwen_edit(path: Path) -> Path:
     )
     tokenizer.save_pretrained(path / "tokenizer")
     processor = still_image_processor(path)
-    pipeline = QwenImageEditPlusPipeline(
+    pipeline: Any = QwenImageEditPlusPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
         vae=vae,
         text_encoder=text_encoder,
@@ -138,38 +143,13 @@ RecordingQwenImageEdit = recording(SmallQwenImageEdit)
 
 def save_tiny_flux2_klein(path: Path) -> Path:
     """Write a tiny FLUX.2 [klein] pipeline to ``path``."""
-    tokenizer = word_tokenizer()
-    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
-    torch.manual_seed(0)
-    text_encoder = Qwen3ForCausalLM(
-        Qwen3Config(
-            vocab_size=64, hidden_size=16, intermediate_size=16, num_hidden_layers=28,
-            num_attention_heads=2, num_key_value_heads=1, head_dim=8,
-            max_position_embeddings=1024,
-        )
-    ).eval()  # fmt: skip
-    torch.manual_seed(0)
-    transformer = Flux2Transformer2DModel(
-        patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=16,
-        num_attention_heads=2, joint_attention_dim=48, timestep_guidance_channels=32,
-        axes_dims_rope=(4, 4, 4, 4), guidance_embeds=False,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    vae = AutoencoderKLFlux2(
-        block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2, layers_per_block=1, latent_channels=4,
-        norm_num_groups=4, sample_size=32,
-    )  # fmt: skip
-    pipeline = Flux2KleinPipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler(),
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        transformer=transformer,
-        is_distilled=True,
-    )
-    pipeline.save_pretrained(path)
-    return path
+    return save_flux2_klein(path, scale="tiny")
 
 
-RecordingFlux2Klein = recording(Flux2KleinEdit)
+def save_tiny_qwen_image(path: Path) -> Path:
+    """Write a tiny Qwen-Image text-to-image pipeline to ``path``."""
+    return save_qwen_image(path, scale="tiny")
+
+
+RecordingFlux2Klein = recording(Flux2Klein)
+RecordingQwenImage = recording(QwenImage)

@@ -13,14 +13,23 @@ from PIL import Image
 from openreel.engines.base import GenerationOutput, RenderJob
 from openreel.engines.diffusers.adapters.base import StepFn
 from openreel.engines.diffusers.adapters.vace import WanVace
-from openreel.engines.diffusers.adapters.wan import WanFirstLastFrame, WanImageToVideo
-from openreel.engines.diffusers.random_weights import save_vace, save_wan
+from openreel.engines.diffusers.adapters.wan import (
+    WanFirstLastFrame,
+    WanImageToVideo,
+    WanTextToVideo,
+)
+from openreel.engines.diffusers.random_weights import save_vace, save_wan, save_wan_t2v
 from openreel.engines.diffusers.spec import ModelSpec
 
 
 def save_tiny_wan(path: Path, *, first_last_frame: bool) -> Path:
     """Write a tiny Wan I2V (or first-and-last-frame) pipeline to ``path``."""
     return save_wan(path, scale="tiny", first_last_frame=first_last_frame)
+
+
+def save_tiny_wan_t2v(path: Path) -> Path:
+    """Write a tiny Wan text-to-video pipeline (``WanPipeline``) to ``path``."""
+    return save_wan_t2v(path, scale="tiny")
 
 
 def save_tiny_vace(path: Path) -> Path:
@@ -47,7 +56,7 @@ def recording(base: type[Any]) -> type[Any]:
     call received to ``calls.jsonl`` beside the weights. Tiny random weights barely react to
     their conditions, so tests look at what reached the pipeline instead of at the pixels."""
 
-    class Recording(base):  # type: ignore[misc, valid-type]
+    class Recording(base):  # type: ignore[misc]
         def generate(
             self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
         ) -> GenerationOutput:
@@ -82,3 +91,4 @@ def recording(base: type[Any]) -> type[Any]:
 RecordingFirstLastFrame = recording(WanFirstLastFrame)
 RecordingImageToVideo = recording(WanImageToVideo)
 RecordingVace = recording(WanVace)
+RecordingWanTextToVideo = recording(WanTextToVideo)

@@ -2,7 +2,7 @@
 
 Every operation gets generated requests (valid and invalid bodies, paths and queries, with a
 real key); no answer may be a server error (``not_a_server_error``), and every error must be
-Kling's envelope (``tests/fuzz/kling_checks.py``). Examples are bounded
+Kling's envelope (``tests/support/kling_checks.py``). Examples are bounded
 (``OPENREEL_FUZZ_EXAMPLES``, default 30 per operation, deterministic) so the run stays within a
 few minutes on a 2-core machine. The server runs no workers: created tasks stay queued, so the
 run exercises the API, not the renders.
@@ -55,7 +55,7 @@ def test_schemathesis_finds_no_server_error_and_only_kling_errors(tmp_path: Path
             ],
             env={
                 **os.environ,
-                "SCHEMATHESIS_HOOKS": "tests.fuzz.kling_checks",
+                "SCHEMATHESIS_HOOKS": "tests.support.kling_checks",
                 "PYTHONPATH": os.pathsep.join(
                     filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
                 ),

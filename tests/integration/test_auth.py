@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 
 import jwt
+import pytest
 import sqlalchemy as sa
 
+from openreel.auth.keys import IssuedKey
 from tests.support.api import Api
 from tests.support.helpers import image_b64
 
@@ -27,7 +30,7 @@ def code_of(api: Api, headers: dict[str, str]) -> tuple[int, int]:
     return response.status_code, response.json()["code"]
 
 
-def test_valid_key_is_accepted(api: Api, headers) -> None:
+def test_valid_key_is_accepted(api: Api, headers: dict[str, str]) -> None:
     assert code_of(api, headers) == (200, 0)
 
 
@@ -38,7 +41,7 @@ def test_missing_and_unknown_keys(api: Api) -> None:
     assert code_of(api, {"Authorization": "Bearer a.b.c"}) == (401, 1002)
 
 
-def test_keys_are_stored_hashed(api: Api, key) -> None:
+def test_keys_are_stored_hashed(api: Api, key: IssuedKey) -> None:
     def raw(conn: sa.Connection) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(sa.text("select * from api_keys"))]
 
@@ -49,7 +52,7 @@ def test_keys_are_stored_hashed(api: Api, key) -> None:
     assert key.api_key not in text
 
 
-def test_revoked_key_is_refused(api: Api, key, headers) -> None:
+def test_revoked_key_is_refused(api: Api, key: IssuedKey, headers: dict[str, str]) -> None:
     assert api.client.portal is not None
     api.client.portal.call(api.services.keys.revoke, key.id)
     status, code = code_of(api, headers)
@@ -61,7 +64,7 @@ def test_revoked_key_is_refused(api: Api, key, headers) -> None:
     assert code_of(api, jwt_headers) == (401, 1002)
 
 
-def test_jwt_valid_expired_not_yet_valid_bad_signature(api: Api, key) -> None:
+def test_jwt_valid_expired_not_yet_valid_bad_signature(api: Api, key: IssuedKey) -> None:
     now = time.time()
 
     def bearer(t: str) -> dict[str, str]:
@@ -79,7 +82,9 @@ def test_jwt_valid_expired_not_yet_valid_bad_signature(api: Api, key) -> None:
     assert code_of(api, bearer(stranger)) == (401, 1002)
 
 
-def test_jwt_and_api_key_of_one_key_share_tasks(api: Api, key, headers) -> None:
+def test_jwt_and_api_key_of_one_key_share_tasks(
+    api: Api, key: IssuedKey, headers: dict[str, str]
+) -> None:
     created = api.client.post(PATH, json={"image": image_b64()}, headers=headers)
     task_id = created.json()["data"]["task_id"]
     now = time.time()
@@ -90,7 +95,7 @@ def test_jwt_and_api_key_of_one_key_share_tasks(api: Api, key, headers) -> None:
     assert api.client.get(f"{PATH}/{task_id}", headers=jwt_headers).status_code == 200
 
 
-def test_tasks_are_isolated_between_keys(api: Api, headers) -> None:
+def test_tasks_are_isolated_between_keys(api: Api, headers: dict[str, str]) -> None:
     created = api.client.post(
         PATH, json={"image": image_b64(), "external_task_id": "mine"}, headers=headers
     )
@@ -103,14 +108,16 @@ def test_tasks_are_isolated_between_keys(api: Api, headers) -> None:
     assert len(api.client.get(PATH, headers=headers).json()["data"]) == 1
 
 
-def test_no_auth_mode_accepts_requests_without_a_key(api_factory) -> None:
+def test_no_auth_mode_accepts_requests_without_a_key(api_factory: Callable[..., Api]) -> None:
     api = api_factory(auth=False)
     response = api.client.post(PATH, json={"image": image_b64()})
     assert response.status_code == 200
     assert api.client.get(PATH).json()["data"][0]["task_id"] == response.json()["data"]["task_id"]
 
 
-def test_first_start_creates_and_prints_one_key(api_factory, capsys) -> None:
+def test_first_start_creates_and_prints_one_key(
+    api_factory: Callable[..., Api], capsys: pytest.CaptureFixture[str]
+) -> None:
     api = api_factory()
     out = capsys.readouterr().out
     assert "API key:" in out

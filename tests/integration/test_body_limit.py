@@ -15,7 +15,7 @@ import pytest
 
 from openreel.blobs.base import BlobStore
 from openreel.tasks.limits import MAX_BODY_BYTES
-from tests.support.api import Api
+from tests.support.api import Api, Response
 from tests.support.helpers import image_b64, pg_admin_url
 from tests.support.server import running_server
 
@@ -23,7 +23,7 @@ PATH = "/v1/videos/image2video"
 MIB = 1024 * 1024
 
 
-def assert_413(response: httpx.Response, limit: int) -> None:
+def assert_413(response: Response, limit: int) -> None:
     assert response.status_code == 413, response.text
     body = response.json()
     assert body["code"] == 1201
@@ -136,7 +136,7 @@ def test_inline_images_of_concurrent_creates_are_decoded_a_few_at_a_time(
     api = api_factory(workers=0, max_concurrent_decodes=slots)
     key = api.new_key()
     store = SlowWrites(api.services.tasks.blobs)
-    api.services.tasks.blobs = store  # type: ignore[assignment]
+    api.services.tasks.blobs = store
     body = {"image": image_b64(640, 400), "prompt": "pan"}
 
     def create(_: int) -> int:

@@ -17,11 +17,11 @@ PATH = "/v1/videos/image2video"
 
 
 def frames_of(data: bytes) -> list[np.ndarray]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         return [f.to_ndarray(format="gray").astype(np.float32) for f in container.decode(video=0)]
 
 
-def test_static_and_dynamic_masks_reach_the_engine(api: Api, headers) -> None:
+def test_static_and_dynamic_masks_reach_the_engine(api: Api, headers: dict[str, str]) -> None:
     image = textured(640, 400, seed=11)
     static = np.zeros((400, 640, 3), np.uint8)
     static[:, :200] = 255  # left strip frozen

@@ -61,7 +61,7 @@ def callback_statuses(api: Api, headers: dict[str, str], task_id: str) -> list[s
 
 
 @pytest.mark.parametrize("queue", QUEUES)
-def test_cancel_a_queued_task(api_factory, queue: str) -> None:
+def test_cancel_a_queued_task(api_factory: Callable[..., Api], queue: str) -> None:
     api, engine = start(api_factory, queue, workers=0)  # nothing runs: the task stays queued
     headers = api.auth(api.new_key())
     task_id = create(api, headers)
@@ -93,7 +93,9 @@ def job_statuses(api: Api, task_id: str) -> list[str]:
 
 
 @pytest.mark.parametrize("queue", QUEUES)
-def test_cancel_a_running_task_stops_its_render(api_factory, queue: str) -> None:
+def test_cancel_a_running_task_stops_its_render(
+    api_factory: Callable[..., Api], queue: str
+) -> None:
     api, engine = start(api_factory, queue)
     headers = api.auth(api.new_key())
     task_id = create(api, headers)
@@ -118,7 +120,7 @@ def test_cancel_a_running_task_stops_its_render(api_factory, queue: str) -> None
         assert job_statuses(api, task_id) == ["aborted"]
 
 
-def test_cancel_errors(api_factory) -> None:
+def test_cancel_errors(api_factory: Callable[..., Api]) -> None:
     api, engine = start(api_factory, "local", workers=0)
     headers = api.auth(api.new_key())
     task_id = create(api, headers)

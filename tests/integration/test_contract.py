@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 
 from openreel.wire.tasks import TaskData
-from tests.support.api import Api
+from tests.support.api import Api, Response
 from tests.support.helpers import image_b64
 from tests.support.polling import wait_task
 
@@ -37,19 +39,27 @@ CREATE_CASES = [
 ]
 
 
-def assert_envelope(response, status: int = 200) -> dict:
+def assert_envelope(response: Response, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) >= {"code", "message", "request_id"}
     assert uuid.UUID(body["request_id"])
     assert response.headers["x-request-id"] == body["request_id"]
-    return body
+    return dict(body)
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
 @pytest.mark.parametrize(("family", "make_body"), CREATE_CASES)
-def test_create_returns_kling_envelope(api: Api, headers, prefix, family, make_body) -> None:
-    response = api.client.post(f"{prefix}/{family}", json=make_body(), headers=headers)
+def test_create_returns_kling_envelope(
+    shared_api: Api,
+    shared_headers: dict[str, str],
+    prefix: str,
+    family: str,
+    make_body: Callable[[], dict[str, object]],
+) -> None:
+    response = shared_api.client.post(
+        f"{prefix}/{family}", json=make_body(), headers=shared_headers
+    )
     body = assert_envelope(response)
     assert body["code"] == 0 and body["message"] == "SUCCEED"
     data = body["data"]
@@ -63,7 +73,9 @@ def test_create_returns_kling_envelope(api: Api, headers, prefix, family, make_b
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
-def test_query_by_task_id_external_id_and_query_string(api: Api, headers, prefix) -> None:
+def test_query_by_task_id_external_id_and_query_string(
+    api: Api, headers: dict[str, str], prefix: str
+) -> None:
     path = f"{prefix}/videos/image2video"
     created = api.client.post(path, json=i2v_body(external_task_id="order-42"), headers=headers)
     task_id = assert_envelope(created)["data"]["task_id"]
@@ -79,7 +91,7 @@ def test_query_by_task_id_external_id_and_query_string(api: Api, headers, prefix
         assert data["task_info"]["external_task_id"] == "order-42"
 
 
-def test_finished_task_schema(api: Api, headers) -> None:
+def test_finished_task_schema(api: Api, headers: dict[str, str]) -> None:
     path = "/kling/v1/videos/image2video"
     task_id = api.client.post(path, json=i2v_body(), headers=headers).json()["data"]["task_id"]
     data = wait_task(api.client, path, task_id, headers)
@@ -95,7 +107,7 @@ def test_finished_task_schema(api: Api, headers) -> None:
     assert data["updated_at"] >= data["created_at"]
 
 
-def test_image_task_results_have_index_and_url(api: Api, headers) -> None:
+def test_image_task_results_have_index_and_url(api: Api, headers: dict[str, str]) -> None:
     path = "/kling/v1/images/generations"
     created = api.client.post(path, json=mi2i_body(n=2), headers=headers)
     data = wait_task(api.client, path, created.json()["data"]["task_id"], headers)
@@ -105,7 +117,7 @@ def test_image_task_results_have_index_and_url(api: Api, headers) -> None:
     assert all(set(image) == {"index", "url"} for image in images)
 
 
-def test_list_is_newest_first_bare_array_and_paged(api: Api, headers) -> None:
+def test_list_is_newest_first_bare_array_and_paged(api: Api, headers: dict[str, str]) -> None:
     path = "/v1/videos/image2video"
     ids = [
         api.client.post(path, json=i2v_body(prompt=f"p{i}"), headers=headers).json()["data"][
@@ -120,7 +132,7 @@ def test_list_is_newest_first_bare_array_and_paged(api: Api, headers) -> None:
     assert [t["task_id"] for t in page2] == [ids[0]]
 
 
-def test_task_is_found_only_on_its_family(api: Api, headers) -> None:
+def test_task_is_found_only_on_its_family(api: Api, headers: dict[str, str]) -> None:
     created = api.client.post("/v1/videos/image2video", json=i2v_body(), headers=headers)
     task_id = created.json()["data"]["task_id"]
     response = api.client.get(f"/v1/videos/multi-image2video/{task_id}", headers=headers)
@@ -133,7 +145,9 @@ def test_task_is_found_only_on_its_family(api: Api, headers) -> None:
     )
 
 
-def test_multi_image2image_via_generations_is_polled_there(api: Api, headers) -> None:
+def test_multi_image2image_via_generations_is_polled_there(
+    api: Api, headers: dict[str, str]
+) -> None:
     created = api.client.post(
         "/kling/v1/images/generations",
         json=mi2i_body(scence_image=image_b64(seed=9)),
@@ -148,32 +162,38 @@ def test_multi_image2image_via_generations_is_polled_there(api: Api, headers) ->
     assert missing.status_code == 404
 
 
-def test_unknown_task_is_1203(api: Api, headers) -> None:
-    body = assert_envelope(api.client.get("/v1/videos/image2video/123", headers=headers), 404)
+def test_unknown_task_is_1203(shared_api: Api, shared_headers: dict[str, str]) -> None:
+    body = assert_envelope(
+        shared_api.client.get("/v1/videos/image2video/123", headers=shared_headers), 404
+    )
     assert body["code"] == 1203 and "task_id" in body["message"]
 
 
-def test_unknown_route_and_method_are_kling_errors(api: Api, headers) -> None:
-    body = assert_envelope(api.client.get("/v1/videos/nope", headers=headers), 404)
+def test_unknown_route_and_method_are_kling_errors(
+    shared_api: Api, shared_headers: dict[str, str]
+) -> None:
+    body = assert_envelope(shared_api.client.get("/v1/videos/nope", headers=shared_headers), 404)
     assert body["code"] == 1202
-    body = assert_envelope(api.client.delete("/v1/videos/image2video", headers=headers), 404)
+    body = assert_envelope(
+        shared_api.client.delete("/v1/videos/image2video", headers=shared_headers), 404
+    )
     assert body["code"] == 1202
 
 
-def test_invalid_json_is_1200_never_422(api: Api, headers) -> None:
-    response = api.client.post(
+def test_invalid_json_is_1200_never_422(shared_api: Api, shared_headers: dict[str, str]) -> None:
+    response = shared_api.client.post(
         "/v1/videos/image2video",
         content=b"{not json",
-        headers={**headers, "Content-Type": "application/json"},
+        headers={**shared_headers, "Content-Type": "application/json"},
     )
     body = assert_envelope(response, 400)
     assert body["code"] == 1200 and "detail" not in body
-    response = api.client.post("/v1/videos/image2video", json=[1, 2], headers=headers)
+    response = shared_api.client.post("/v1/videos/image2video", json=[1, 2], headers=shared_headers)
     assert assert_envelope(response, 400)["code"] == 1200
 
 
-def test_openapi_describes_kling_errors_not_422(api: Api) -> None:
-    doc = api.client.get("/openapi.json").json()
+def test_openapi_describes_kling_errors_not_422(shared_api: Api) -> None:
+    doc = shared_api.client.get("/openapi.json").json()
     text = str(doc)
     assert "HTTPValidationError" not in text and "'422'" not in text
     schemas = doc["components"]["schemas"]
@@ -193,7 +213,7 @@ def test_openapi_describes_kling_errors_not_422(api: Api) -> None:
             assert f"{prefix}/{family}/{{task_id}}" in doc["paths"]
 
 
-def test_queue_position_while_submitted(api_factory) -> None:
+def test_queue_position_while_submitted(api_factory: Callable[..., Api]) -> None:
     api = api_factory(workers=0)
     key = api.new_key()
     headers = api.auth(key)
@@ -207,7 +227,7 @@ def test_queue_position_while_submitted(api_factory) -> None:
     assert all(d["task_status"] == "submitted" and d["progress"] == 0 for d in listed)
 
 
-def test_queue_position_is_capped_past_1000_ahead(api_factory) -> None:
+def test_queue_position_is_capped_past_1000_ahead(api_factory: Callable[..., Api]) -> None:
     import sqlalchemy as sa
 
     from openreel.store.client_tasks import QUEUE_COUNT_CAP
@@ -215,7 +235,7 @@ def test_queue_position_is_capped_past_1000_ahead(api_factory) -> None:
 
     api = api_factory(workers=0)
     headers = api.auth(api.new_key())
-    base = {
+    base: dict[str, Any] = {
         "owner_id": "someone-else",
         "family": "videos/image2video",
         "kind": "image2video",
@@ -237,13 +257,14 @@ def test_queue_position_is_capped_past_1000_ahead(api_factory) -> None:
     rows = [{**base, "id": f"{i:06d}"} for i in range(QUEUE_COUNT_CAP + 5)]
     assert api.client.portal is not None
     api.client.portal.call(
-        api.services.db.write, lambda conn: conn.execute(sa.insert(TaskRow.__table__), rows)
+        api.services.db.write,
+        lambda conn: conn.execute(sa.insert(cast(sa.Table, TaskRow.__table__)), rows),
     )
     created = api.client.post("/v1/videos/image2video", json=i2v_body(), headers=headers)
     assert created.json()["data"]["queue_position"] == QUEUE_COUNT_CAP + 1
 
 
-def test_task_id_wins_over_an_equal_external_id(api: Api, headers) -> None:
+def test_task_id_wins_over_an_equal_external_id(api: Api, headers: dict[str, str]) -> None:
     path = "/v1/videos/image2video"
     first = api.client.post(path, json=i2v_body(), headers=headers).json()["data"]["task_id"]
     other = api.client.post(path, json=i2v_body(external_task_id=first), headers=headers)

@@ -89,7 +89,7 @@ def test_subjects_scene_and_style_become_numbered_pictures(
         decoded = Image.open(io.BytesIO(png.content))
         assert decoded.size == (32, 32) and decoded.mode == "RGB"
 
-    calls = [json.loads(line) for line in (weights[model] / "calls.jsonl").open()]
+    calls = [json.loads(line) for line in (weights[model] / "calls.jsonl").read_text().splitlines()]
     (call,) = [c for c in calls if c["task"] == data["task_id"]]
     assert call["prompt"] == (
         "Picture 1, 2 show the subjects. Place them in the scene of picture 3. "

@@ -4,8 +4,9 @@ frame conditions, or the last one alone, reach the pipeline at the right frame i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -52,7 +53,9 @@ def mean_rgb(image: np.ndarray) -> list[float]:
     return [float(v) for v in image.reshape(-1, 3).mean(0)]
 
 
-def run(api: Api, headers: dict[str, str], body: dict[str, object]) -> tuple[dict, list]:
+def run(
+    api: Api, headers: dict[str, str], body: Mapping[str, object]
+) -> tuple[dict[str, Any], list[np.ndarray]]:
     created = api.client.post(PATH, json=body, headers=headers)
     assert created.status_code == 200, created.text
     data = wait_task(api.client, PATH, created.json()["data"]["task_id"], headers)
@@ -64,9 +67,10 @@ def run(api: Api, headers: dict[str, str], body: dict[str, object]) -> tuple[dic
         return data, [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
-def calls(weights: Path, task_id: str) -> dict:
-    (call,) = [c for c in map(json.loads, (weights / "calls.jsonl").open()) if c["task"] == task_id]
-    return call
+def calls(weights: Path, task_id: str) -> dict[str, Any]:
+    lines = (weights / "calls.jsonl").read_text().splitlines()
+    (call,) = [c for c in map(json.loads, lines) if c["task"] == task_id]
+    return dict(call)
 
 
 def test_first_and_last_frame_conditions(api: Api, headers: dict[str, str], weights: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_a_task_routed_to_the_diffusers_engine(
     ],
 )
 def test_what_the_adapter_cannot_do_is_refused_at_create(
-    api_factory: Callable[..., Api], tmp_path: Path, path: str, body: dict, message: str
+    api_factory: Callable[..., Api], tmp_path: Path, path: str, body: dict[str, Any], message: str
 ) -> None:
     api = diffusers_api(api_factory, tmp_path / "weights")
     headers = api.auth(api.new_key())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,10 +42,10 @@ def api(api_factory: Callable[..., Api], weights: Path) -> Api:
     )
 
 
-def call_of(weights: Path, task_id: str) -> dict[str, object]:
-    calls = [json.loads(line) for line in (weights / "calls.jsonl").open()]
+def call_of(weights: Path, task_id: str) -> dict[str, Any]:
+    calls = [json.loads(line) for line in (weights / "calls.jsonl").read_text().splitlines()]
     (call,) = [c for c in calls if c["task"] == task_id]
-    return call
+    return dict(call)
 
 
 def test_elements_pass_every_picture_as_a_reference(
@@ -62,7 +63,7 @@ def test_elements_pass_every_picture_as_a_reference(
     assert len(frames) == 9 and frames[0].shape == (32, 64, 3)  # 16:9 near 64x40, 16-px steps
     call = call_of(weights, data["task_id"])
     assert "video" not in call and "mask" not in call
-    first, second = call["reference_images"]  # type: ignore[misc]
+    first, second = call["reference_images"]
     assert first == pytest.approx(mean_rgb(red), abs=12)
     assert second == pytest.approx(mean_rgb(blue), abs=12)
 

@@ -78,7 +78,9 @@ def test_the_tail_frame_reaches_the_pipeline(
     }
     data, frames = render(api, headers, body)
     assert len(frames) == 9 and frames[0].shape == (16, 16, 3)
-    calls = [json.loads(line) for line in (weights["wan_flf2v"] / "calls.jsonl").open()]
+    calls = [
+        json.loads(line) for line in (weights["wan_flf2v"] / "calls.jsonl").read_text().splitlines()
+    ]
     (call,) = [c for c in calls if c["task"] == data["task_id"]]
     assert call["num_frames"] == 9 and call["height"] == call["width"] == 16
     assert call["prompt"] == "pan left" and call["num_inference_steps"] == 2

@@ -4,6 +4,7 @@ files, graceful hand-back on shutdown."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from tests.support.polling import wait_task
 PATH = "/v1/videos/image2video"
 
 
-def start(api_factory, engine: Any, **settings: Any) -> tuple[Api, dict[str, str]]:
+def start(
+    api_factory: Callable[..., Api], engine: Any, **settings: Any
+) -> tuple[Api, dict[str, str]]:
     api = api_factory(engines={engine.name: engine}, routes={"fake": engine.name}, **settings)
     return api, api.auth(api.new_key())
 
@@ -63,7 +66,7 @@ def outputs(api: Api, task_id: str) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-def test_engine_error_fails_task_with_its_message(api_factory) -> None:
+def test_engine_error_fails_task_with_its_message(api_factory: Callable[..., Api]) -> None:
     api, headers = start(api_factory, FailingEngine())
     data = wait_task(api.client, PATH, create(api, headers), headers)
     assert data["task_status"] == "failed"
@@ -71,14 +74,14 @@ def test_engine_error_fails_task_with_its_message(api_factory) -> None:
     assert data["task_result"] == {}
 
 
-def test_unexpected_crash_fails_task_with_reason(api_factory) -> None:
+def test_unexpected_crash_fails_task_with_reason(api_factory: Callable[..., Api]) -> None:
     api, headers = start(api_factory, CrashingEngine())
     data = wait_task(api.client, PATH, create(api, headers), headers)
     assert data["task_status"] == "failed"
     assert "internal error during generation: segfault-like surprise" in data["task_status_msg"]
 
 
-def test_never_succeed_without_files(api_factory) -> None:
+def test_never_succeed_without_files(api_factory: Callable[..., Api]) -> None:
     api, headers = start(api_factory, MissingFileEngine())
     task_id = create(api, headers)
     data = wait_task(api.client, PATH, task_id, headers)
@@ -86,7 +89,9 @@ def test_never_succeed_without_files(api_factory) -> None:
     assert outputs(api, task_id) == []  # the partial attempt was removed
 
 
-def test_progress_is_visible_while_processing_and_succeed_has_files(api_factory) -> None:
+def test_progress_is_visible_while_processing_and_succeed_has_files(
+    api_factory: Callable[..., Api],
+) -> None:
     engine = GatedEngine()
     api, headers = start(api_factory, engine)
     task_id = create(api, headers)
@@ -107,7 +112,7 @@ def test_progress_is_visible_while_processing_and_succeed_has_files(api_factory)
     assert body == b"fake video " + task_id.encode()
 
 
-def test_expired_lease_is_retried_by_another_worker(api_factory) -> None:
+def test_expired_lease_is_retried_by_another_worker(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine()
     engine.release.set()
     api, headers = start(api_factory, engine, workers=0)
@@ -120,7 +125,7 @@ def test_expired_lease_is_retried_by_another_worker(api_factory) -> None:
     assert [p.parent.name for p in outputs(api2, task_id)] == ["2"]
 
 
-def test_exhausted_attempts_fail_with_a_reason(api_factory) -> None:
+def test_exhausted_attempts_fail_with_a_reason(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine()
     api, headers = start(api_factory, engine, workers=0, max_attempts=2)
     task_id = create(api, headers)
@@ -132,7 +137,7 @@ def test_exhausted_attempts_fail_with_a_reason(api_factory) -> None:
     assert engine.runs == 0
 
 
-def test_worker_that_lost_its_lease_cannot_finish_the_task(api_factory) -> None:
+def test_worker_that_lost_its_lease_cannot_finish_the_task(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine()
     api, headers = start(api_factory, engine)
     task_id = create(api, headers)
@@ -148,7 +153,7 @@ def test_worker_that_lost_its_lease_cannot_finish_the_task(api_factory) -> None:
     assert data["task_status"] == "succeed"
 
 
-def test_graceful_shutdown_hands_the_task_back(api_factory) -> None:
+def test_graceful_shutdown_hands_the_task_back(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine()
     api, headers = start(api_factory, engine)
     task_id = create(api, headers)

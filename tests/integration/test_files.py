@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.engines import GatedEngine
+from tests.support.api import Api
+from tests.support.clock import ManualClock
 from tests.support.helpers import image_b64
 from tests.support.polling import wait_task
 
 PATH = "/v1/videos/image2video"
 
 
-def test_urls_expire_and_every_query_mints_a_fresh_one(api_factory) -> None:
+def test_urls_expire_and_every_query_mints_a_fresh_one(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine()
     engine.release.set()
-    api = api_factory(engines={"gated": engine}, routes={"fake": "gated"}, url_ttl_seconds=1)
+    clock = ManualClock()
+    api = api_factory(
+        engines={"gated": engine}, routes={"fake": "gated"}, url_ttl_seconds=60, clock=clock
+    )
     headers = api.auth(api.new_key())
     created = api.client.post(
         PATH, json={"image": image_b64(), "model_name": "fake"}, headers=headers
@@ -30,7 +35,9 @@ def test_urls_expire_and_every_query_mints_a_fresh_one(api_factory) -> None:
     partial = api.client.get(local, headers={"Range": "bytes=5-9"})
     assert partial.status_code == 206 and partial.content == b"video"
 
-    time.sleep(2.1)
+    clock.advance(59)
+    assert api.client.get(local).status_code == 200  # valid up to its last second
+    clock.advance(2)
     expired = api.client.get(local)
     assert expired.status_code == 403 and expired.json()["code"] == 1103
     assert "expired" in expired.json()["message"]
@@ -41,7 +48,7 @@ def test_urls_expire_and_every_query_mints_a_fresh_one(api_factory) -> None:
     assert api.client.get(fresh.replace("http://testserver", "")).status_code == 200
 
 
-def test_file_urls_cannot_reach_inputs_or_escape_the_store(api) -> None:
+def test_file_urls_cannot_reach_inputs_or_escape_the_store(api: Api) -> None:
     signer = api.services.signer
     for key in ("inputs/1/image.png", "outputs/../signing.key", "../openreel.db"):
         url = signer.url("http://testserver", key).replace("http://testserver", "")

@@ -4,6 +4,7 @@ trajectory points lie inside the image. Checked at create for base64 images."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ def mask(width: int, height: int) -> str:
 
 
 @pytest.fixture
-def brush_api(api_factory) -> tuple[Api, dict[str, str]]:
+def brush_api(api_factory: Callable[..., Api]) -> tuple[Api, dict[str, str]]:
     engine = GatedEngine(
         name="brush",
         capabilities=Capabilities(
@@ -45,7 +46,7 @@ def group(mask_b64: str, points: list[tuple[int, int]]) -> dict[str, Any]:
     return {"mask": mask_b64, "trajectories": [{"x": x, "y": y} for x, y in points]}
 
 
-def test_matching_masks_are_accepted(brush_api) -> None:
+def test_matching_masks_are_accepted(brush_api: tuple[Api, dict[str, str]]) -> None:
     response = post(
         brush_api,
         static_mask=mask(320, 200),
@@ -54,7 +55,7 @@ def test_matching_masks_are_accepted(brush_api) -> None:
     assert response.status_code == 200, response.text
 
 
-def test_mask_with_another_aspect_ratio_is_refused(brush_api) -> None:
+def test_mask_with_another_aspect_ratio_is_refused(brush_api: tuple[Api, dict[str, str]]) -> None:
     response = post(brush_api, static_mask=mask(400, 400))
     assert response.status_code == 400
     assert response.json()["message"].startswith(
@@ -62,7 +63,7 @@ def test_mask_with_another_aspect_ratio_is_refused(brush_api) -> None:
     )
 
 
-def test_masks_of_different_resolutions_are_refused(brush_api) -> None:
+def test_masks_of_different_resolutions_are_refused(brush_api: tuple[Api, dict[str, str]]) -> None:
     response = post(
         brush_api,
         static_mask=mask(640, 400),
@@ -73,7 +74,9 @@ def test_masks_of_different_resolutions_are_refused(brush_api) -> None:
 
 
 @pytest.mark.parametrize("point", [(640, 10), (10, 400), (-1, 10)])
-def test_trajectory_points_must_be_inside_the_image(brush_api, point) -> None:
+def test_trajectory_points_must_be_inside_the_image(
+    brush_api: tuple[Api, dict[str, str]], point: tuple[int, int]
+) -> None:
     response = post(brush_api, dynamic_masks=[group(mask(640, 400), [(10, 10), point])])
     assert response.status_code == 400
     message = response.json()["message"]

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -36,7 +37,7 @@ async def test_upgrade_downgrade_upgrade(make_settings: Callable[..., Settings])
         version = await db.read(
             lambda conn: conn.execute(sa.text("select version_num from alembic_version")).scalar()
         )
-        assert version == "0003"
+        assert version == "0004"
         indexes = await db.read(lambda conn: sa.inspect(conn).get_indexes("tasks"))
         claim = next(i for i in indexes if i["name"] == "ix_tasks_claim")
         assert claim["column_names"] == ["status", "created_at", "id"]
@@ -133,5 +134,39 @@ async def test_0003_moves_server_keys_out_of_the_request(
         )
         restored = json.loads(params) if isinstance(params, str) else params
         assert restored == OLD_PARAMS
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.db
+async def test_0004_usage_tables_go_up_and_down(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+
+    def to(revision: str) -> Callable[[sa.Connection], None]:
+        def run(conn: sa.Connection) -> None:
+            cfg = alembic_config(conn)
+            if revision == "0003":
+                command.downgrade(cfg, revision)
+            else:
+                command.upgrade(cfg, revision)
+
+        return run
+
+    def task_columns(conn: sa.Connection) -> set[str]:
+        return {c["name"] for c in sa.inspect(conn).get_columns("tasks")}
+
+    try:
+        await db.migrate()
+        assert {"task_usage", "resource_packs"} <= await db.read(tables)
+        assert "price_milli" in await db.read(task_columns)
+        await db.write(to("0003"))
+        assert not {"task_usage", "resource_packs"} & await db.read(tables)
+        assert "price_milli" not in await db.read(task_columns)
+        await db.write(to("0004"))
+        assert {"task_usage", "resource_packs"} <= await db.read(tables)
+        indexes = await db.read(lambda conn: sa.inspect(conn).get_indexes("task_usage"))
+        assert [i["column_names"] for i in indexes] == [["owner_id", "charged_at"]]
     finally:
         await db.dispose()

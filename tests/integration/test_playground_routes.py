@@ -11,8 +11,8 @@ from tests.support.api import Api
 from tests.support.helpers import b64, encode, image_b64, textured
 
 
-def test_page_and_assets_are_served_without_a_key(api: Api) -> None:
-    page = api.client.get("/")
+def test_page_and_assets_are_served_without_a_key(shared_api: Api) -> None:
+    page = shared_api.client.get("/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-cache"
@@ -27,7 +27,7 @@ def test_page_and_assets_are_served_without_a_key(api: Api) -> None:
         if path in seen:
             continue
         seen.add(path)
-        response = api.client.get("/" + path)
+        response = shared_api.client.get("/" + path)
         assert response.status_code == 200, path
         assert response.headers["cache-control"] == "no-cache", path  # scripts match the page
         if path.endswith(".js"):
@@ -39,8 +39,10 @@ def test_page_and_assets_are_served_without_a_key(api: Api) -> None:
     assert len([p for p in seen if p.endswith(".js")]) == 9
 
 
-def test_limits_are_the_rules_the_server_enforces(api: Api, headers: dict[str, str]) -> None:
-    limits = api.client.get("/openreel/v1/limits").json()  # no key needed
+def test_limits_are_the_rules_the_server_enforces(
+    shared_api: Api, shared_headers: dict[str, str]
+) -> None:
+    limits = shared_api.client.get("/openreel/v1/limits").json()  # no key needed
     assert limits["prefix"] == "/v1"
     assert limits["image"] == {
         "max_bytes": MAX_IMAGE_BYTES,
@@ -79,7 +81,7 @@ def test_limits_are_the_rules_the_server_enforces(api: Api, headers: dict[str, s
             "image": image_b64(side, side),
             "dynamic_masks": [{"mask": mask, "trajectories": [{"x": 1, "y": 1}] * points}],
         }
-        response = api.client.post(f"/v1/{path}", json=body, headers=headers)
+        response = shared_api.client.post(f"/v1/{path}", json=body, headers=shared_headers)
         return response.status_code, response.json()["message"]
 
     side = limits["image"]["min_side"]
@@ -97,8 +99,8 @@ def test_limits_list_configured_custom_models(api_factory: Callable[..., Api]) -
     assert limits["custom_models"] == ["house-model"]
 
 
-def test_the_page_does_not_open_the_api(api: Api) -> None:
-    response = api.client.post("/v1/videos/image2video", json={"image": image_b64()})
+def test_the_page_does_not_open_the_api(shared_api: Api) -> None:
+    response = shared_api.client.post("/v1/videos/image2video", json={"image": image_b64()})
     assert response.status_code == 401 and response.json()["code"] == 1001
-    paths = api.client.get("/openapi.json").json()["paths"]
+    paths = shared_api.client.get("/openapi.json").json()["paths"]
     assert "/openreel/v1/limits" in paths and "/" not in paths

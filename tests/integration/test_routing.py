@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,7 @@ from tests.support.polling import wait_task
 PATH = "/v1/videos/image2video"
 
 
-def test_custom_model_name_routes_to_its_engine(api_factory) -> None:
+def test_custom_model_name_routes_to_its_engine(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine(name="mine")
     engine.release.set()
     classic_free = {"*": "mine", "studio-x": "mine"}
@@ -46,18 +48,31 @@ def test_custom_model_name_routes_to_its_engine(api_factory) -> None:
     assert unknown.status_code == 404 and unknown.json()["code"] == 1203
 
 
-def test_engine_without_a_kind_refuses_it(api_factory) -> None:
+KIND_BODIES = {
+    "multi image2image": (
+        "/v1/images/multi-image2image",
+        {"subject_image_list": [{"subject_image": image_b64(seed=i)} for i in range(2)]},
+    ),
+    "text2video": ("/kling/v1/videos/text2video", {"prompt": "a fox in the snow"}),
+    "image generation": ("/v1/images/generations", {"prompt": "a cat"}),
+}
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("kind", sorted(KIND_BODIES))
+def test_engine_without_a_kind_refuses_it(api_factory: Callable[..., Api], kind: str) -> None:
     engine = GatedEngine(
         name="videos-only", capabilities=Capabilities(kinds=frozenset({TaskKind.IMAGE2VIDEO}))
     )
     api: Api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})
     headers = api.auth(api.new_key())
-    body = {"subject_image_list": [{"subject_image": image_b64(seed=i)} for i in range(2)]}
-    response = api.client.post("/v1/images/multi-image2image", json=body, headers=headers)
-    assert response.status_code == 400
+    path, body = KIND_BODIES[kind]
+    response = api.client.post(path, json=body, headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == 1201
     assert response.json()["message"].startswith(
-        "model_name: multi image2image is not supported by the 'videos-only' engine"
+        f"model_name: {kind} is not supported by the 'videos-only' engine"
     )
+    assert api.client.get(path, headers=headers).json()["data"] == []
 
 
 def test_routes_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,7 +85,7 @@ def test_routes_naming_an_unknown_engine_fail_at_start() -> None:
         EngineRouter({}, {"*": "nope"})
 
 
-FEATURE_BODIES = {
+FEATURE_BODIES: dict[str, dict[str, Any]] = {
     "image_tail": {"image_tail": image_b64(seed=4)},
     "static_mask": {"static_mask": image_b64(seed=5)},
     "dynamic_masks": {
@@ -79,11 +94,15 @@ FEATURE_BODIES = {
         ]
     },
     "camera_control": {"camera_control": {"type": "simple", "config": {"zoom": 5}}},
+    # An engine that cannot draw a watermark refuses it rather than return clean files only.
+    "watermark_info.enabled": {"watermark_info": {"enabled": True}},
 }
 
 
 @pytest.mark.parametrize("feature", sorted(FEATURE_BODIES))
-def test_a_feature_the_engine_lacks_is_refused_by_name(api_factory, feature: str) -> None:
+def test_a_feature_the_engine_lacks_is_refused_by_name(
+    api_factory: Callable[..., Api], feature: str
+) -> None:
     engine = GatedEngine(
         name="plain", capabilities=Capabilities(kinds=frozenset({TaskKind.IMAGE2VIDEO}))
     )

@@ -4,14 +4,16 @@ presigned URLs, and a task whose inputs and results live in the bucket."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from openreel.blobs.s3 import MIB, S3BlobStore
 from tests.fakes.engines import GatedEngine
+from tests.support.api import Api
 from tests.support.helpers import image_b64
 from tests.support.polling import wait_task
 from tests.support.s3 import CREDENTIALS, S3Server, s3_server
@@ -25,7 +27,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
         yield server
 
 
-def store(s3: S3Server, **options: int) -> S3BlobStore:
+def store(s3: S3Server, **options: Any) -> S3BlobStore:
     return S3BlobStore(
         f"s3://{s3.bucket}/base/", endpoint_url=s3.endpoint_url, addressing_style="path", **options
     )
@@ -76,7 +78,7 @@ def test_large_file_is_uploaded_in_parts_and_downloads_whole(s3: S3Server, tmp_p
     # (moto does not check signatures, so a tampered URL proves nothing here.)
 
 
-def test_task_inputs_and_results_on_s3(api_factory, s3: S3Server) -> None:
+def test_task_inputs_and_results_on_s3(api_factory: Callable[..., Api], s3: S3Server) -> None:
     engine = GatedEngine()
     engine.release.set()
     api = api_factory(

@@ -16,7 +16,7 @@ from PIL import Image
 
 from openreel.media.fetch import fetch_image, image_limits
 from openreel.net.addresses import AddressPolicy
-from openreel.net.safe_http import FetchFailed, FetchLimits, SafeHttp, UrlRefused
+from openreel.net.safe_http import FetchFailed, FetchLimits, Resolver, SafeHttp, UrlRefused
 from tests.support.api import Api
 from tests.support.helpers import image_b64, image_bytes
 from tests.support.http_stub import HttpStub, Recorded, Reply
@@ -33,7 +33,7 @@ def stub() -> Iterator[HttpStub]:
     server.close()
 
 
-def fake_dns(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def fake_dns(table: dict[str, list[str]]) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         if host not in table:
             raise OSError(-2, "Name or service not known")

@@ -3,8 +3,9 @@ a message naming the field, and nothing of it is stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,9 @@ def host() -> Iterator[ImageHost]:
     server.close()
 
 
-def run(api: Api, headers: dict[str, str], body: dict[str, object], path: str = PATH) -> dict:
+def run(
+    api: Api, headers: dict[str, str], body: Mapping[str, object], path: str = PATH
+) -> dict[str, Any]:
     created = api.client.post(path, json=body, headers=headers)
     assert created.status_code == 200, created.text
     return wait_task(api.client, path, created.json()["data"]["task_id"], headers)
@@ -41,7 +44,7 @@ def stored_inputs(api: Api) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-def test_url_image_renders(api: Api, headers, host: ImageHost) -> None:
+def test_url_image_renders(api: Api, headers: dict[str, str], host: ImageHost) -> None:
     data = run(api, headers, {"image": f"{host.url}/good.png"})
     assert data["task_status"] == "succeed", data
 
@@ -56,7 +59,7 @@ def test_url_image_renders(api: Api, headers, host: ImageHost) -> None:
     ],
 )
 def test_bad_url_image_fails_the_task_naming_the_field(
-    api: Api, headers, host: ImageHost, name: str, message: str
+    api: Api, headers: dict[str, str], host: ImageHost, name: str, message: str
 ) -> None:
     data = run(api, headers, {"image": f"{host.url}/{name}"})
     assert data["task_status"] == "failed"
@@ -65,7 +68,7 @@ def test_bad_url_image_fails_the_task_naming_the_field(
     assert stored_inputs(api) == []
 
 
-def test_unreachable_host_fails_the_task(api: Api, headers) -> None:
+def test_unreachable_host_fails_the_task(api: Api, headers: dict[str, str]) -> None:
     from tests.support.server import free_port
 
     data = run(api, headers, {"image": f"http://127.0.0.1:{free_port()}/x.png"})
@@ -73,7 +76,9 @@ def test_unreachable_host_fails_the_task(api: Api, headers) -> None:
     assert data["task_status_msg"] == "image: could not fetch image: cannot connect to 127.0.0.1"
 
 
-def test_url_image_in_a_list_names_its_index(api: Api, headers, host: ImageHost) -> None:
+def test_url_image_in_a_list_names_its_index(
+    api: Api, headers: dict[str, str], host: ImageHost
+) -> None:
     body = {
         "image_list": [{"image": f"{host.url}/good.png"}, {"image": f"{host.url}/small.png"}],
         "prompt": "go",

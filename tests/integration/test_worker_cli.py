@@ -10,14 +10,18 @@ from typer.testing import CliRunner
 from openreel.cli import app
 
 
-def test_worker_needs_the_procrastinate_queue(tmp_path: Path, monkeypatch) -> None:
+def test_worker_needs_the_procrastinate_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("OPENREEL_QUEUE", raising=False)
     result = CliRunner().invoke(app, ["worker", "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "openreel worker needs OPENREEL_QUEUE=procrastinate" in result.output
 
 
-def test_worker_refuses_unknown_engines(tmp_path: Path, monkeypatch, database_url) -> None:
+def test_worker_refuses_unknown_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | None
+) -> None:
     if database_url is None:
         pytest.skip("Procrastinate needs PostgreSQL")
     monkeypatch.setenv("OPENREEL_QUEUE", "procrastinate")

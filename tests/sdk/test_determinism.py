@@ -5,6 +5,7 @@ where its callbacks go (docs/engines.md, "Determinism")."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -28,7 +29,12 @@ def test_identical_requests_give_identical_pictures_through_any_host(
 ) -> None:
     subjects = [encode(textured(400, 400, seed=11)), encode(textured(400, 400, seed=12))]
     scene = image_bytes(800, 500, fmt="JPEG", seed=13)
-    request = {"scene": scene, "n": 2, "aspect_ratio": "16:9", "prompt": "two friends"}
+    request: dict[str, Any] = {
+        "scene": scene,
+        "n": 2,
+        "aspect_ratio": "16:9",
+        "prompt": "two friends",
+    }
     # The same server seen under another name (as behind a proxy): only the Host differs.
     other_host = httpx.Client(headers={"Host": "openreel.example.com"}, timeout=60)
     with (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
 
 import httpx
 from fastapi.testclient import TestClient
@@ -10,6 +11,22 @@ from fastapi.testclient import TestClient
 from openreel.auth.keys import IssuedKey, issue_key
 from openreel.sdk import Client
 from openreel.services import Services
+
+
+class Response(Protocol):
+    """What the tests read of a response, from the TestClient (whose httpx is starlette's
+    choice) or from httpx against a live server."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def json(self, **kwargs: Any) -> Any: ...
 
 
 class Api:

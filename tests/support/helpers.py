@@ -22,8 +22,8 @@ def textured(width: int, height: int, seed: int = 0) -> np.ndarray:
     base = np.stack(
         [x * 255 // max(1, width - 1), y * 255 // max(1, height - 1), (x + y) % 256], axis=-1
     ).astype(np.float32)
-    blocks = rng.integers(0, 256, size=(height // 20 + 1, width // 20 + 1, 3))
-    blocks = np.kron(blocks, np.ones((20, 20, 1)))[:height, :width]
+    tiles = rng.integers(0, 256, size=(height // 20 + 1, width // 20 + 1, 3))
+    blocks = np.kron(tiles, np.ones((20, 20, 1)))[:height, :width]
     noise = rng.normal(0, 8, size=(height, width, 3))
     return np.clip(0.5 * base + 0.5 * blocks + noise, 0, 255).astype(np.uint8)
 

@@ -10,11 +10,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import boto3
 from moto.server import ThreadedMotoServer
 
 from tests.support.server import free_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -28,7 +32,7 @@ class S3Server:
     endpoint_url: str
     bucket: str
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> S3Client:
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint_url,

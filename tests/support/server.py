@@ -9,6 +9,7 @@ import ctypes
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -40,9 +41,15 @@ class ServerProcess:
         args: list[str],
         command: list[str] | None = None,
         cwd: Path | None = None,
+        cafile: Path | None = None,
     ) -> None:
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.data_dir = data_dir
+        # With a CA file the server speaks HTTPS (--ssl-certfile) and is verified against it.
+        self.verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=str(cafile)) if cafile else True
+        )
+        self.url = f"{'https' if cafile else 'http'}://127.0.0.1:{port}"
         self.output: list[str] = []
         self.proc = subprocess.Popen(
             [
@@ -75,7 +82,8 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited:\n" + "".join(self.output))
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                response = httpx.get(f"{self.url}/healthz", timeout=1, verify=self.verify)
+                if response.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -85,6 +93,17 @@ class ServerProcess:
     def printed_key(self) -> str:
         text = "".join(self.output)
         assert "API key:" in text, text
+        return text.split("API key:")[1].split()[0]
+
+    def text(self) -> str:
+        """Everything the process printed (all of it, once it has exited)."""
+        if self.proc.poll() is not None:
+            self._reader.join(timeout=10)
+        return "".join(self.output)
+
+    def saved_key(self) -> str:
+        """The first key, from the file ``--log-format json`` writes instead of printing it."""
+        text = (self.data_dir / "first-key.txt").read_text()
         return text.split("API key:")[1].split()[0]
 
     def kill(self) -> None:
@@ -102,11 +121,60 @@ class ServerProcess:
 
 @contextmanager
 def running_server(
-    data_dir: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    cafile: Path | None = None,
 ) -> Iterator[ServerProcess]:
-    server = ServerProcess(data_dir, free_port(), env or {}, args or [])
+    server = ServerProcess(data_dir, free_port(), env or {}, args or [], cafile=cafile)
     try:
         server.wait_ready()
         yield server
     finally:
         server.stop()
+
+
+class WorkerProcess:
+    """A real ``openreel worker`` process (PostgreSQL and OPENREEL_QUEUE=procrastinate in
+    ``env``), its stdout and stderr collected."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], args: list[str]) -> None:
+        self.output: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "openreel", "worker", "--data-dir", str(data_dir), *args],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_die_with_parent,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def text(self) -> str:
+        if self.proc.poll() is not None:
+            self._reader.join(timeout=10)
+        return "".join(self.output)
+
+    def wait_for(self, needle: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            if self.proc.poll() is not None:
+                raise RuntimeError("worker exited:\n" + self.text())
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker: no {needle!r}:\n{self.text()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)

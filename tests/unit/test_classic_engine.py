@@ -42,10 +42,14 @@ def test_declares_what_it_serves() -> None:
     assert engine.name == "classic"
     assert engine.capabilities.kinds == {
         TaskKind.IMAGE2VIDEO,
+        TaskKind.TEXT2VIDEO,  # a test card: a placeholder, not a generation
         TaskKind.MULTI_IMAGE2VIDEO,
         TaskKind.MULTI_IMAGE2IMAGE,
+        TaskKind.IMAGE_GENERATION,  # test cards, and the reference composited onto one
     }
     assert engine.capabilities.features == {
+        Feature.WATERMARK,
+        Feature.IMAGE_REFERENCE,
         Feature.SCENE_IMAGE,
         Feature.STYLE_IMAGE,
         Feature.IMAGE_TAIL,
@@ -54,7 +58,7 @@ def test_declares_what_it_serves() -> None:
         Feature.DYNAMIC_MASKS,
         Feature.CAMERA_CONTROL,
     }
-    assert engine.capabilities.advisory == {"cfg_scale", "negative_prompt"}
+    assert engine.capabilities.advisory == {"cfg_scale", "negative_prompt", "human_fidelity"}
 
 
 def test_undecodable_image_is_an_engine_error(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def test_tail_morph_related_pair(tmp_path: Path, source: tuple[np.ndarray, Path]
     image, path = source
     # Same scene, camera moved: zoomed 1.08x about a point and shifted.
     matrix = cv2.getRotationMatrix2D((300.0, 180.0), 0.0, 1.08)
-    matrix[:, 2] += (24.0, -14.0)
+    matrix[:, 2] += np.array([24.0, -14.0])
     tail = cv2.warpAffine(image, matrix, (640, 400), borderMode=cv2.BORDER_REFLECT)
     tail_path = save(tmp_path / "tail.png", tail)
     assert TailMorph(fit(image), fit(tail)).related

@@ -37,8 +37,8 @@ def background_scale(first: np.ndarray, last: np.ndarray) -> float:
     kp2, des2 = orb.detectAndCompute(grey[1], None)
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(des1, des2, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.75 * p[1].distance]
-    src = np.float32([kp1[m.queryIdx].pt for m in good])
-    dst = np.float32([kp2[m.trainIdx].pt for m in good])
+    src = np.array([kp1[m.queryIdx].pt for m in good], dtype=np.float32)
+    dst = np.array([kp2[m.trainIdx].pt for m in good], dtype=np.float32)
     matrix, inliers = cv2.estimateAffinePartial2D(src, dst, ransacReprojThreshold=2.0)
     assert matrix is not None and int(inliers.sum()) > 30
     return float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))

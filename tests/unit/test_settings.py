@@ -59,7 +59,7 @@ def test_a_webhook_secret_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().webhook_secret == secret
 
 
-def test_procrastinate_needs_postgresql(tmp_path) -> None:
+def test_procrastinate_needs_postgresql(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="OPENREEL_QUEUE=procrastinate needs PostgreSQL"):
         Settings(data_dir=tmp_path, queue="procrastinate")
     settings = Settings(queue="procrastinate", database_url="postgresql://u@db/openreel")

@@ -8,20 +8,26 @@ from openreel.config import Settings
 from openreel.ids import new_id
 from openreel.tasks.rules import image_size
 from openreel.wire.parsing import field_path
+from tests.support.clock import ManualClock
 
 
 def test_signed_url_round_trip_and_tamper() -> None:
-    signer = UrlSigner(b"secret", ttl_seconds=60)
+    clock = ManualClock()
+    signer = UrlSigner(b"secret", ttl_seconds=60, clock=clock)
     url = signer.url("http://h:1/", "outputs/1/2/video.mp4")
     parsed = urlparse(url)
     assert parsed.path == "/files/outputs/1/2/video.mp4"
     query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
     exp = int(query["exp"])
-    assert time.time() + 55 < exp <= time.time() + 61
+    assert exp == clock.now_s() + 60
     assert signer.verify("outputs/1/2/video.mp4", exp, query["sig"])
     assert not signer.verify("outputs/1/2/other.mp4", exp, query["sig"])
     assert not signer.verify("outputs/1/2/video.mp4", exp + 1, query["sig"])
     assert not UrlSigner(b"other", 60).verify("outputs/1/2/video.mp4", exp, query["sig"])
+    clock.advance(60)
+    assert not signer.expired(exp)  # valid up to its last second
+    clock.advance(1)
+    assert signer.expired(exp)
 
 
 def test_ids_are_numeric_unique_and_time_ordered() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 
 from openreel.auth.authenticate import ANONYMOUS_OWNER
+from openreel.logs import add_fields
 from openreel.services import Services
 from openreel.wire.errors import ErrorCode, KlingError
 
@@ -24,7 +25,9 @@ def services_of(request: Request) -> Services:
 async def owner_of(request: Request, services: Services) -> str:
     if not services.settings.auth:
         return ANONYMOUS_OWNER
-    return await services.authenticator.owner_for(request.headers.get("authorization"))
+    owner = await services.authenticator.owner_for(request.headers.get("authorization"))
+    add_fields(key_id=owner)  # the key's public id (never the key) on the request's logs
+    return owner
 
 
 async def json_body(request: Request) -> Any:

@@ -1,7 +1,9 @@
 """Every failure leaves as Kling's ``{code, message, request_id}`` with the table's HTTP status.
 
 FastAPI's default 422 body never appears: request validation errors become 1200/1201,
-unknown routes and methods 1202, anything unexpected 5000.
+unknown routes and methods 1202, anything unexpected 5000. Under the API prefixes an unknown
+route authenticates first, as Kling does: a missing or wrong key is 401 (1001/1002...), never
+a 404 that would let a client take a wrong key for a good one.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from openreel.api.deps import owner_of, services_of
 from openreel.api.request_id import current_request_id
 from openreel.wire.errors import HTTP_STATUS, ErrorCode, KlingError
+from openreel.wire.families import Prefix
 from openreel.wire.parsing import error_from_pydantic
 
 log = logging.getLogger("openreel.api")
@@ -54,6 +58,11 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, exc)
     if exc.status_code in (404, 405):
+        if _under_api_prefix(request.url.path):
+            try:
+                await owner_of(request, services_of(request))
+            except KlingError as refused:
+                return error_response(refused.code, refused.message, headers=refused.headers)
         return error_response(
             ErrorCode.INVALID_METHOD,
             f"invalid request method: {request.method} {request.url.path} is not an endpoint",
@@ -62,6 +71,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         exc.status_code, ErrorCode.INVALID_PARAMS
     )
     return error_response(code, str(exc.detail), status=exc.status_code)
+
+
+def _under_api_prefix(path: str) -> bool:
+    return any(path == prefix.value or path.startswith(prefix.value + "/") for prefix in Prefix)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

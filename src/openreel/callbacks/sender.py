@@ -76,6 +76,8 @@ def callback_body(event: dict[str, Any], url_for: UrlFor) -> bytes:
         request_hash="",
         engine="",  # not shown on the wire
         queue_position=None,  # a place in the queue is stale by the time a callback lands
+        watermark=bool(event.get("watermark")),
+        price_milli=event.get("price_milli"),
     )
     base = event.get("base_url")
     body = task_data(view, lambda key: url_for(key, base))
@@ -192,6 +194,23 @@ class CallbackSender:
             error = f"internal error: {exc}"
         attempt = Attempt(started, now_ms() - started, status, error)
         outcome = self._outcome(delivery, status, retry_after, error, permanent)
+        log.info(
+            "callback attempt %d: %s%s",
+            outcome.attempts,
+            _OUTCOME_LABELS[outcome.state],
+            f" ({outcome.error})" if outcome.error else "",
+            extra={
+                "event": "callback.attempt",
+                "task_id": delivery.task_id,
+                "key_id": delivery.owner_id,
+                "callback_id": delivery.id,
+                "task_status": delivery.task_status,
+                "outcome": _OUTCOME_LABELS[outcome.state],
+                "http_status": status,
+                "attempt": outcome.attempts,
+                "duration_ms": attempt.duration_ms,
+            },
+        )
         if self.metrics is not None:
             self.metrics.callback_deliveries.labels(_OUTCOME_LABELS[outcome.state]).inc()
         try:

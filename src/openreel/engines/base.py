@@ -79,6 +79,9 @@ class RenderJob:
     seed: int
     video: VideoSpec | None = None
     image: ImageSpec | None = None
+    # ``watermark_info.enabled``: every output also gets a watermarked copy (engines without
+    # Feature.WATERMARK never see it set: the create is refused).
+    watermark: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class OutputFile:
     path: Path
     content_type: str
     duration: str | None = None
+    # The same result with a visible watermark (``watermark_url``), when the job asked for one.
+    watermark_path: Path | None = None
 
 
 @dataclass

@@ -44,6 +44,7 @@ from openreel.sdk.flows import Answer, Broken, Call, Fetch, Fetched, Flow, Sleep
 from openreel.sdk.inputs import ImageInput
 from openreel.sdk.models import Endpoint, Task
 from openreel.sdk.refs import endpoint_of, task_ref
+from openreel.wire.account import AccountCosts
 
 __all__ = ["AsyncClient", "Client", "RunResult"]
 
@@ -133,6 +134,13 @@ class _Base:
     def _list_flow(self, endpoint: object, page: int, page_size: int) -> Flow[builtins.list[Task]]:
         where = endpoint_of(endpoint, "list")
         return flows.list_page(self.config, where, page, page_size, self.policy)
+
+    def _account_flow(
+        self, start_time: int | None, end_time: int | None, name: str | None
+    ) -> Flow[AccountCosts]:
+        end = end_time if end_time is not None else time.time_ns() // 1_000_000
+        start = start_time if start_time is not None else 0
+        return flows.account_costs(self.config, start, end, name, self.policy)
 
     def _wait_options(
         self, timeout: float | None, on_progress: ProgressFn | None, raise_on_failure: bool
@@ -286,6 +294,18 @@ class Client(_Base):
         created = self._drive(flow)
         task = self.wait(created, timeout=timeout, on_progress=on_progress)
         return RunResult(task, self.download(task, output))
+
+    # ------------------------------------------------------------------ account
+
+    def account_costs(
+        self,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        resource_pack_name: str | None = None,
+    ) -> AccountCosts:
+        """The key's resource packs (``GET /account/costs``) valid between ``start_time``
+        and ``end_time`` (epoch ms; default: from 0 to now). Also a credentials check."""
+        return self._drive(self._account_flow(start_time, end_time, resource_pack_name))
 
     # ------------------------------------------------------------------ I/O
 
@@ -452,6 +472,15 @@ class AsyncClient(_Base):
         created = await self._drive(flow)
         task = await self.wait(created, timeout=timeout, on_progress=on_progress)
         return RunResult(task, await self.download(task, output))
+
+    async def account_costs(
+        self,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        resource_pack_name: str | None = None,
+    ) -> AccountCosts:
+        """The key's resource packs (``GET /account/costs``); see ``Client.account_costs``."""
+        return await self._drive(self._account_flow(start_time, end_time, resource_pack_name))
 
     async def _drive(self, flow: Flow[T]) -> T:
         outcome: Any = None

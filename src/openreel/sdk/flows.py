@@ -27,9 +27,11 @@ from openreel.sdk.errors import (
 )
 from openreel.sdk.models import Endpoint, Task
 from openreel.sdk.refs import TaskRef
+from openreel.wire.account import AccountCosts
 
 __all__ = [
     "Answer",
+    "account_costs",
     "Broken",
     "Call",
     "Fetch",
@@ -116,8 +118,15 @@ class RetryPolicy:
         return backoff
 
 
+# Kling's 429s for the account (1100-1102: state, arrears, resource pack) do not pass by waiting.
+_ACCOUNT_CODES = frozenset({1100, 1101, 1102})
+
+
 def _retryable(answer: Answer) -> bool:
-    return answer.status == 429 or answer.status >= 500
+    if answer.status == 429:
+        body = answer.body
+        return not (isinstance(body, dict) and body.get("code") in _ACCOUNT_CODES)
+    return answer.status >= 500
 
 
 def api(config: ClientConfig, call: Call, policy: RetryPolicy) -> Flow[Any]:
@@ -208,6 +217,21 @@ def list_page(
     )
     data = yield from api(config, call, policy)
     return [Task.of(item, endpoint) for item in data or []]
+
+
+def account_costs(
+    config: ClientConfig,
+    start_time: int,
+    end_time: int,
+    resource_pack_name: str | None,
+    policy: RetryPolicy,
+) -> Flow[AccountCosts]:
+    """The key's resource packs and what is left of them (``GET /account/costs``)."""
+    params: dict[str, Any] = {"start_time": start_time, "end_time": end_time}
+    if resource_pack_name is not None:
+        params["resource_pack_name"] = resource_pack_name
+    data = yield from api(config, Call("GET", config.url("account/costs"), params=params), policy)
+    return AccountCosts.model_validate(data)
 
 
 @dataclass

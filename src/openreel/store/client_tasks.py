@@ -16,6 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from openreel.store.db import Database
 from openreel.store.outbox import record_event
@@ -27,6 +30,8 @@ SUBMITTED = TaskStatus.SUBMITTED.value
 
 # Queues the task (id, engine) inside the transaction that inserts its row (the queue's job).
 Enqueue = Callable[[AsyncConnection, str, str], Awaitable[None]]
+# Runs in the insert's transaction, before it; raising refuses the task (store.usage).
+Guard = Callable[[Connection], None]
 # Counting the whole queue on every poll costs O(queue); past this many tasks ahead the
 # exact place matters little, so the count stops there (see docs/compat.md).
 QUEUE_COUNT_CAP = 1000
@@ -53,6 +58,10 @@ class TaskView:
     # 1-based among submitted tasks, oldest first; QUEUE_COUNT_CAP + 1 means "more than
     # QUEUE_COUNT_CAP ahead". None unless submitted.
     queue_position: int | None
+    # The request's watermark_info.enabled (echoed on every answer, as Kling's newer docs do).
+    watermark: bool = False
+    # The price quoted at create, in thousandths of a unit: what success charges.
+    price_milli: int | None = None
 
 
 def _queue_position() -> sa.Label[Any]:
@@ -79,6 +88,27 @@ def _queue_position() -> sa.Label[Any]:
     return sa.case((_t.c.status == SUBMITTED, count + 1), else_=None).label("queue_position")
 
 
+class _WatermarkEnabled(FunctionElement[Any]):
+    """The request's ``watermark_info.enabled``, read inside the database rather than by
+    loading the whole request on every poll; the JSON path is written into the SQL (prepared
+    statements skip SQLAlchemy's processing of a bound JSON path)."""
+
+    inherit_cache = True
+    name = "watermark_enabled"
+
+
+@compiles(_WatermarkEnabled)
+def _watermark_sqlite(element: _WatermarkEnabled, compiler: SQLCompiler, **kw: Any) -> str:
+    params = compiler.process(_t.c.params, **kw)
+    return f"json_extract({params}, '$.watermark_info.enabled')"
+
+
+@compiles(_WatermarkEnabled, "postgresql")
+def _watermark_postgresql(element: _WatermarkEnabled, compiler: SQLCompiler, **kw: Any) -> str:
+    params = compiler.process(_t.c.params, **kw)
+    return f"(({params} -> 'watermark_info' ->> 'enabled') = 'true')"
+
+
 _INSERT = PreparedQuery(sa.insert(_t))
 
 _COLUMNS = (
@@ -93,7 +123,9 @@ _COLUMNS = (
     _t.c.updated_at,
     _t.c.request_hash,
     _t.c.engine,
+    _t.c.price_milli,
     _queue_position(),
+    _WatermarkEnabled().label("watermark"),
 )
 
 
@@ -110,7 +142,9 @@ def _view(row: Sequence[Any]) -> TaskView:
         updated,
         digest,
         engine,
+        price,
         position,
+        watermark,
     ) = row[: len(_COLUMNS)]
     return TaskView(
         id=task_id,
@@ -125,6 +159,8 @@ def _view(row: Sequence[Any]) -> TaskView:
         request_hash=digest,
         engine=engine,
         queue_position=int(position) if position is not None else None,
+        watermark=bool(watermark),
+        price_milli=int(price) if price is not None else None,
     )
 
 
@@ -172,6 +208,62 @@ _QUEUED_FOR_OWNER = PreparedQuery(
 )
 
 
+@dataclass(frozen=True)
+class QueueLimits:
+    """Tasks that may wait for a worker, per engine and per owner (0: no limit), checked in
+    the transaction that inserts a task."""
+
+    per_engine: int = 0
+    per_owner: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.per_engine or self.per_owner)
+
+
+class QueueFull(Exception):
+    """An insert would take the waiting tasks of an engine (``scope`` "engine") or an owner
+    ("owner") past its limit; ``waiting`` is how many wait now."""
+
+    def __init__(self, scope: str, waiting: int) -> None:
+        super().__init__(f"{waiting} tasks waiting for this {scope}")
+        self.scope = scope
+        self.waiting = waiting
+
+
+def _waiting(column: sa.ColumnElement[Any], value: str, limit: int) -> sa.Select[Any]:
+    """Tasks waiting, counted no further than ``limit`` (the limit is all that matters)."""
+    rows = (
+        sa.select(sa.literal(1))
+        .select_from(_t)
+        .where(_t.c.status == SUBMITTED, column == value)
+        .limit(limit)
+        .subquery()
+    )
+    return sa.select(sa.func.count()).select_from(rows)
+
+
+# Taken before counting, held until commit: the count and the insert are one step for every
+# process on the database (PostgreSQL; on SQLite one process runs them inline, unbroken).
+_ADMISSION_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
+
+
+def _check_room(conn: Connection, values: dict[str, Any], limits: QueueLimits) -> None:
+    checks = (
+        ("engine", _t.c.engine, values["engine"], limits.per_engine),
+        ("owner", _t.c.owner_id, values["owner_id"], limits.per_owner),
+    )
+    if conn.dialect.name == "postgresql":
+        # Always the engine's lock before the owner's, so two creates never deadlock.
+        for scope, _, value, limit in checks:
+            if limit:
+                conn.execute(_ADMISSION_LOCK, {"name": f"openreel-admission/{scope}/{value}"})
+    for scope, column, value, limit in checks:
+        if limit:
+            waiting = int(conn.execute(_waiting(column, value, limit)).scalar_one())
+            if waiting >= limit:
+                raise QueueFull(scope, waiting)
+
+
 _QUEUED_BY_ENGINE = PreparedQuery(
     sa.select(_t.c.engine, sa.func.count()).where(_t.c.status == SUBMITTED).group_by(_t.c.engine)
 )
@@ -181,16 +273,24 @@ class ClientTasks:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, values: dict[str, Any], enqueue: Enqueue | None = None) -> TaskView:
+    async def insert(
+        self,
+        values: dict[str, Any],
+        enqueue: Enqueue | None = None,
+        limits: QueueLimits = QueueLimits(),  # noqa: B008 (frozen)
+        guard: Guard | None = None,
+    ) -> TaskView:
         """Insert one task row; returns its view (with its place in the queue).
 
-        ``enqueue`` adds the task's queue entry in the same transaction (PostgreSQL).
-        Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken.
+        ``enqueue`` adds the task's queue entry in the same transaction (PostgreSQL);
+        ``guard`` runs in that transaction after the queue check and may refuse the task by
+        raising. Raises ``DuplicateKey`` when the id or (owner, external_task_id) is taken,
+        and ``QueueFull`` (nothing inserted) when the row would take a queue past ``limits``.
         """
         if enqueue is not None:
-            await self._insert_and_enqueue(values, enqueue)
-        elif values["params"].get("callback_url"):
-            await self._insert_with_event(values)
+            await self._insert_and_enqueue(values, enqueue, limits, guard)
+        elif limits or guard is not None or values["params"].get("callback_url"):
+            await self._insert_with_event(values, limits, guard)
         else:
             row = {
                 **values,
@@ -203,22 +303,35 @@ class ClientTasks:
         async with self.db.raw() as conn:
             return _view((await conn.all(_BY_ID, x=values["id"]))[0])
 
-    async def _insert_with_event(self, values: dict[str, Any]) -> None:
-        """The task and its `submitted` callback event, in one transaction."""
+    async def _insert_with_event(
+        self, values: dict[str, Any], limits: QueueLimits, guard: Guard | None
+    ) -> None:
+        """The task and its `submitted` callback event (if it asked for callbacks), after the
+        queue limits and the guard, in one transaction."""
 
         def change(conn: Connection) -> None:
+            _check_room(conn, values, limits)
+            if guard is not None:
+                guard(conn)
             conn.execute(sa.insert(_t).values(**values))
-            record_event(conn, values, values["created_at"])
+            if values["params"].get("callback_url"):
+                record_event(conn, values, values["created_at"])
 
         try:
             await self.db.write(change)
         except sa.exc.IntegrityError as exc:
             raise DuplicateKey(str(exc)) from exc
 
-    async def _insert_and_enqueue(self, values: dict[str, Any], enqueue: Enqueue) -> None:
-        """The task, its `submitted` callback event and its queue job: one transaction."""
+    async def _insert_and_enqueue(
+        self, values: dict[str, Any], enqueue: Enqueue, limits: QueueLimits, guard: Guard | None
+    ) -> None:
+        """The queue limits, the guard, the task, its `submitted` callback event and its
+        queue job: one transaction."""
 
         def change(conn: Connection) -> None:
+            _check_room(conn, values, limits)
+            if guard is not None:
+                guard(conn)
             conn.execute(sa.insert(_t).values(**values))
             if values["params"].get("callback_url"):
                 record_event(conn, values, values["created_at"])

@@ -18,7 +18,7 @@ def _key(row: Any) -> ApiKeyRow:
     return ApiKeyRow(**row._mapping)
 
 
-def _match(id_or_prefix: str) -> sa.ColumnElement[bool]:
+def key_matches(id_or_prefix: str) -> sa.ColumnElement[bool]:
     """A key by id, key prefix or access key (what the CLI accepts)."""
     return sa.or_(
         _k.c.id == id_or_prefix,
@@ -74,7 +74,9 @@ class KeyRepository:
         the old one keeps signing too until ``end_rotation``. None if no key matches."""
 
         def change(conn: Connection) -> ApiKeyRow | None:
-            row = conn.execute(sa.select(_k).where(_match(id_or_prefix)).limit(1)).one_or_none()
+            row = conn.execute(
+                sa.select(_k).where(key_matches(id_or_prefix)).limit(1)
+            ).one_or_none()
             if row is None:
                 return None
             previous = row.webhook_secret if keep_previous and secret else None
@@ -91,7 +93,9 @@ class KeyRepository:
         """Stop signing with the previous secret."""
 
         def change(conn: Connection) -> ApiKeyRow | None:
-            row = conn.execute(sa.select(_k).where(_match(id_or_prefix)).limit(1)).one_or_none()
+            row = conn.execute(
+                sa.select(_k).where(key_matches(id_or_prefix)).limit(1)
+            ).one_or_none()
             if row is None:
                 return None
             conn.execute(
@@ -103,7 +107,7 @@ class KeyRepository:
 
     async def revoke(self, id_or_prefix: str) -> ApiKeyRow | None:
         """Revoke by id, key prefix or access key; returns the row, or None if unknown."""
-        match = _match(id_or_prefix)
+        match = key_matches(id_or_prefix)
 
         def change(conn: Connection) -> ApiKeyRow | None:
             row = conn.execute(sa.select(_k).where(match).limit(1)).one_or_none()

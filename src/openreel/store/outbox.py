@@ -56,7 +56,14 @@ def snapshot(task: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": task["created_at"],
         "updated_at": task["updated_at"],
         "base_url": task.get("callback_base_url"),
+        "watermark": _watermark(task),
+        "price_milli": task.get("price_milli"),
     }
+
+
+def _watermark(task: Mapping[str, Any]) -> bool:
+    info = _params(task).get("watermark_info")
+    return isinstance(info, Mapping) and info.get("enabled") is True
 
 
 def record_event(conn: Connection, task: Mapping[str, Any], now: int) -> bool:

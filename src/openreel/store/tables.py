@@ -72,6 +72,40 @@ class TaskRow(Base):
     lease_expires_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(sa.BigInteger)
     updated_at: Mapped[int] = mapped_column(sa.BigInteger)
+    # The price quoted at create, in thousandths of a unit (exact sums on every database);
+    # charged to task_usage when the task succeeds. NULL: created before prices existed.
+    price_milli: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+
+class TaskUsageRow(Base):
+    """One row per succeeded task: the units it charged its key (failed tasks charge none)."""
+
+    __tablename__ = "task_usage"
+    __table_args__ = (sa.Index("ix_task_usage_owner_charged", "owner_id", "charged_at"),)
+
+    task_id: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(sa.String(32))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    model_name: Mapped[str] = mapped_column(sa.String(128))
+    units_milli: Mapped[int] = mapped_column(sa.BigInteger)
+    charged_at: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class ResourcePackRow(Base):
+    """A key's resource pack (at most one per key): a one-off quantity of units, or a
+    quantity every calendar month (UTC)."""
+
+    __tablename__ = "resource_packs"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    period: Mapped[str] = mapped_column(sa.String(16))  # store.usage.PackPeriod
+    total_milli: Mapped[int] = mapped_column(sa.BigInteger)
+    purchase_time: Mapped[int] = mapped_column(sa.BigInteger)
+    effective_time: Mapped[int] = mapped_column(sa.BigInteger)
+    # One-off packs end here; monthly packs have none (each month is a new period).
+    invalid_time: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
 
 
 class CallbackEventRow(Base):

@@ -18,6 +18,7 @@ from openreel.clock import now_ms
 from openreel.store.db import Database
 from openreel.store.outbox import record_event
 from openreel.store.tables import Base, TaskRow
+from openreel.store.usage import charge
 from openreel.wire.tasks import TaskStatus
 
 SUBMITTED = TaskStatus.SUBMITTED.value
@@ -52,6 +53,7 @@ class TaskRecord:
     lease_expires_at: int | None
     created_at: int
     updated_at: int
+    price_milli: int | None = None  # quoted at create; charged if the task succeeds
 
 
 _FIELDS = tuple(f.name for f in fields(TaskRecord))
@@ -196,8 +198,14 @@ class TaskRepository:
             self.on_event()
         return result
 
-    async def _update(self, where: sa.ColumnElement[bool], **values: Any) -> int:
-        """UPDATE matching rows; a change of status queues each row's callback event."""
+    async def _update(
+        self,
+        where: sa.ColumnElement[bool],
+        after: Callable[[Connection, Any, int], None] | None = None,
+        **values: Any,
+    ) -> int:
+        """UPDATE matching rows; a change of status queues each row's callback event, and
+        runs ``after`` on each changed row, in the same transaction."""
         stmt = sa.update(_t).where(where).values(**values)
         if "status" not in values:
             return await self.db.write(lambda conn: int(conn.execute(stmt).rowcount))
@@ -205,6 +213,9 @@ class TaskRepository:
         def change(conn: Connection) -> tuple[int, bool]:
             rows = conn.execute(stmt.returning(*_t.columns)).all()
             now = values.get("updated_at") or now_ms()
+            if after is not None:
+                for row in rows:
+                    after(conn, row, now)
             events = [record_event(conn, dict(row._mapping), now) for row in rows]
             return len(rows), any(events)
 
@@ -245,9 +256,11 @@ class TaskRepository:
             "lease_expires_at": None,
             "updated_at": now_ms(),
         }
-        if status == TaskStatus.SUCCEED:
-            values.update(progress=100, result=result)
-        return await self._update(self._held(row, worker_id), **values) > 0
+        if status != TaskStatus.SUCCEED:
+            return await self._update(self._held(row, worker_id), **values) > 0
+        # Success and its charge (task_usage) commit together, or neither does.
+        values.update(progress=100, result=result)
+        return await self._update(self._held(row, worker_id), after=charge, **values) > 0
 
     async def release(self, row: TaskRecord, worker_id: str) -> bool:
         """Hand a task back to the queue on graceful shutdown, not counting the attempt."""

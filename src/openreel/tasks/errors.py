@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from openreel.errors import InputError
-from openreel.wire.errors import KlingError, illegal
+from openreel.store.usage import QuotaExceeded
+from openreel.tasks.prices import format_units
+from openreel.wire.errors import ErrorCode, KlingError, illegal
 
 
 def as_kling_error(exc: InputError) -> KlingError:
@@ -15,10 +17,22 @@ def as_kling_error(exc: InputError) -> KlingError:
     return illegal(exc.field, exc.rule)
 
 
+def pack_refusal(exc: QuotaExceeded) -> KlingError:
+    """Kling's "resource pack exhausted/expired" (HTTP 429, code 1102)."""
+    return KlingError(
+        ErrorCode.RESOURCE_PACK_EXHAUSTED,
+        f"{exc.reason}: {format_units(exc.remaining_milli)} units left, this task costs "
+        f"{format_units(exc.price_milli)} (openreel keys quota)",
+    )
+
+
 @contextmanager
 def kling_errors() -> Iterator[None]:
-    """Re-raise the ``InputError`` of media/ and net/ inside the block as a ``KlingError``."""
+    """Re-raise the ``InputError`` of media/ and net/ inside the block as a ``KlingError``,
+    and a resource pack's refusal as Kling's 1102."""
     try:
         yield
     except InputError as exc:
         raise as_kling_error(exc) from exc
+    except QuotaExceeded as exc:
+        raise pack_refusal(exc) from None

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,17 +17,21 @@ from openreel.ids import new_id
 from openreel.metrics import Metrics
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import Enqueue
-from openreel.store.client_tasks import ClientTasks, TaskView
+from openreel.store.client_tasks import ClientTasks, QueueFull, QueueLimits, TaskView
 from openreel.store.prepared import DuplicateKey
+from openreel.store.usage import QuotaGuard, UsageRepository
 from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import store_inline_images
 from openreel.tasks.plan import RenderPlan, request_seed
+from openreel.tasks.prices import Priced, PriceTable
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.rules import TaskPlan, plan_task
 from openreel.wire.errors import ErrorCode, KlingError, illegal
 from openreel.wire.families import Family, Prefix
 from openreel.wire.parsing import parse_request
 from openreel.wire.tasks import TaskStatus
+
+log = logging.getLogger("openreel.tasks")
 
 MAX_PAGE_NUM = 1000
 CANCEL_MESSAGE = "task cancelled by the user (POST .../cancel)"
@@ -64,6 +69,8 @@ class TaskService:
         concurrent_decodes: int = 2,
         admission: Admission | None = None,
         metrics: Metrics | None = None,
+        prices: PriceTable | None = None,
+        usage: UsageRepository | None = None,
     ) -> None:
         self.metrics = metrics
         self.views = views
@@ -81,6 +88,10 @@ class TaskService:
         # bytes meanwhile, so this bounds the API's memory under a burst of big creates.
         self.decodes = asyncio.Semaphore(concurrent_decodes)
         self.admission = admission or Admission()
+        self.limits = QueueLimits(self.admission.per_engine, self.admission.per_key)
+        self.prices = prices or PriceTable()
+        # Resource packs: a create its key's pack cannot pay for is refused (1102).
+        self.usage = usage
 
     async def create(
         self, owner_id: str, family: Family, prefix: Prefix, body: Any, base_url: str = ""
@@ -108,6 +119,10 @@ class TaskService:
             if existing is not None:
                 return self._same_request(existing, digest)
         await self._admit(owner_id, plan.engine)
+        price = self.prices.price(priced(plan))
+        guard = None
+        if self.usage is not None and await self.usage.has_pack(owner_id):
+            guard = QuotaGuard(owner_id, price, now_ms())
         for _ in range(ID_ATTEMPTS):
             task_id = new_id()
             try:
@@ -117,7 +132,11 @@ class TaskService:
                         task_id, plan.image_fields, self.blobs, plan.params
                     )
                 values = self._values(task_id, owner_id, plan, digest, inputs, base_url)
-                view = await self.views.insert(values, self.enqueue)
+                values["price_milli"] = price
+                view = await self.views.insert(values, self.enqueue, self.limits, guard)
+            except QueueFull as full:  # another create took the last place meanwhile
+                await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
+                raise self._refusal(plan.engine, full.scope, full.waiting) from None
             except DuplicateKey:
                 await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 if plan.external_task_id is not None:
@@ -130,6 +149,16 @@ class TaskService:
                 await asyncio.to_thread(self.blobs.delete_prefix, f"inputs/{task_id}")
                 raise
             self.on_created()
+            log.info(
+                "task created",
+                extra={
+                    "event": "task.created",
+                    "task_id": task_id,
+                    "engine": plan.engine,
+                    "family": plan.family.value,
+                    "model_name": plan.model_name,
+                },
+            )
             if self.metrics is not None:
                 self.metrics.tasks_created.labels(plan.family.value, plan.engine).inc()
             if plan.callback_url is not None:
@@ -138,27 +167,33 @@ class TaskService:
         raise KlingError(ErrorCode.INTERNAL, "could not allocate a task id; try again")
 
     async def _admit(self, owner_id: str, engine: str) -> None:
-        """Refuse a create past the queue limits, before anything is stored. Two creates
-        racing past the count may overshoot a limit by the number of API processes."""
+        """Refuse a create past the queue limits before its images are decoded and stored.
+        Creates racing past this count are caught by the insert, which counts again in its
+        own transaction (``store.client_tasks.QueueLimits``): a limit is never overshot."""
         limits = self.admission
-        if not limits.per_engine and not limits.per_key:
+        if not self.limits:
             return
         for_engine, for_owner = await self.views.queued(engine, owner_id)
-        retry = {"Retry-After": str(limits.retry_after_seconds)}
         if limits.per_engine and for_engine >= limits.per_engine:
-            raise KlingError(
+            raise self._refusal(engine, "engine", for_engine)
+        if limits.per_key and for_owner >= limits.per_key:
+            raise self._refusal(engine, "owner", for_owner)
+
+    def _refusal(self, engine: str, scope: str, waiting: int) -> KlingError:
+        retry = {"Retry-After": str(self.admission.retry_after_seconds)}
+        if scope == "engine":
+            return KlingError(
                 ErrorCode.CONCURRENCY_LIMIT,
-                f"model_name: the '{engine}' engine has {for_engine} tasks waiting, its limit "
+                f"model_name: the '{engine}' engine has {waiting} tasks waiting, its limit "
                 "(OPENREEL_MAX_QUEUED); try again later",
                 headers=retry,
             )
-        if limits.per_key and for_owner >= limits.per_key:
-            raise KlingError(
-                ErrorCode.CONCURRENCY_LIMIT,
-                f"this API key has {for_owner} tasks waiting, its limit "
-                "(OPENREEL_MAX_QUEUED_PER_KEY); try again when some have started",
-                headers=retry,
-            )
+        return KlingError(
+            ErrorCode.CONCURRENCY_LIMIT,
+            f"this API key has {waiting} tasks waiting, its limit "
+            "(OPENREEL_MAX_QUEUED_PER_KEY); try again when some have started",
+            headers=retry,
+        )
 
     @staticmethod
     def _same_request(existing: TaskView, digest: str) -> TaskView:
@@ -235,6 +270,10 @@ class TaskService:
             )
         await self.stop_render(view.id)
         view = await self.get(owner_id, family, view.id)
+        log.info(
+            "task cancelled",
+            extra={"event": "task.cancelled", "task_id": view.id, "engine": view.engine},
+        )
         if self.metrics is not None:
             self.metrics.tasks_finished.labels(family.value, view.engine, view.status).inc()
         return view
@@ -247,6 +286,20 @@ class TaskService:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise illegal("pageSize", f"must be between 1 and {MAX_PAGE_SIZE}")
         return await self.views.page(owner_id, family.value, page_num, page_size)
+
+
+def priced(plan: TaskPlan) -> Priced:
+    """What the price table needs to know of a task."""
+    params = plan.params
+    return Priced(
+        kind=plan.kind,
+        model_name=plan.model_name,
+        mode=str(params.get("mode") or "std"),
+        seconds=plan.video.seconds if plan.video is not None else 0,
+        sound=params.get("sound") == "on",
+        images=plan.image.count if plan.image is not None else 0,
+        has_reference_image=bool(params.get("image")),
+    )
 
 
 def _blank_image_value(params: dict[str, Any], path: str) -> None:

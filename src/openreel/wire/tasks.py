@@ -7,6 +7,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openreel.wire.requests import WatermarkInfo
+
 T = TypeVar("T")
 
 
@@ -29,12 +31,15 @@ class TaskInfo(BaseModel):
 class VideoResult(BaseModel):
     id: str
     url: str
+    # Newer Kling docs: the same result with a visible watermark, when watermark_info asked.
+    watermark_url: str | None = None
     duration: str
 
 
 class ImageResult(BaseModel):
     index: int
     url: str
+    watermark_url: str | None = None
 
 
 class TaskResult(BaseModel):
@@ -54,9 +59,13 @@ class TaskData(BaseModel):
     task_result: TaskResult = Field(default_factory=TaskResult)
     created_at: int
     updated_at: int
+    # Newer Kling docs: the request's watermark_info, echoed.
+    watermark_info: WatermarkInfo | None = None
     # Additive (openreel): percent done, and place in the queue while submitted.
     progress: int = 0
     queue_position: int | None = None
+    # Units the task charged its key, on finished tasks ("0" when it failed).
+    final_unit_deduction: str | None = None
 
 
 class Envelope(BaseModel, Generic[T]):

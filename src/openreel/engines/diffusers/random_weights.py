@@ -4,7 +4,8 @@ so the engine loads them through its real path without a model hub.
 Two scales:
 
 - ``tiny``: the sizes of diffusers' own fast tests, for CPU tests (seconds per task);
-- ``full``: the published architectures (Wan2.1-I2V-14B, LTX-Video-2B) for ``bench/gpu.py``.
+- ``full``: the published architectures (Wan2.1-I2V-14B and T2V-14B, LTX-Video-2B, FLUX.2 [klein]
+  4B, Qwen-Image 20B) for ``bench/gpu.py``.
   Random weights cost the same to run as real ones. The text and image encoders run once per
   clip, so at full scale they keep their real widths (what the transformer sees) but only
   two layers, which saves disk and load time, not denoising time.
@@ -18,10 +19,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers
+from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
-__all__ = ["Scale", "WORDS", "save_ltx", "save_vace", "save_wan", "word_tokenizer"]
+__all__ = [
+    "Scale",
+    "WORDS",
+    "qwen_tokenizer",
+    "save_flux2_klein",
+    "save_ltx",
+    "save_qwen_image",
+    "save_vace",
+    "save_wan",
+    "save_wan_t2v",
+    "word_tokenizer",
+]
 
 Scale = Literal["tiny", "full"]
 WORDS = "a the cat dog zoom in pan left right turns head looks up walks camera slowly".split()
@@ -138,6 +150,26 @@ def save_wan(
     return path
 
 
+def save_wan_t2v(path: Path, *, scale: Scale, dtype: torch.dtype = torch.float32) -> Path:
+    """A Wan text-to-video ``WanPipeline`` at ``path`` (full: Wan2.1-T2V-14B's transformer, which
+    is the I2V one without the CLIP image branch and with 16 input channels)."""
+    from diffusers import WanPipeline, WanTransformer3DModel
+
+    config = {
+        key: value
+        for key, value in (_WAN_TINY if scale == "tiny" else _WAN_14B).items()
+        if key not in ("image_dim", "added_kv_proj_dim")
+    }
+    config["in_channels"] = 16
+    pipeline: Any = WanPipeline(
+        **_wan_shared(scale, dtype),
+        transformer=_built(WanTransformer3DModel, dtype=dtype, **config),
+        transformer_2=None,
+    )
+    pipeline.save_pretrained(path)
+    return path
+
+
 def save_vace(path: Path, *, scale: Scale, dtype: torch.dtype = torch.float32) -> Path:
     """A Wan VACE pipeline at ``path`` (full: Wan2.1-VACE-14B's transformer)."""
     from diffusers import WanVACEPipeline, WanVACETransformer3DModel
@@ -201,6 +233,160 @@ def save_ltx(path: Path, *, scale: Scale, dtype: torch.dtype = torch.float32) ->
         text_encoder=_built(T5EncoderModel, _t5_config(scale, 4096), dtype=dtype).eval(),
         tokenizer=word_tokenizer(),
         transformer=_built(LTXVideoTransformer3DModel, dtype=dtype, **transformer_config),
+    )
+    pipeline.save_pretrained(path)
+    return path
+
+
+# Qwen2.5-VL's chat tokens (the ids the text encoder's config names).
+QWEN_SPECIAL = [
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+    "<|image_pad|>", "<|video_pad|>",
+]  # fmt: skip
+
+
+def qwen_tokenizer() -> PreTrainedTokenizerFast:
+    """A Qwen2.5-VL-style tokenizer over ``WORDS`` with the chat and vision special tokens.
+
+    White space is a token of its own, as in Qwen's byte-level BPE, so the pipelines' prompt
+    templates take at least as many tokens as the count they cut off the front (34 for
+    Qwen-Image); a word-only split would leave nothing of a short prompt.
+    """
+    vocab = {"<unk>": 0} | {t: 1 + i for i, t in enumerate(QWEN_SPECIAL)}
+    vocab |= {w: len(vocab) + i for i, w in enumerate(WORDS)}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"\s|\w+|[^\w\s]"), behavior="isolated")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="<unk>",
+        pad_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        additional_special_tokens=QWEN_SPECIAL[1:],
+    )
+
+
+def qwen_vl_text_encoder(scale: Scale, tokenizer: Any, dtype: torch.dtype) -> Any:
+    """A Qwen2.5-VL encoder (full: Qwen2.5-VL-7B's text width, two layers; the vision tower,
+    which text-to-image never runs, tiny)."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in QWEN_SPECIAL}
+    hidden, heads, kv_heads, ffn, mrope = (
+        (16, 2, 2, 16, [1, 1, 2]) if scale == "tiny" else (3584, 28, 4, 18944, [16, 24, 24])
+    )
+    config = Qwen2_5_VLConfig(
+        text_config={
+            "hidden_size": hidden, "intermediate_size": ffn, "num_hidden_layers": 2,
+            "num_attention_heads": heads, "num_key_value_heads": kv_heads, "vocab_size": 64,
+            "rope_scaling": {"mrope_section": mrope, "rope_type": "default"},
+            "rope_theta": 1000000.0, "bos_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
+        },
+        vision_config={
+            "depth": 2, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2,
+            "out_hidden_size": hidden,
+        },
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )  # fmt: skip
+    return _built(Qwen2_5_VLForConditionalGeneration, config, dtype=dtype).eval()
+
+
+def save_qwen_image(path: Path, *, scale: Scale, dtype: torch.dtype = torch.float32) -> Path:
+    """A Qwen-Image text-to-image ``QwenImagePipeline`` at ``path`` (full: the 20B MMDiT and
+    the published VAE, whose configs are diffusers' defaults)."""
+    from diffusers import (
+        AutoencoderKLQwenImage,
+        FlowMatchEulerDiscreteScheduler,
+        QwenImagePipeline,
+        QwenImageTransformer2DModel,
+    )
+
+    tiny = scale == "tiny"
+    transformer_config: dict[str, Any] = (
+        {"patch_size": 2, "in_channels": 16, "out_channels": 4, "num_layers": 2,
+         "attention_head_dim": 16, "num_attention_heads": 3, "joint_attention_dim": 16,
+         "guidance_embeds": False, "axes_dims_rope": (8, 4, 4)}
+        if tiny
+        else {}
+    )  # fmt: skip
+    vae_config: dict[str, Any] = (
+        {"base_dim": 24, "z_dim": 4, "dim_mult": [1, 2, 4], "num_res_blocks": 1,
+         "temperal_downsample": [False, True], "latents_mean": [0.0] * 4,
+         "latents_std": [1.0] * 4}
+        if tiny
+        else {}
+    )  # fmt: skip
+    tokenizer = qwen_tokenizer()
+    pipeline: Any = QwenImagePipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=_built(AutoencoderKLQwenImage, dtype=torch.float32 if tiny else dtype, **vae_config),
+        text_encoder=qwen_vl_text_encoder(scale, tokenizer, dtype),
+        tokenizer=tokenizer,
+        transformer=_built(QwenImageTransformer2DModel, dtype=dtype, **transformer_config),
+    )
+    pipeline.save_pretrained(path)
+    return path
+
+
+# FLUX.2 [klein] 4B (black-forest-labs/FLUX.2-klein-4B): 5 double and 20 single blocks of
+# 24 heads × 128, 128 latent channels, text from three layers of Qwen3-4B (3 × 2560).
+_FLUX2_KLEIN_4B = {
+    "patch_size": 1, "in_channels": 128, "num_layers": 5, "num_single_layers": 20,
+    "attention_head_dim": 128, "num_attention_heads": 24, "joint_attention_dim": 7680,
+    "timestep_guidance_channels": 256, "axes_dims_rope": (32, 32, 32, 32),
+    "guidance_embeds": False,
+}  # fmt: skip
+_FLUX2_TINY = {
+    "patch_size": 1, "in_channels": 16, "num_layers": 1, "num_single_layers": 1,
+    "attention_head_dim": 16, "num_attention_heads": 2, "joint_attention_dim": 48,
+    "timestep_guidance_channels": 32, "axes_dims_rope": (4, 4, 4, 4), "guidance_embeds": False,
+}  # fmt: skip
+
+
+def save_flux2_klein(path: Path, *, scale: Scale, dtype: torch.dtype = torch.float32) -> Path:
+    """A FLUX.2 [klein] ``Flux2KleinPipeline`` (step-distilled) at ``path``. The pipeline reads
+    the text encoder's layers 9, 18 and 27, so it keeps 28 layers at either scale (tiny: 16
+    wide; full: Qwen3-4B's widths)."""
+    from diffusers import (
+        AutoencoderKLFlux2,
+        FlowMatchEulerDiscreteScheduler,
+        Flux2KleinPipeline,
+        Flux2Transformer2DModel,
+    )
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    tiny = scale == "tiny"
+    tokenizer = word_tokenizer()
+    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    text = (
+        Qwen3Config(
+            vocab_size=64, hidden_size=16, intermediate_size=16, num_hidden_layers=28,
+            num_attention_heads=2, num_key_value_heads=1, head_dim=8,
+            max_position_embeddings=1024,
+        )
+        if tiny
+        else Qwen3Config(
+            vocab_size=64, hidden_size=2560, intermediate_size=9728, num_hidden_layers=28,
+            num_attention_heads=32, num_key_value_heads=8, head_dim=128,
+            max_position_embeddings=40960,
+        )
+    )  # fmt: skip
+    vae_config: dict[str, Any] = (
+        {"block_out_channels": (8, 8), "down_block_types": ("DownEncoderBlock2D",) * 2,
+         "up_block_types": ("UpDecoderBlock2D",) * 2, "layers_per_block": 1,
+         "latent_channels": 4, "norm_num_groups": 4, "sample_size": 32}
+        if tiny
+        else {}  # the defaults are FLUX.2's VAE
+    )  # fmt: skip
+    config = _FLUX2_TINY if tiny else _FLUX2_KLEIN_4B
+    pipeline: Any = Flux2KleinPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=_built(AutoencoderKLFlux2, dtype=torch.float32 if tiny else dtype, **vae_config),
+        text_encoder=_built(Qwen3ForCausalLM, text, dtype=dtype).eval(),
+        tokenizer=tokenizer,
+        transformer=_built(Flux2Transformer2DModel, dtype=dtype, **config),
+        is_distilled=True,
     )
     pipeline.save_pretrained(path)
     return path

@@ -13,10 +13,13 @@ __all__ = ["BUILTIN", "adapter_class"]
 BUILTIN: dict[str, str] = {
     "wan_i2v": "openreel.engines.diffusers.adapters.wan:WanImageToVideo",
     "wan_flf2v": "openreel.engines.diffusers.adapters.wan:WanFirstLastFrame",
+    "wan_t2v": "openreel.engines.diffusers.adapters.wan:WanTextToVideo",
     "wan_vace": "openreel.engines.diffusers.adapters.vace:WanVace",
     "qwen_image_edit": "openreel.engines.diffusers.adapters.image_edit:QwenImageEdit",
-    "flux2_klein": "openreel.engines.diffusers.adapters.image_edit:Flux2KleinEdit",
+    "qwen_image": "openreel.engines.diffusers.adapters.text2image:QwenImage",
+    "flux2_klein": "openreel.engines.diffusers.adapters.image_edit:Flux2Klein",
     "ltx_video": "openreel.engines.diffusers.adapters.ltx:LtxVideo",
+    "ltx_t2v": "openreel.engines.diffusers.adapters.ltx:LtxTextToVideo",
 }
 
 

@@ -12,12 +12,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from openreel.engines.base import GenerationOutput, OutputFile, RenderJob
+from openreel.engines.base import GenerationOutput, ImageSpec, OutputFile, RenderJob
 from openreel.engines.diffusers.adapters.base import AdapterError, StepFn
+from openreel.engines.diffusers.adapters.guidance import guidance_scale
 from openreel.engines.diffusers.spec import ModelSpec
 from openreel.engines.imaging.canvas import ASPECTS
 from openreel.engines.imaging.loading import load_rgb
 from openreel.engines.imaging.masks import StaticFreeze
+from openreel.engines.imaging.png import save_png
 from openreel.media.images import probe_size
 from openreel.media.video import VideoWriter
 
@@ -26,10 +28,13 @@ __all__ = [
     "VideoPlan",
     "common_arguments",
     "frame_count",
+    "image_size",
+    "image_spec",
     "output_size",
     "picture",
     "plan_video",
     "step_callback",
+    "write_images",
     "write_video",
 ]
 
@@ -49,6 +54,29 @@ def frame_count(seconds: int, fps: int, max_frames: int, temporal: int) -> int:
     """Frames for ``seconds`` at the model's ``fps``, as ``temporal * k + 1``, capped."""
     wanted = min(max_frames, seconds * fps + 1)
     return max(1, (wanted - 1) // temporal * temporal + 1)
+
+
+def image_spec(job: RenderJob) -> ImageSpec:
+    if job.image is None:
+        raise AdapterError("an image job needs an image spec")
+    return job.image
+
+
+def image_size(job: RenderJob, spec: ModelSpec, multiple: int) -> tuple[int, int]:
+    """An image job's output size: the request's ``aspect_ratio``/``resolution`` size, capped
+    at the model's ``area``, sides rounded to ``multiple``."""
+    wanted = (image_spec(job).width, image_spec(job).height)
+    return output_size(*wanted, min(spec.area, wanted[0] * wanted[1]), multiple)
+
+
+def write_images(images: np.ndarray, job: RenderJob) -> GenerationOutput:
+    """``images`` (N, H, W, 3) floats in [0, 1] -> ``image_<i>.png`` in ``job.output_dir``."""
+    job.output_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for index, image in enumerate(images):
+        pixels = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+        files.append(save_png(pixels, job.output_dir / f"image_{index}.png"))
+    return GenerationOutput([OutputFile(path, "image/png") for path in files])
 
 
 @dataclass(frozen=True)
@@ -87,12 +115,15 @@ def common_arguments(
     job: RenderJob, spec: ModelSpec, on_step: StepFn, edit: LatentEdit | None = None
 ) -> dict[str, Any]:
     """The pipeline arguments every adapter passes the same way (``edit``: see
-    ``step_callback``)."""
+    ``step_callback``); the request's ``cfg_scale`` through ``guidance.guidance_scale``."""
+    cfg_scale = job.params.get("cfg_scale")
     return {
         "prompt": str(job.params.get("prompt") or ""),
         "negative_prompt": str(job.params.get("negative_prompt") or spec.negative_prompt),
         "num_inference_steps": spec.steps,
-        "guidance_scale": spec.guidance_scale,
+        "guidance_scale": guidance_scale(
+            None if cfg_scale is None else float(cfg_scale), spec.guidance_scale
+        ),
         "generator": torch.Generator(device="cpu").manual_seed(job.seed),
         "output_type": "np",
         "callback_on_step_end": step_callback(on_step, spec.steps, edit),

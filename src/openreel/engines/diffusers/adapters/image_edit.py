@@ -3,7 +3,8 @@
 - ``qwen_image_edit``: Qwen-Image-Edit-2509/2511 (``QwenImageEditPlusPipeline``). Its VL
   processor is built without its video half: the pipeline never passes videos, and the video
   processor needs torchvision, which the GPU extra does not install.
-- ``flux2_klein``: FLUX.2 [klein] 4B/9B (``Flux2KleinPipeline``), up to 4 references.
+- ``flux2_klein``: FLUX.2 [klein] 4B/9B (``Flux2KleinPipeline``), up to 4 references; the same
+  adapter serves text-to-image (``text2image.py``).
 
 Kling's pictures become the pipeline's numbered inputs ("Picture 1", "Picture 2"...): the
 subjects first, then the scene, then the style, and the prompt says what each one is for
@@ -19,11 +20,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from openreel.engines.base import Feature, GenerationOutput, OutputFile, RenderJob, TaskKind
+from openreel.engines.base import Feature, GenerationOutput, RenderJob, TaskKind
 from openreel.engines.diffusers.adapters.base import AdapterError, PipelineAdapter, StepFn
+from openreel.engines.diffusers.adapters.text2image import (
+    REFERENCE_SIDE,
+    no_negative_prompt,
+    qwen_true_cfg,
+    text_to_image,
+)
 from openreel.engines.diffusers.spec import ModelSpec
 
-__all__ = ["Flux2KleinEdit", "ImageEditAdapter", "QwenImageEdit", "edit_prompt"]
+__all__ = ["Flux2Klein", "ImageEditAdapter", "QwenImageEdit", "edit_prompt"]
 
 
 def edit_prompt(prompt: str, subjects: int, scene: bool, style: bool) -> str:
@@ -60,9 +67,6 @@ def still_image_processor(weights: Path) -> Any:
     return StillImageProcessor(image_processor=images, tokenizer=tokenizer)
 
 
-REFERENCE_SIDE = 1024
-
-
 class ImageEditAdapter(PipelineAdapter):
     """Subjects, scene and style as numbered reference pictures; PNGs out."""
 
@@ -78,15 +82,15 @@ class ImageEditAdapter(PipelineAdapter):
     ) -> GenerationOutput:
         from PIL import Image
 
-        from openreel.engines.diffusers.adapters.common import common_arguments, output_size
+        from openreel.engines.diffusers.adapters.common import (
+            common_arguments,
+            image_size,
+            image_spec,
+            write_images,
+        )
         from openreel.engines.imaging.loading import indexed_images, load_rgb
-        from openreel.engines.imaging.png import save_png
 
-        if job.image is None:
-            raise AdapterError("a multi-image2image job needs an image spec")
-        wanted = (job.image.width, job.image.height)
-        area = min(spec.area, wanted[0] * wanted[1])
-        width, height = output_size(*wanted, area, pipeline.vae_scale_factor * 2)
+        width, height = image_size(job, spec, pipeline.vae_scale_factor * 2)
         fields = [f for f, _ in indexed_images(job.images, "subject_image_list", "subject_image")]
         if not fields:
             raise AdapterError("subject_image_list needs at least one image")
@@ -103,15 +107,10 @@ class ImageEditAdapter(PipelineAdapter):
             image=pictures,
             height=height,
             width=width,
-            num_images_per_prompt=job.image.count,
+            num_images_per_prompt=image_spec(job).count,
             **self.model_arguments(arguments),
         )
-        job.output_dir.mkdir(parents=True, exist_ok=True)
-        files = []
-        for index, image in enumerate(result.images):
-            pixels = (image.clip(0, 1) * 255 + 0.5).astype("uint8")
-            files.append(save_png(pixels, job.output_dir / f"image_{index}.png"))
-        return GenerationOutput([OutputFile(path, "image/png") for path in files])
+        return write_images(result.images, job)
 
 
 class QwenImageEdit(ImageEditAdapter):
@@ -128,15 +127,26 @@ class QwenImageEdit(ImageEditAdapter):
         )
 
     def model_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        # Qwen's classifier-free guidance is "true CFG": it needs a negative prompt, even " ".
-        arguments["true_cfg_scale"] = arguments.pop("guidance_scale")
-        arguments["negative_prompt"] = arguments["negative_prompt"] or " "
-        return arguments
+        return qwen_true_cfg(arguments)
 
 
-class Flux2KleinEdit(ImageEditAdapter):
+class Flux2Klein(ImageEditAdapter):
+    """Multi-image-to-image, and text-to-image with or without one reference ``image``."""
+
     pipeline: ClassVar[str] = "Flux2KleinPipeline"
+    kinds: ClassVar[frozenset[TaskKind]] = frozenset(
+        {TaskKind.MULTI_IMAGE2IMAGE, TaskKind.IMAGE_GENERATION}
+    )
+    features: ClassVar[frozenset[Feature]] = frozenset(
+        {Feature.SCENE_IMAGE, Feature.STYLE_IMAGE, Feature.IMAGE_REFERENCE}
+    )
 
     def model_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        arguments.pop("negative_prompt")  # FLUX.2 takes none
-        return arguments
+        return no_negative_prompt(arguments)
+
+    def generate(
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
+    ) -> GenerationOutput:
+        if job.kind is TaskKind.IMAGE_GENERATION:
+            return text_to_image(pipeline, job, spec, on_step, self.model_arguments)
+        return super().generate(pipeline, job, spec, on_step)

@@ -1,8 +1,10 @@
-"""Wan 2.1/2.2 image-to-video (``WanImageToVideoPipeline``).
+"""Wan 2.1/2.2 image-to-video (``WanImageToVideoPipeline``) and text-to-video (``WanPipeline``).
 
 - ``wan_i2v``: a first-frame model (e.g. Wan2.1-I2V-14B-480P/720P-Diffusers).
 - ``wan_flf2v``: a first-and-last-frame model (Wan2.1-FLF2V-14B-720P-Diffusers): ``image_tail``
   goes to the pipeline's ``last_image``; these weights need a tail (refused at create without).
+- ``wan_t2v``: text-to-video (Wan2.1-T2V-14B/1.3B, Wan2.2-T2V-A14B, Wan2.2-TI2V-5B as
+  ``*-Diffusers``): the output takes the request's ``aspect_ratio``.
 
 Both honour ``static_mask`` by latent blending plus a pixel composite (``static_mask.py``).
 
@@ -19,7 +21,7 @@ from openreel.engines.base import Feature, GenerationOutput, RenderJob, TaskKind
 from openreel.engines.diffusers.adapters.base import PipelineAdapter, StepFn
 from openreel.engines.diffusers.spec import ModelSpec
 
-__all__ = ["WanFirstLastFrame", "WanImageToVideo"]
+__all__ = ["WanFirstLastFrame", "WanImageToVideo", "WanTextToVideo"]
 
 
 class WanImageToVideo(PipelineAdapter):
@@ -70,3 +72,28 @@ class WanFirstLastFrame(WanImageToVideo):
     features: ClassVar[frozenset[Feature]] = frozenset({Feature.IMAGE_TAIL, Feature.STATIC_MASK})
     required: ClassVar[frozenset[Feature]] = frozenset({Feature.IMAGE_TAIL})
     uses_tail: ClassVar[bool] = True
+
+
+class WanTextToVideo(PipelineAdapter):
+    pipeline: ClassVar[str] = "WanPipeline"
+    kinds: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.TEXT2VIDEO})
+    features: ClassVar[frozenset[Feature]] = frozenset()
+
+    def generate(
+        self, pipeline: Any, job: RenderJob, spec: ModelSpec, on_step: StepFn
+    ) -> GenerationOutput:
+        from openreel.engines.diffusers.adapters.common import (
+            common_arguments,
+            plan_video,
+            write_video,
+        )
+
+        multiple = pipeline.vae_scale_factor_spatial * pipeline.transformer.config.patch_size[1]
+        plan = plan_video(job, spec, (), multiple, pipeline.vae_scale_factor_temporal)
+        result = pipeline(
+            height=plan.height,
+            width=plan.width,
+            num_frames=plan.frames,
+            **common_arguments(job, spec, on_step),
+        )
+        return write_video(result.frames[0], job, spec.fps)

@@ -1,4 +1,4 @@
-"""Schemathesis hooks (``SCHEMATHESIS_HOOKS=tests.fuzz.kling_checks``): the custom check that
+"""Schemathesis hooks (``SCHEMATHESIS_HOOKS=tests.support.kling_checks``): the custom check that
 every error answer is Kling's envelope."""
 
 from __future__ import annotations
