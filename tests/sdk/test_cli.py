@@ -133,6 +133,31 @@ def test_multi_image2video_and_multi_image2image(
             assert image.width * 3 == image.height * 4
 
 
+@pytest.mark.db
+def test_text2video_and_images_on_the_default_engine(live: Live, tmp_path: Path) -> None:
+    # The classic engine answers both with test cards: real files of the asked geometry.
+    clip = tmp_path / "t2v.mp4"
+    video = openreel(
+        live, "text2video", "a lighthouse at dusk", "--aspect-ratio", "1:1",
+        "-o", str(clip), "--json",
+    )  # fmt: skip
+    assert as_json(video)["task_status"] == "succeed"
+    with av.open(str(clip)) as container:
+        context = container.streams.video[0].codec_context
+        assert context.width == context.height
+
+    out = tmp_path / "t2i"
+    images = openreel(
+        live, "images", "a red fox in snow", "-n", "2", "--aspect-ratio", "16:9",
+        "-o", str(out), "--json",
+    )  # fmt: skip
+    files = [Path(f) for f in as_json(images)["files"]]
+    assert len(files) == 2
+    for file in files:
+        with Image.open(file) as image:
+            assert image.width * 9 == image.height * 16
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
