@@ -59,13 +59,29 @@ Output = Annotated[
 ]
 EndpointOpt = Annotated[
     Endpoint | None,
-    typer.Option("--endpoint", help="Endpoint of the task [default: look on all three]"),
+    typer.Option("--endpoint", help="Endpoint of the task [default: look on every one]"),
 ]
 Prompt = Annotated[str | None, typer.Option("--prompt", help="What should happen")]
 NegativePrompt = Annotated[str | None, typer.Option("--negative-prompt")]
 Model = Annotated[str | None, typer.Option("--model", help="model_name, e.g. kling-v1-6")]
 Mode = Annotated[str | None, typer.Option("--mode", help="std or pro")]
 Duration = Annotated[int | None, typer.Option("--duration", help="5 or 10 seconds")]
+VideoAspect = Annotated[str | None, typer.Option("--aspect-ratio", help="16:9, 9:16 or 1:1")]
+ImageAspect = Annotated[
+    str | None, typer.Option("--aspect-ratio", help="16:9, 1:1, 4:3, ... (8 ratios)")
+]
+Count = Annotated[int | None, typer.Option("-n", "--n", help="How many images (1-9)")]
+Resolution = Annotated[str | None, typer.Option("--resolution", help="1k or 2k")]
+CfgScale = Annotated[
+    float | None, typer.Option("--cfg-scale", help="0-1: how strictly to follow the prompt")
+]
+Camera = Annotated[
+    str | None, typer.Option("--camera", help="zoom=5, pan=-3, ... or a preset: down_back")
+]
+ImagesOutput = Annotated[
+    Path | None,
+    typer.Option("-o", "--output", help="Directory for the images (implies --wait)"),
+]
 CallbackUrl = Annotated[str | None, typer.Option("--callback-url")]
 ExternalId = Annotated[str | None, typer.Option("--external-task-id")]
 
@@ -208,9 +224,7 @@ def image2video(
             "(pixels, origin bottom-left); up to 6",
         ),
     ] = None,  # fmt: skip
-    camera: Annotated[
-        str | None, typer.Option("--camera", help="zoom=5, pan=-3, ... or a preset: down_back")
-    ] = None,
+    camera: Camera = None,
     mode: Mode = None,
     duration: Duration = None,
     model: Model = None,
@@ -252,9 +266,7 @@ def multi_image2video(
     images: Annotated[list[str], typer.Argument(help="1 to 4 image files or URLs")],
     prompt: Prompt = None,
     negative_prompt: NegativePrompt = None,
-    aspect_ratio: Annotated[
-        str | None, typer.Option("--aspect-ratio", help="16:9, 9:16 or 1:1")
-    ] = None,
+    aspect_ratio: VideoAspect = None,
     mode: Mode = None,
     duration: Duration = None,
     model: Model = None,
@@ -287,25 +299,131 @@ def multi_image2video(
         _finish(client, task, wait=wait, output=output, timeout=timeout, as_json=as_json)
 
 
+def text2video(
+    prompt: Annotated[str, typer.Argument(help="What the video shows")],
+    negative_prompt: NegativePrompt = None,
+    aspect_ratio: VideoAspect = None,
+    camera: Camera = None,
+    mode: Mode = None,
+    duration: Duration = None,
+    cfg_scale: CfgScale = None,
+    model: Model = None,
+    callback_url: CallbackUrl = None,
+    external_task_id: ExternalId = None,
+    wait: Wait = False,
+    output: Output = None,
+    timeout: Timeout = 600.0,
+    as_json: AsJson = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Make a 5 or 10 s video from a prompt alone.
+
+    openreel's default (classic) engine renders a test card (the prompt over a moving
+    background), not a generation: a placeholder with the size and length a model would give.
+
+    Examples:
+      openreel text2video "a lighthouse at dusk, waves" --aspect-ratio 9:16 -o lighthouse.mp4
+      openreel text2video "city at night" --model kling-v1 --camera zoom=5 --duration 5 --wait
+    """
+    params = _common(
+        negative_prompt=negative_prompt,
+        aspect_ratio=aspect_ratio,
+        camera_control=_camera(camera),
+        mode=mode,
+        duration=duration,
+        cfg_scale=cfg_scale,
+        model_name=model,
+        callback_url=callback_url,
+        external_task_id=external_task_id,
+    )
+    with _client(base_url, api_key) as client:
+        task = client.text2video(prompt, **params)
+        _finish(client, task, wait=wait, output=output, timeout=timeout, as_json=as_json)
+
+
+def _not_an_image_file(prompt: str) -> None:
+    # `openreel images` composed subjects up to 0.1.0; an old script passes image files here.
+    if Path(prompt).suffix.lower() in (".png", ".jpg", ".jpeg") and Path(prompt).is_file():
+        raise typer.BadParameter(
+            f"{prompt!r} is an image file: `openreel images` takes a prompt (text-to-image); "
+            "subjects are composed by `openreel multi-image2image`",
+            param_hint="PROMPT",
+        )
+
+
 def images(
+    prompt: Annotated[str, typer.Argument(help="What the images show")],
+    image: Annotated[
+        str | None,
+        typer.Option("--image", help="Reference image file or URL (image-to-image)"),
+    ] = None,
+    image_reference: Annotated[
+        str | None,
+        typer.Option("--image-reference", help="With --image: keep its subject or its face"),
+    ] = None,
+    image_fidelity: Annotated[
+        float | None, typer.Option("--image-fidelity", help="0-1: how closely to follow --image")
+    ] = None,
+    human_fidelity: Annotated[
+        float | None, typer.Option("--human-fidelity", help="0-1: with --image-reference subject")
+    ] = None,
+    n: Count = None,
+    aspect_ratio: ImageAspect = None,
+    resolution: Resolution = None,
+    negative_prompt: NegativePrompt = None,
+    model: Model = None,
+    callback_url: CallbackUrl = None,
+    external_task_id: ExternalId = None,
+    wait: Wait = False,
+    output: ImagesOutput = None,
+    timeout: Timeout = 600.0,
+    as_json: AsJson = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Make images from a prompt (text-to-image), or from a prompt and one reference image.
+
+    openreel's default (classic) engine renders test cards, not generations. Subjects composed
+    on a scene: see multi-image2image.
+
+    Examples:
+      openreel images "a red fox in snow" -n 4 --aspect-ratio 1:1 -o foxes/
+      openreel images "as an astronaut" --image me.jpg --image-reference face -o out/
+    """
+    _not_an_image_file(prompt)
+    params = _common(
+        image=image,
+        image_reference=image_reference,
+        image_fidelity=image_fidelity,
+        human_fidelity=human_fidelity,
+        n=n,
+        aspect_ratio=aspect_ratio,
+        resolution=resolution,
+        negative_prompt=negative_prompt,
+        model_name=model,
+        callback_url=callback_url,
+        external_task_id=external_task_id,
+    )
+    with _client(base_url, api_key) as client:
+        task = client.images(prompt, **params)
+        _finish(client, task, wait=wait, output=output, timeout=timeout, as_json=as_json)
+
+
+def multi_image2image(
     subjects: Annotated[list[str], typer.Argument(help="1 to 4 subject image files or URLs")],
     scene: Annotated[str | None, typer.Option("--scene", help="Background image")] = None,
     style: Annotated[str | None, typer.Option("--style", help="Style reference image")] = None,
-    n: Annotated[int | None, typer.Option("-n", help="How many images (1-9)")] = None,
-    aspect_ratio: Annotated[
-        str | None, typer.Option("--aspect-ratio", help="16:9, 1:1, 4:3, ... (8 ratios)")
-    ] = None,
-    resolution: Annotated[str | None, typer.Option("--resolution", help="1k or 2k")] = None,
+    n: Count = None,
+    aspect_ratio: ImageAspect = None,
+    resolution: Resolution = None,
     prompt: Prompt = None,
     negative_prompt: NegativePrompt = None,
     model: Model = None,
     callback_url: CallbackUrl = None,
     external_task_id: ExternalId = None,
     wait: Wait = False,
-    output: Annotated[
-        Path | None,
-        typer.Option("-o", "--output", help="Directory for the images (implies --wait)"),
-    ] = None,
+    output: ImagesOutput = None,
     timeout: Timeout = 600.0,
     as_json: AsJson = False,
     base_url: BaseUrl = None,
@@ -314,7 +432,7 @@ def images(
     """Compose subjects into new images (multi-image-to-image).
 
     Example:
-      openreel images cat.png hat.png --scene beach.jpg -n 4 --aspect-ratio 1:1 -o out/
+      openreel multi-image2image cat.png hat.png --scene beach.jpg -n 4 --aspect-ratio 1:1 -o out/
     """
     params = _common(
         scene=scene,
@@ -409,6 +527,22 @@ def wait_task(
         _finish(client, task, wait=True, output=output, timeout=timeout, as_json=as_json)
 
 
+def cancel(
+    task_id: TaskId,
+    endpoint: EndpointOpt = None,
+    as_json: AsJson = False,
+    base_url: BaseUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Cancel a submitted or processing task: it ends failed (an openreel extension).
+
+    Example: openreel cancel 1795249480926000001 --endpoint text2video
+    """
+    with _client(base_url, api_key) as client:
+        task = _find(client, task_id, endpoint)
+        _show(client.cancel(task), as_json)
+
+
 def download(
     task_id: TaskId,
     endpoint: EndpointOpt = None,
@@ -430,11 +564,14 @@ def download(
 
 COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("image2video", image2video),
+    ("text2video", text2video),
     ("multi-image2video", multi_image2video),
     ("images", images),
+    ("multi-image2image", multi_image2image),
     ("get", get),
     ("list", list_tasks),
     ("wait", wait_task),
+    ("cancel", cancel),
     ("download", download),
 ]
 

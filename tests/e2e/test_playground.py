@@ -360,6 +360,23 @@ def test_server_errors_are_shown_next_to_their_field(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+@pytest.mark.db
+def test_a_missing_key_met_by_the_task_list_says_where_keys_come_from(
+    browser: Browser, server: ServerProcess
+) -> None:
+    # Emptying the key and leaving the field refreshes the task list, which meets 1001 on its
+    # own (no create involved): the hint must be there too. Before, a create's answer and
+    # this refresh's raced for the same slot, and the refresh's had no hint.
+    page = open_page(browser, server, 1280, 900)
+    page.click("h1")  # leave the field holding the key: the next edit is a change
+    page.fill("#api-key", "")
+    page.press("#api-key", "Tab")
+    key_error = page.locator("#err-api-key")
+    key_error.wait_for()
+    assert "enter the API key the server printed" in key_error.inner_text()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_narrow_screen_and_keyboard_only(
     browser: Browser,
     server: ServerProcess,

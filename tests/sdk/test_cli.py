@@ -109,7 +109,7 @@ def test_masks_and_camera_options_reach_the_server(
     assert as_json(camera)["task_status"] == "succeed"
 
 
-def test_multi_image2video_and_images(
+def test_multi_image2video_and_multi_image2image(
     live: Live, pictures: dict[str, Path], tmp_path: Path
 ) -> None:
     video = openreel(
@@ -123,7 +123,7 @@ def test_multi_image2video_and_images(
 
     out = tmp_path / "imgs"
     images = openreel(
-        live, "images", str(pictures["subject"]), "--scene", str(pictures["photo"]),
+        live, "multi-image2image", str(pictures["subject"]), "--scene", str(pictures["photo"]),
         "-n", "2", "--aspect-ratio", "4:3", "-o", str(out), "--json",
     )  # fmt: skip
     files = [Path(f) for f in as_json(images)["files"]]
@@ -131,6 +131,31 @@ def test_multi_image2video_and_images(
     for file in files:
         with Image.open(file) as image:
             assert image.width * 3 == image.height * 4
+
+
+@pytest.mark.db
+def test_text2video_and_images_on_the_default_engine(live: Live, tmp_path: Path) -> None:
+    # The classic engine answers both with test cards: real files of the asked geometry.
+    clip = tmp_path / "t2v.mp4"
+    video = openreel(
+        live, "text2video", "a lighthouse at dusk", "--aspect-ratio", "1:1",
+        "-o", str(clip), "--json",
+    )  # fmt: skip
+    assert as_json(video)["task_status"] == "succeed"
+    with av.open(str(clip)) as container:
+        context = container.streams.video[0].codec_context
+        assert context.width == context.height
+
+    out = tmp_path / "t2i"
+    images = openreel(
+        live, "images", "a red fox in snow", "-n", "2", "--aspect-ratio", "16:9",
+        "-o", str(out), "--json",
+    )  # fmt: skip
+    files = [Path(f) for f in as_json(images)["files"]]
+    assert len(files) == 2
+    for file in files:
+        with Image.open(file) as image:
+            assert image.width * 9 == image.height * 16
 
 
 @pytest.mark.parametrize(
@@ -171,8 +196,12 @@ def test_exit_codes_for_auth_failure_and_timeout(live: Live, pictures: dict[str,
 
 
 @pytest.mark.parametrize(
-    "command", ["image2video", "multi-image2video", "images", "get", "list", "wait", "download"]
-)
+    "command",
+    [
+        "image2video", "text2video", "multi-image2video", "images", "multi-image2image",
+        "get", "list", "wait", "cancel", "download",
+    ],
+)  # fmt: skip
 def test_every_command_has_help_with_an_example(live: Live, command: str) -> None:
     done = openreel(live, command, "--help")
     assert done.returncode == 0

@@ -127,7 +127,7 @@ async def test_async_client_end_to_end(live: Live, tmp_path: Path) -> None:
         assert done.task_status == "succeed"
         (saved,) = await client.download(done, tmp_path / "a.mp4")
         assert video_seconds(saved) == pytest.approx(5, abs=0.1)
-        again = await client.get("async-one")  # by external_task_id
+        again = await client.get("async-one", "image2video")  # by external_task_id
         assert again.task_id == task.task_id
         listed = await client.list(Endpoint.IMAGE2VIDEO, page_size=50)
         assert task.task_id in [t.task_id for t in listed]
@@ -155,7 +155,7 @@ def test_get_list_and_iterate(client: Client) -> None:
     assert len(ids) == len(set(ids))
     newest_first = [i for i in ids if i in {t.task_id for t in made}]
     assert newest_first == [t.task_id for t in reversed(made)]
-    assert client.get("page-1").task_id == made[1].task_id
+    assert client.get("page-1", endpoint="image2video").task_id == made[1].task_id
     assert client.list(page=1, page_size=1)[0].task_id == ids[0]
 
 
@@ -166,7 +166,7 @@ def test_kling_ak_sk_mode_signs_and_refreshes_jwts(live: Live) -> None:
         first = client.image2video(image_bytes(), prompt="zoom in")
         token = client.config.signer.token()
         time.sleep(2.2)
-        assert client.get(first.task_id).task_id == first.task_id
+        assert client.get(first).task_id == first.task_id
         assert client.config.signer.token() != token
     with Client(live.url, access_key=live.access_key, secret_key="w" * 43) as client:
         with pytest.raises(AuthenticationError) as failed:
@@ -382,7 +382,7 @@ def test_targets_paths_and_auth(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENREEL_BASE_URL", "http://example.test:8000/kling/v1")
     monkeypatch.setenv("OPENREEL_API_KEY", "or_env")
     env = Recorder()
-    Client(http_client=httpx.Client(transport=env)).get("7")
+    Client(http_client=httpx.Client(transport=env)).get("7", "image2video")
     assert str(env.seen[0].url) == "http://example.test:8000/kling/v1/videos/image2video/7"
     assert env.seen[0].headers["authorization"] == "Bearer or_env"
 
@@ -402,7 +402,7 @@ def test_retries_429_and_5xx_with_backoff(monkeypatch: pytest.MonkeyPatch) -> No
     down = Recorder(*[httpx.Response(500, json={"code": 5000, "message": "boom"})] * 4)
     client = Client("http://x.test", "k", http_client=httpx.Client(transport=down))
     with pytest.raises(InternalServerError, match="boom"):
-        client.get("1")
+        client.get("1", "image2video")
     assert len(down.seen) == 4  # the first try and 3 retries
 
 

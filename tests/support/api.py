@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+import httpx
 from fastapi.testclient import TestClient
 
 from openreel.auth.keys import IssuedKey, issue_key
+from openreel.sdk import Client
 from openreel.services import Services
 
 
@@ -44,3 +46,12 @@ class Api:
 
     def auth(self, key: IssuedKey) -> dict[str, str]:
         return {"Authorization": f"Bearer {key.api_key}"}
+
+    def sdk(self, key: IssuedKey) -> Client:
+        """An SDK client that talks to this app in-process (the TestClient is an httpx
+        client) with ``key``."""
+        return Client(str(self.client.base_url), key.api_key, http_client=self.http)
+
+    @property
+    def http(self) -> httpx.Client:
+        return cast(httpx.Client, self.client)

@@ -1,4 +1,4 @@
-"""Request bodies of the three create endpoints, built from SDK arguments.
+"""Request bodies of the create endpoints, built from SDK arguments.
 
 Images are turned into wire values (``inputs.image_value``: URLs as is, local images checked
 and base64-encoded); then the body is checked with the server's own request models
@@ -21,23 +21,33 @@ from openreel.wire.parsing import parse_request
 __all__ = [
     "CommonParams",
     "Image2VideoParams",
+    "ImagesParams",
     "MultiImage2ImageParams",
     "MultiImage2VideoParams",
+    "Text2VideoParams",
     "image2video_body",
+    "images_body",
     "multi_image2image_body",
     "multi_image2video_body",
+    "text2video_body",
 ]
 
 Point = Mapping[str, int] | Sequence[int]
 
 
-class CommonParams(TypedDict, total=False):
+class TaskParams(TypedDict, total=False):
+    """What every create takes besides ``prompt`` (a positional argument of the text-led
+    methods, ``text2video`` and ``images``)."""
+
     model_name: str
-    prompt: str
     negative_prompt: str
     callback_url: str
     external_task_id: str  # one is generated when omitted, so a retried create is safe
     extra: dict[str, Any]  # more body fields, sent as given
+
+
+class CommonParams(TaskParams, total=False):
+    prompt: str
 
 
 class DynamicMaskParam(TypedDict):
@@ -53,6 +63,24 @@ class Image2VideoParams(CommonParams, total=False):
     mode: str  # "std" | "pro"
     duration: str | int  # 5 | 10
     cfg_scale: float
+
+
+class Text2VideoParams(TaskParams, total=False):
+    camera_control: Mapping[str, Any]
+    mode: str
+    duration: str | int
+    cfg_scale: float
+    aspect_ratio: str  # 16:9 | 9:16 | 1:1
+
+
+class ImagesParams(TaskParams, total=False):
+    image: ImageInput  # one reference image: image-to-image
+    image_reference: str  # subject | face (which part of `image` to keep)
+    image_fidelity: float  # 0..1, how closely to follow `image`
+    human_fidelity: float  # 0..1, with image_reference "subject"
+    n: int
+    aspect_ratio: str
+    resolution: str
 
 
 class MultiImage2VideoParams(CommonParams, total=False):
@@ -71,6 +99,8 @@ class MultiImage2ImageParams(CommonParams, total=False):
 
 _FAMILY = {
     Endpoint.IMAGE2VIDEO: Family.IMAGE2VIDEO,
+    Endpoint.TEXT2VIDEO: Family.TEXT2VIDEO,
+    Endpoint.IMAGE_GENERATION: Family.IMAGE_GENERATIONS,
     Endpoint.MULTI_IMAGE2VIDEO: Family.MULTI_IMAGE2VIDEO,
     Endpoint.MULTI_IMAGE2IMAGE: Family.MULTI_IMAGE2IMAGE,
 }
@@ -159,3 +189,27 @@ def multi_image2image_body(
     if params.get("style") is not None:
         body["style_image"] = image_value(params["style"], "style_image", aspect=False)
     return _finish(Endpoint.MULTI_IMAGE2IMAGE, params, body, "n", "aspect_ratio", "resolution")
+
+
+def text2video_body(prompt: str | None, params: Text2VideoParams) -> dict[str, Any]:
+    body: dict[str, Any] = {} if prompt is None else {"prompt": prompt}
+    return _finish(
+        Endpoint.TEXT2VIDEO, params, body,
+        "camera_control", "mode", "duration", "cfg_scale", "aspect_ratio",
+    )  # fmt: skip
+
+
+def images_body(prompt: str | None, params: ImagesParams) -> dict[str, Any]:
+    """Text-to-image, or image-to-image from one reference (``image``); never subjects
+    (that is ``multi_image2image_body``)."""
+    body: dict[str, Any] = {} if prompt is None else {"prompt": prompt}
+    if params.get("image") is not None:
+        body["image"] = image_value(params["image"], "image")
+    if "subject_image_list" in (params.get("extra") or {}):
+        raise LocalValidationError(
+            "subject_image_list: subjects are composed by multi_image2image, not images"
+        )
+    return _finish(
+        Endpoint.IMAGE_GENERATION, params, body,
+        "image_reference", "image_fidelity", "human_fidelity", "n", "aspect_ratio", "resolution",
+    )  # fmt: skip

@@ -10,6 +10,8 @@ Example::
     client.download(task, "cat.mp4")
     # or all at once:
     client.run("image2video", "cat.jpg", prompt="...", output="cat.mp4")
+    # a task id instead of a Task names its endpoint:
+    client.wait("7534...", endpoint="text2video")
 """
 
 from __future__ import annotations
@@ -27,22 +29,28 @@ import httpx
 from openreel.sdk import flows
 from openreel.sdk.bodies import (
     Image2VideoParams,
+    ImagesParams,
     MultiImage2ImageParams,
     MultiImage2VideoParams,
+    Text2VideoParams,
     image2video_body,
+    images_body,
     multi_image2image_body,
     multi_image2video_body,
+    text2video_body,
 )
 from openreel.sdk.config import ClientConfig, resolve_config
 from openreel.sdk.flows import Answer, Broken, Call, Fetch, Fetched, Flow, Sleep
 from openreel.sdk.inputs import ImageInput
 from openreel.sdk.models import Endpoint, Task
+from openreel.sdk.refs import endpoint_of, task_ref
 from openreel.wire.account import AccountCosts
 
 __all__ = ["AsyncClient", "Client", "RunResult"]
 
 T = TypeVar("T")
 EndpointName = Endpoint | str
+TaskOrId = Task | str
 ProgressFn = Callable[[Task], None]
 
 
@@ -100,6 +108,10 @@ class _Base:
     ) -> Flow[Task]:
         if endpoint is Endpoint.IMAGE2VIDEO:
             body = image2video_body(inputs, cast(Image2VideoParams, params))
+        elif endpoint is Endpoint.TEXT2VIDEO:
+            body = text2video_body(inputs, cast(Text2VideoParams, params))
+        elif endpoint is Endpoint.IMAGE_GENERATION:
+            body = images_body(inputs, cast(ImagesParams, params))
         elif endpoint is Endpoint.MULTI_IMAGE2VIDEO:
             body = multi_image2video_body(inputs, cast(MultiImage2VideoParams, params))
         else:
@@ -110,6 +122,18 @@ class _Base:
         self, subjects: Sequence[ImageInput], params: MultiImage2ImageParams
     ) -> dict[str, Any]:
         return multi_image2image_body(subjects, params, comet_style=self.config.comet_style)
+
+    def _get_flow(self, task: object, endpoint: object) -> Flow[Task]:
+        ref = task_ref(task, endpoint, "get")
+        return flows.get(self.config, ref.endpoint, ref.task_id, self.policy)
+
+    def _cancel_flow(self, task: object, endpoint: object) -> Flow[Task]:
+        ref = task_ref(task, endpoint, "cancel")
+        return flows.cancel(self.config, ref.endpoint, ref.task_id, self.policy)
+
+    def _list_flow(self, endpoint: object, page: int, page_size: int) -> Flow[builtins.list[Task]]:
+        where = endpoint_of(endpoint, "list")
+        return flows.list_page(self.config, where, page, page_size, self.policy)
 
     def _account_flow(
         self, start_time: int | None, end_time: int | None, name: str | None
@@ -170,6 +194,16 @@ class Client(_Base):
         """Create an image-to-video task (``image``, or only ``image_tail``)."""
         return self._drive(self._create_flow(Endpoint.IMAGE2VIDEO, image2video_body(image, params)))
 
+    def text2video(self, prompt: str | None = None, **params: Unpack[Text2VideoParams]) -> Task:
+        """Create a text-to-video task (``aspect_ratio`` 16:9, 9:16 or 1:1)."""
+        return self._drive(self._create_flow(Endpoint.TEXT2VIDEO, text2video_body(prompt, params)))
+
+    def images(self, prompt: str | None = None, **params: Unpack[ImagesParams]) -> Task:
+        """Create a text-to-image task, or image-to-image from one reference ``image``
+        (``image_reference`` "subject" or "face"). Subjects: ``multi_image2image``."""
+        body = images_body(prompt, params)
+        return self._drive(self._create_flow(Endpoint.IMAGE_GENERATION, body))
+
     def multi_image2video(
         self, images: Sequence[ImageInput], **params: Unpack[MultiImage2VideoParams]
     ) -> Task:
@@ -186,16 +220,20 @@ class Client(_Base):
 
     # ------------------------------------------------------------------ tasks
 
-    def get(self, task_id: str, endpoint: EndpointName = Endpoint.IMAGE2VIDEO) -> Task:
-        """A task by ``task_id`` or ``external_task_id``, on the endpoint that created it."""
-        return self._drive(flows.get(self.config, Endpoint(endpoint), task_id, self.policy))
+    def get(self, task: TaskOrId, endpoint: EndpointName | None = None) -> Task:
+        """The current state of a task: a ``Task``, or a ``task_id`` / ``external_task_id``
+        with the ``endpoint`` that created it."""
+        return self._drive(self._get_flow(task, endpoint))
+
+    def cancel(self, task: TaskOrId, *, endpoint: EndpointName | None = None) -> Task:
+        """Cancel a submitted or processing task (it ends ``failed``); openreel only."""
+        return self._drive(self._cancel_flow(task, endpoint))
 
     def list(
         self, endpoint: EndpointName = Endpoint.IMAGE2VIDEO, page: int = 1, page_size: int = 30
     ) -> builtins.list[Task]:
         """One page of tasks, newest first."""
-        flow = flows.list_page(self.config, Endpoint(endpoint), page, page_size, self.policy)
-        return self._drive(flow)
+        return self._drive(self._list_flow(endpoint, page, page_size))
 
     def iterate(
         self, endpoint: EndpointName = Endpoint.IMAGE2VIDEO, page_size: int = 100
@@ -211,22 +249,33 @@ class Client(_Base):
 
     def wait(
         self,
-        task: Task,
+        task: TaskOrId,
         *,
+        endpoint: EndpointName | None = None,
         timeout: float | None = 600.0,
         on_progress: ProgressFn | None = None,
         raise_on_failure: bool = True,
     ) -> Task:
         """Poll (with growing intervals) until the task ends or ``timeout`` seconds pass."""
+        ref = task_ref(task, endpoint, "wait")
         options = self._wait_options(timeout, on_progress, raise_on_failure)
-        return self._drive(flows.wait(self.config, task, options, self.policy))
+        start = self._drive(flows.current(self.config, ref, self.policy))
+        return self._drive(flows.wait(self.config, start, options, self.policy))
 
-    def download(self, task: Task, dest: str | Path | None = None) -> builtins.list[Path]:
+    def download(
+        self,
+        task: TaskOrId,
+        dest: str | Path | None = None,
+        *,
+        endpoint: EndpointName | None = None,
+    ) -> builtins.list[Path]:
         """Save the task's results (a file path for one result, else a directory)."""
+        ref = task_ref(task, endpoint, "download")
+        found = self._drive(flows.current(self.config, ref, self.policy))
         dest_path = Path(dest) if dest is not None else None
         return [
             self._drive(flows.download(url, path, kind, self.policy))
-            for url, path, kind in flows.download_targets(task, dest_path)
+            for url, path, kind in flows.download_targets(found, dest_path)
         ]
 
     def run(
@@ -239,8 +288,10 @@ class Client(_Base):
         **params: Any,
     ) -> RunResult:
         """Create, wait and download in one call: ``run("image2video", "cat.jpg", ...)``;
-        ``inputs`` is what the endpoint's method takes first (one image, or a list)."""
-        created = self._drive(self._any_create_flow(Endpoint(endpoint), inputs, params))
+        ``inputs`` is what the endpoint's method takes first (one image, a list of images,
+        or the prompt of ``text2video`` and ``image_generation``)."""
+        flow = self._any_create_flow(endpoint_of(endpoint, "run"), inputs, params)
+        created = self._drive(flow)
         task = self.wait(created, timeout=timeout, on_progress=on_progress)
         return RunResult(task, self.download(task, output))
 
@@ -334,6 +385,16 @@ class AsyncClient(_Base):
         body = image2video_body(image, params)
         return await self._drive(self._create_flow(Endpoint.IMAGE2VIDEO, body))
 
+    async def text2video(
+        self, prompt: str | None = None, **params: Unpack[Text2VideoParams]
+    ) -> Task:
+        body = text2video_body(prompt, params)
+        return await self._drive(self._create_flow(Endpoint.TEXT2VIDEO, body))
+
+    async def images(self, prompt: str | None = None, **params: Unpack[ImagesParams]) -> Task:
+        body = images_body(prompt, params)
+        return await self._drive(self._create_flow(Endpoint.IMAGE_GENERATION, body))
+
     async def multi_image2video(
         self, images: Sequence[ImageInput], **params: Unpack[MultiImage2VideoParams]
     ) -> Task:
@@ -346,14 +407,16 @@ class AsyncClient(_Base):
         body = self._mi2i_body(subjects, params)
         return await self._drive(self._create_flow(Endpoint.MULTI_IMAGE2IMAGE, body))
 
-    async def get(self, task_id: str, endpoint: EndpointName = Endpoint.IMAGE2VIDEO) -> Task:
-        return await self._drive(flows.get(self.config, Endpoint(endpoint), task_id, self.policy))
+    async def get(self, task: TaskOrId, endpoint: EndpointName | None = None) -> Task:
+        return await self._drive(self._get_flow(task, endpoint))
+
+    async def cancel(self, task: TaskOrId, *, endpoint: EndpointName | None = None) -> Task:
+        return await self._drive(self._cancel_flow(task, endpoint))
 
     async def list(
         self, endpoint: EndpointName = Endpoint.IMAGE2VIDEO, page: int = 1, page_size: int = 30
     ) -> builtins.list[Task]:
-        flow = flows.list_page(self.config, Endpoint(endpoint), page, page_size, self.policy)
-        return await self._drive(flow)
+        return await self._drive(self._list_flow(endpoint, page, page_size))
 
     async def iterate(
         self, endpoint: EndpointName = Endpoint.IMAGE2VIDEO, page_size: int = 100
@@ -369,20 +432,31 @@ class AsyncClient(_Base):
 
     async def wait(
         self,
-        task: Task,
+        task: TaskOrId,
         *,
+        endpoint: EndpointName | None = None,
         timeout: float | None = 600.0,
         on_progress: ProgressFn | None = None,
         raise_on_failure: bool = True,
     ) -> Task:
+        ref = task_ref(task, endpoint, "wait")
         options = self._wait_options(timeout, on_progress, raise_on_failure)
-        return await self._drive(flows.wait(self.config, task, options, self.policy))
+        start = await self._drive(flows.current(self.config, ref, self.policy))
+        return await self._drive(flows.wait(self.config, start, options, self.policy))
 
-    async def download(self, task: Task, dest: str | Path | None = None) -> builtins.list[Path]:
+    async def download(
+        self,
+        task: TaskOrId,
+        dest: str | Path | None = None,
+        *,
+        endpoint: EndpointName | None = None,
+    ) -> builtins.list[Path]:
+        ref = task_ref(task, endpoint, "download")
+        found = await self._drive(flows.current(self.config, ref, self.policy))
         dest_path = Path(dest) if dest is not None else None
         return [
             await self._drive(flows.download(url, path, kind, self.policy))
-            for url, path, kind in flows.download_targets(task, dest_path)
+            for url, path, kind in flows.download_targets(found, dest_path)
         ]
 
     async def run(
@@ -394,7 +468,8 @@ class AsyncClient(_Base):
         on_progress: ProgressFn | None = None,
         **params: Any,
     ) -> RunResult:
-        created = await self._drive(self._any_create_flow(Endpoint(endpoint), inputs, params))
+        flow = self._any_create_flow(endpoint_of(endpoint, "run"), inputs, params)
+        created = await self._drive(flow)
         task = await self.wait(created, timeout=timeout, on_progress=on_progress)
         return RunResult(task, await self.download(task, output))
 

@@ -26,6 +26,7 @@ from openreel.sdk.errors import (
     error_for,
 )
 from openreel.sdk.models import Endpoint, Task
+from openreel.sdk.refs import TaskRef
 from openreel.wire.account import AccountCosts
 
 __all__ = [
@@ -39,9 +40,11 @@ __all__ = [
     "RetryPolicy",
     "Sleep",
     "WaitOptions",
-    "download_targets",
+    "cancel",
     "create",
+    "current",
     "download",
+    "download_targets",
     "get",
     "list_page",
     "wait",
@@ -183,6 +186,23 @@ def get(config: ClientConfig, endpoint: Endpoint, task_id: str, policy: RetryPol
     """A task by ``task_id`` (or by your ``external_task_id``)."""
     path = f"{endpoint.path(config.comet_style)}/{task_id}"
     data = yield from api(config, Call("GET", config.url(path)), policy)
+    return Task.of(data, endpoint)
+
+
+def current(config: ClientConfig, ref: TaskRef, policy: RetryPolicy) -> Flow[Task]:
+    """The ``Task`` the caller passed, else the task fetched by its id."""
+    if ref.task is not None:
+        return ref.task
+    return (yield from get(config, ref.endpoint, ref.task_id, policy))
+
+
+def cancel(
+    config: ClientConfig, endpoint: Endpoint, task_id: str, policy: RetryPolicy
+) -> Flow[Task]:
+    """Cancel a submitted or processing task (openreel's extension route): it ends ``failed``.
+    A task that already ended is refused with 1201 (``InvalidRequestError``)."""
+    path = f"{endpoint.path(config.comet_style)}/{task_id}/cancel"
+    data = yield from api(config, Call("POST", config.url(path)), policy)
     return Task.of(data, endpoint)
 
 

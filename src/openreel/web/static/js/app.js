@@ -1,7 +1,7 @@
-// The playground page: forms for the three endpoints, checks with the server's rules before
+// The playground page: forms for the five endpoints, checks with the server's rules before
 // sending, errors next to the field they name, and the task list.
 
-import { FieldError, SERVER, createTask, loadLimits, saveKey, savedKey } from "./api.js";
+import { SERVER, createTask, loadLimits, saveKey, savedKey } from "./api.js";
 import { BrushEditor } from "./brush.js";
 import { activeEndpoint, clearErrors, fieldError, showError } from "./errors.js";
 import { describeRules, loadImage } from "./images.js";
@@ -17,6 +17,7 @@ const state = {
   i2v: { image: null, tail: null },
   mi2v: [],
   mi2i: { subjects: [], scene: null, style: null },
+  t2i: { image: null },
 };
 let editor;
 let tasks;
@@ -76,6 +77,8 @@ function setupForms(limits) {
   $("#mi2i-subjects-help").textContent =
     `${mi2i.images.min} to ${mi2i.images.max} subject images: JPEG or PNG, each side at least ${limits.image.min_side} px.`;
 
+  setupTextLed(limits);
+
   // Camera: the type list and one slider per axis, in the server's range.
   options($("#camera-type"), i2v.camera.types, i2v.camera.types[0]);
   const sliders = $("#camera-sliders");
@@ -121,6 +124,40 @@ function setupForms(limits) {
     },
   );
   $("#brush-canvas").hidden = true;
+}
+
+/** The text2video and text-to-image forms. */
+function setupTextLed(limits) {
+  const { text2video: t2v, image_generation: t2i } = limits.endpoints;
+  const custom = limits.custom_models;
+  datalist($("#t2v-models"), [...Object.keys(t2v.models), ...custom]);
+  $("#t2v-model").value = t2v.default_model;
+  options($("#t2v-mode"), t2v.modes, t2v.modes[0]);
+  options($("#t2v-duration"), t2v.durations, t2v.durations[0]);
+  options($("#t2v-aspect"), t2v.aspect_ratios, t2v.aspect_ratios[0]);
+  $("#t2v-cfg").min = t2v.cfg_scale.min;
+  $("#t2v-cfg").max = t2v.cfg_scale.max;
+  options($("#t2v-camera-type"), ["none", ...t2v.camera.types], "none");
+  options($("#t2v-camera-axis"), Object.keys(t2v.camera.fields), "zoom");
+  const withCamera = Object.entries(t2v.models)
+    .filter(([, rules]) => rules.camera_simple.length)
+    .map(([name, rules]) => `${name} (${combos(rules.camera_simple)})`);
+  $("#t2v-camera-help").textContent = withCamera.length
+    ? `Kling models with camera control: ${withCamera.join("; ")}. Custom model names follow their engine.`
+    : "";
+  $("#t2v-camera-type").addEventListener("change", () => {
+    $("#t2v-camera-simple").hidden = $("#t2v-camera-type").value !== "simple";
+  });
+
+  datalist($("#t2i-models"), [...t2i.models, ...custom]);
+  $("#t2i-model").value = t2i.default_model;
+  options($("#t2i-aspect"), t2i.aspect_ratios, t2i.aspect_ratios[0]);
+  options($("#t2i-resolution"), t2i.resolutions, t2i.resolutions[0]);
+  options($("#t2i-reference"), ["none", ...t2i.image_reference], "none");
+  $("#t2i-n").min = t2i.n.min;
+  $("#t2i-n").max = t2i.n.max;
+  $("#t2i-fidelity").min = t2i.image_fidelity.min;
+  $("#t2i-fidelity").max = t2i.image_fidelity.max;
 }
 
 function syncCamera() {
@@ -280,6 +317,9 @@ function setupImages() {
       "err-i2v-tail",
     ),
   );
+  $("#t2i-image").addEventListener("change", (e) =>
+    pickOne(e.target, "image", true, (v) => (state.t2i.image = v), "t2i-image-info", "err-t2i-image"),
+  );
   const renderMi2v = () => renderThumbs($("#mi2v-list"), state.mi2v, renderMi2v);
   $("#mi2v-images").addEventListener("change", (e) =>
     pickMany(
@@ -374,9 +414,6 @@ async function submit(event) {
     status.textContent = `Task ${data.task_id} created.`;
   } catch (err) {
     status.textContent = "";
-    if (err instanceof FieldError && err.code === 1001) {
-      err.message = `${err.message}: enter the API key the server printed (or one from 'openreel keys create')`;
-    }
     showError(err);
   } finally {
     button.disabled = false;

@@ -43,8 +43,20 @@ export function clearErrors() {
   for (const node of $$("[aria-invalid]")) node.removeAttribute("aria-invalid");
 }
 
-export function showError(err, focus = true) {
+const KEY_HINT = "enter the API key the server printed (or one from 'openreel keys create')";
+
+/** The message to show: a missing key (1001) says where a key comes from, whichever call
+ * (a create, the task list's refresh) met it first. */
+function explain(err) {
   const message = err.message || String(err);
+  if (err instanceof FieldError && err.code === 1001 && !message.includes(KEY_HINT)) {
+    return `${message}: ${KEY_HINT}`;
+  }
+  return message;
+}
+
+export function showError(err, focus = true) {
+  const message = explain(err);
   const slot = err instanceof FieldError ? slotFor(err.field) : null;
   if (!slot) {
     $("#form-error").textContent = message;

@@ -30,6 +30,25 @@ function modelName(id) {
   return value;
 }
 
+/** An optional number field in ``[range.min, range.max]`` (nothing sent when empty). */
+function number(body, name, id, range) {
+  const raw = $(id).value.trim();
+  if (raw === "") return;
+  const value = Number(raw);
+  if (!(value >= range.min && value <= range.max)) {
+    throw new FieldError(name, `${name}: must be between ${range.min} and ${range.max}`);
+  }
+  body[name] = value;
+}
+
+function count(body, id, range) {
+  const n = Number($(id).value);
+  if (!Number.isInteger(n) || n < range.min || n > range.max) {
+    throw new FieldError("n", `n: must be a whole number from ${range.min} to ${range.max}`);
+  }
+  body.n = n;
+}
+
 function requireImage(image, field, what) {
   if (!image) throw new FieldError(field, `${field}: pick ${what}`);
   return image;
@@ -103,6 +122,44 @@ export async function buildRequest(state, editor) {
       }
       body.camera_control = camera;
     }
+  } else if (endpoint === "text2video") {
+    body.model_name = modelName("#t2v-model");
+    text(body, "prompt", "#t2v-prompt", rules.text.prompt, limits.prefix);
+    if (!body.prompt) throw new FieldError("prompt", "prompt: is required for text2video");
+    text(body, "negative_prompt", "#t2v-negative", rules.text.negative_prompt, limits.prefix);
+    body.mode = $("#t2v-mode").value;
+    body.duration = $("#t2v-duration").value;
+    body.aspect_ratio = $("#t2v-aspect").value;
+    number(body, "cfg_scale", "#t2v-cfg", rules.cfg_scale);
+    const type = $("#t2v-camera-type").value;
+    if (type !== "none") {
+      body.camera_control = { type };
+      if (type === "simple") {
+        const amount = Number($("#t2v-camera-value").value);
+        const range = rules.camera.fields[$("#t2v-camera-axis").value];
+        if (!amount || amount < range.min || amount > range.max) {
+          throw new FieldError(
+            "camera_control",
+            `camera_control: with type simple, the amount must be non-zero, from ${range.min} to ${range.max}`,
+          );
+        }
+        body.camera_control.config = { [$("#t2v-camera-axis").value]: amount };
+      }
+    }
+  } else if (endpoint === "image_generation") {
+    body.model_name = modelName("#t2i-model");
+    text(body, "prompt", "#t2i-prompt", rules.text.prompt, limits.prefix);
+    text(body, "negative_prompt", "#t2i-negative", rules.text.negative_prompt, limits.prefix);
+    if (state.t2i.image) image("image", state.t2i.image);
+    if (!body.prompt && !body.image) {
+      throw new FieldError("prompt", "prompt: is required without a reference image");
+    }
+    const reference = $("#t2i-reference").value;
+    if (reference !== "none") body.image_reference = reference;
+    number(body, "image_fidelity", "#t2i-fidelity", rules.image_fidelity);
+    count(body, "#t2i-n", rules.n);
+    body.aspect_ratio = $("#t2i-aspect").value;
+    body.resolution = $("#t2i-resolution").value;
   } else if (endpoint === "multi_image2video") {
     body.model_name = modelName("#mi2v-model");
     const { min, max } = rules.images;
@@ -137,11 +194,7 @@ export async function buildRequest(state, editor) {
     if (state.mi2i.style) image("style_image", state.mi2i.style);
     text(body, "prompt", "#mi2i-prompt", rules.text.prompt, limits.prefix);
     text(body, "negative_prompt", "#mi2i-negative", rules.text.negative_prompt, limits.prefix);
-    const n = Number($("#mi2i-n").value);
-    if (!Number.isInteger(n) || n < rules.n.min || n > rules.n.max) {
-      throw new FieldError("n", `n: must be a whole number from ${rules.n.min} to ${rules.n.max}`);
-    }
-    body.n = n;
+    count(body, "#mi2i-n", rules.n);
     body.aspect_ratio = $("#mi2i-aspect").value;
     body.resolution = $("#mi2i-resolution").value;
   }

@@ -41,7 +41,13 @@ const PLAIN = [
   "aspect_ratio",
   "n",
   "resolution",
+  "image_reference",
+  "image_fidelity",
 ];
+
+// The SDK method of each endpoint (text-to-image is ``client.images``).
+const METHODS = { image_generation: "images" };
+const IMAGE_ENDPOINTS = new Set(["multi_image2image", "image_generation"]);
 
 function kwargs(body, names) {
   return names
@@ -70,6 +76,14 @@ export function pythonCall({ endpoint, server, body, files }) {
       args.push(["dynamic_masks", `[\n${groups.join("\n")}\n    ]`]);
     }
     if (body.camera_control !== undefined) args.push(["camera_control", py(body.camera_control)]);
+  } else if (endpoint === "text2video") {
+    first = body.prompt !== undefined ? py(body.prompt) : null;
+    args = kwargs(body, PLAIN.filter((name) => name !== "prompt"));
+    if (body.camera_control !== undefined) args.push(["camera_control", py(body.camera_control)]);
+  } else if (endpoint === "image_generation") {
+    first = body.prompt !== undefined ? py(body.prompt) : null;
+    args = kwargs(body, PLAIN.filter((name) => name !== "prompt"));
+    if (body.image !== undefined) args.push(["image", file("image")]);
   } else if (endpoint === "multi_image2video") {
     first = py(body.image_list.map((_, i) => files[`image_list[${i}].image`]));
     args = kwargs(body, PLAIN);
@@ -83,7 +97,7 @@ export function pythonCall({ endpoint, server, body, files }) {
   const lines = [];
   if (first !== null) lines.push(`    ${first},`);
   for (const [name, value] of args) lines.push(`    ${name}=${value},`);
-  const output = endpoint === "multi_image2image" ? '"results"' : '"result.mp4"';
+  const output = IMAGE_ENDPOINTS.has(endpoint) ? '"results"' : '"result.mp4"';
   return [
     "import os",
     "",
@@ -91,7 +105,7 @@ export function pythonCall({ endpoint, server, body, files }) {
     "",
     `client = Client(${py(server)}, api_key=os.environ["OPENREEL_API_KEY"])`,
     "# Same external_task_id as the page's request: this returns that task (drop it for a new one).",
-    `task = client.${endpoint}(`,
+    `task = client.${METHODS[endpoint] || endpoint}(`,
     ...lines,
     ")",
     "task = client.wait(task, on_progress=lambda t: print(t.task_status, t.progress))",

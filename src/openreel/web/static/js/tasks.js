@@ -9,7 +9,9 @@ const POLL_MS = 1000;
 const TERMINAL = new Set(["succeed", "failed"]);
 const LABELS = {
   image2video: "image2video",
+  text2video: "text2video",
   multi_image2video: "multi-image2video",
+  image_generation: "text-to-image",
   multi_image2image: "multi-image-to-image",
 };
 
