@@ -260,9 +260,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # one render so the engine's libraries are loaded before the baseline.
             warm = Tally()
             client_loop(api.url, body, Budget(2, None), 1, 0.0, warm)
-            for task_id in warm.task_ids:
-                while str(get_json(f"{api.url}{PATH}/{task_id}")[1]["data"]["task_status"]) \
-                        not in ENDED:  # fmt: skip
+            for task_id in warm.task_ids if args.workers else []:
+                while status_of(api.url, [task_id])[task_id] not in ENDED:
                     time.sleep(0.5)
             time.sleep(2)
             before = memory(api.pid)

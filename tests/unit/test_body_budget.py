@@ -112,3 +112,12 @@ async def test_a_cancelled_waiter_gives_its_turn_to_the_next() -> None:
     assert order == ["second"]
     assert first.cancelled()
     assert budget.in_flight == 0
+
+
+async def test_by_default_bodies_share_half_the_body_limit() -> None:
+    recorder = Recorder()
+    app = BodyLimitMiddleware(recorder, max_bytes=8 * MIB)  # budget: 4 MiB
+    codes = await post_all(app, [b"x" * (3 * MIB)] * 3 + [b"x" * (7 * MIB)], chunked=False)
+    assert codes == [200] * 4
+    assert recorder.most == 1  # 3 + 3 MiB is over 4 MiB; the 7 MiB body went alone
+    assert sorted(recorder.sizes) == [3 * MIB] * 3 + [7 * MIB]

@@ -11,10 +11,11 @@ a reset connection.
 Bodies under the cap are also what fills the API's memory: while a create runs, its body is
 held as bytes, again as the parsed JSON's strings, and its images again decoded (about three
 times the body). So large bodies (``BUDGET_FROM`` bytes and up) reach the app only while the
-bodies in flight add up to at most one largest body (``BodyBudget``); the others wait before
-a byte of theirs is read (the server stops reading a socket whose body is not consumed).
-Measured: 8 concurrent creates carrying 8 pictures at the limit (111 MB each) peaked at
-2.5 GiB without this (bench/max_size_memory.py, docs/benchmarks.md).
+bodies in flight add up to at most half the largest body (``BodyBudget``), or one body alone
+when it is larger; the others wait before a byte of theirs is read (the server stops reading
+a socket whose body is not consumed). Measured: 8 concurrent creates carrying 8 pictures at
+the limit (111 MB each) peaked at 2.5 GiB without this, 574 MiB with one largest body in
+flight (bench/max_size_memory.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int, in_flight_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # One largest body at a time by default: ~3x its size at the peak of its create.
-        self.budget = BodyBudget(in_flight_bytes or max_bytes)
+        # A create peaks at ~3x its body: a body of the largest size goes alone, smaller ones
+        # share half of that, so a mix never holds more than the largest body alone does.
+        self.budget = BodyBudget(in_flight_bytes or max_bytes // 2)
 
     def _held(self, size: int) -> contextlib.AbstractAsyncContextManager[None]:
         return self.budget.hold(size) if size >= BUDGET_FROM else contextlib.nullcontext()
