@@ -11,11 +11,11 @@ a reset connection.
 Bodies under the cap are also what fills the API's memory: while a create runs, its body is
 held as bytes, again as the parsed JSON's strings, and its images again decoded (about three
 times the body). So large bodies (``BUDGET_FROM`` bytes and up) reach the app only while the
-bodies in flight add up to at most half the largest body (``BodyBudget``), or one body alone
-when it is larger; the others wait before a byte of theirs is read (the server stops reading
+bodies in flight add up to at most half the cap (``BodyBudget``), or one body alone when it
+is larger; the others wait before a byte of theirs is read (the server stops reading
 a socket whose body is not consumed). Measured: 8 concurrent creates carrying 8 pictures at
-the limit (111 MB each) peaked at 2.5 GiB without this, 574 MiB with one largest body in
-flight (bench/max_size_memory.py, docs/benchmarks.md).
+the limit (111 MB each) peaked at 2.5 GiB without this, 583 MiB with it
+(bench/max_size_memory.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ __all__ = ["BodyBudget", "BodyLimitMiddleware"]
 SPOOL_IN_MEMORY = 1024 * 1024  # a chunked body larger than this goes to a temporary file
 REPLAY_CHUNK = 256 * 1024
 DRAIN_FACTOR = 4
-BUDGET_FROM = 1024 * 1024  # smaller bodies (polls' answers, URL creates) never wait
+BUDGET_FROM = 1024 * 1024  # smaller bodies (URL creates, small pictures) never wait
 
 
 class BodyBudget:
