@@ -7,11 +7,24 @@ the app. Either way an oversize body never sits in memory: the answer is HTTP 41
 error body (1201, naming ``body``). The rest of a refused body is read and dropped (up to
 ``DRAIN_FACTOR`` times the cap) so that a client still busy sending sees the answer instead of
 a reset connection.
+
+Bodies under the cap are also what fills the API's memory: while a create runs, its body is
+held as bytes, again as the parsed JSON's strings, and its images again decoded (about three
+times the body). So large bodies (``BUDGET_FROM`` bytes and up) reach the app only while the
+bodies in flight add up to at most half the cap (``BodyBudget``), or one body alone when it
+is larger; the others wait before a byte of theirs is read (the server stops reading
+a socket whose body is not consumed). Measured: 8 concurrent creates carrying 8 pictures at
+the limit (111 MB each) peaked at 2.5 GiB without this, 583 MiB with it
+(bench/max_size_memory.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import tempfile
+from collections import deque
+from collections.abc import AsyncIterator
 from typing import IO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,17 +32,77 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openreel.api.errors import error_response
 from openreel.wire.errors import ErrorCode
 
-__all__ = ["BodyLimitMiddleware"]
+__all__ = ["BodyBudget", "BodyLimitMiddleware"]
 
 SPOOL_IN_MEMORY = 1024 * 1024  # a chunked body larger than this goes to a temporary file
 REPLAY_CHUNK = 256 * 1024
 DRAIN_FACTOR = 4
+BUDGET_FROM = 1024 * 1024  # smaller bodies (URL creates, small pictures) never wait
+
+
+class BodyBudget:
+    """Bytes of request bodies the app may be holding at once. A body is let in when it fits
+    beside those in flight, or when none is in flight (so one body as large as the budget
+    always gets through); waiters are let in first come, first served."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_flight = 0
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, size: int) -> AsyncIterator[None]:
+        await self._acquire(size)
+        try:
+            yield
+        finally:
+            self._release(size)
+
+    def _fits(self, size: int) -> bool:
+        return self.in_flight == 0 or self.in_flight + size <= self.capacity
+
+    async def _acquire(self, size: int) -> None:
+        if not self._waiters and self._fits(size):
+            self.in_flight += size
+            return
+        admitted = asyncio.get_running_loop().create_future()
+        self._waiters.append((size, admitted))
+        try:
+            await admitted
+        except asyncio.CancelledError:
+            if admitted.done() and not admitted.cancelled():
+                self._release(size)  # let in just as the request went away
+            else:
+                self._wake()  # it may have been the head of the line
+            raise
+
+    def _release(self, size: int) -> None:
+        self.in_flight -= size
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            size, admitted = self._waiters[0]
+            if admitted.done():  # cancelled while waiting
+                self._waiters.popleft()
+                continue
+            if not self._fits(size):
+                return
+            self._waiters.popleft()
+            self.in_flight += size
+            admitted.set_result(None)
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, in_flight_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # A create peaks at ~3x its body: a body of the largest size goes alone, smaller ones
+        # share half of that, so a mix never holds more than the largest body alone does.
+        self.budget = BodyBudget(in_flight_bytes or max_bytes // 2)
+
+    def _held(self, size: int) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.budget.hold(size) if size >= BUDGET_FROM else contextlib.nullcontext()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -42,7 +115,8 @@ class BodyLimitMiddleware:
                     await _drain(receive, declared)
                 await self._refuse(scope, receive, send)
                 return
-            await self.app(scope, receive, send)  # the server enforces the declared length
+            async with self._held(declared):
+                await self.app(scope, receive, send)  # the server enforces the declared length
             return
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
         try:
@@ -53,7 +127,8 @@ class BodyLimitMiddleware:
                 await self._refuse(scope, receive, send)
                 return
             spool.seek(0)
-            await self.app(scope, _replay(spool, size, receive), send)
+            async with self._held(size):
+                await self.app(scope, _replay(spool, size, receive), send)
         finally:
             spool.close()
 
