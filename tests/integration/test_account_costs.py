@@ -20,12 +20,21 @@ from openreel.cli import app as cli_app
 from openreel.config import Settings
 from openreel.store.usage import PackPeriod
 from tests.support.api import Api, Response
-from tests.support.helpers import image_b64
+from tests.support.helpers import image_b64, pg_admin_url
 from tests.support.polling import wait_task
 
 pytestmark = pytest.mark.db
 
 PREFIXES = ("/v1", "/kling/v1")
+QUEUES = [
+    "local",
+    pytest.param(
+        "procrastinate",
+        marks=pytest.mark.skipif(pg_admin_url() is None, reason="Procrastinate needs PostgreSQL"),
+    ),
+]
+# Nothing listens there: callback events stay pending in the outbox.
+CALLBACK = "http://127.0.0.1:9/hook"
 I2V = "/v1/videos/image2video"
 DAY_MS = 86_400_000
 
@@ -217,25 +226,29 @@ def test_cancelled_tasks_charge_nothing_and_free_their_reservation(
     assert scalar(api, "select count(*) from task_usage") == 0
 
 
+@pytest.mark.parametrize("queue", QUEUES)
 def test_a_create_past_the_pack_is_refused_and_nothing_is_stored(
-    api_factory: Callable[..., Api], make_settings: Callable[..., Settings]
+    api_factory: Callable[..., Api], make_settings: Callable[..., Settings], queue: str
 ) -> None:
-    api = api_factory(workers=0)
+    api = api_factory(workers=0, queue=queue, callback_retry_schedule=[60])
     key = api.new_key()
     headers = api.auth(key)
     give_pack(api, key, 1.5)
-    first = create(api, headers, external_task_id="first")
+    first = create(api, headers, external_task_id="first", callback_url=CALLBACK)
     assert first.status_code == 200, first.text
     for prefix in PREFIXES:
-        refused = create(api, headers, f"{prefix}/videos/image2video")
+        refused = create(api, headers, f"{prefix}/videos/image2video", callback_url=CALLBACK)
         assert refused.status_code == 429, refused.text
         body = refused.json()
         assert body["code"] == 1102 and "data" not in body
         assert "exhausted" in body["message"] and "0.5 units left" in body["message"]
     # An idempotent retry of the accepted create is not a new charge.
-    again = create(api, headers, external_task_id="first")
+    again = create(api, headers, external_task_id="first", callback_url=CALLBACK)
     assert again.json()["data"]["task_id"] == first.json()["data"]["task_id"]
     assert scalar(api, "select count(*) from tasks where owner_id = :o", o=key.id) == 1
+    assert scalar(api, "select count(*) from webhook_deliveries") == 1  # the first's event
+    if queue == "procrastinate":
+        assert scalar(api, "select count(*) from procrastinate_jobs") == 1
     inputs = make_settings().data_dir / "blobs" / "inputs"
     assert [p.name for p in inputs.iterdir()] == [first.json()["data"]["task_id"]]
     (pack,) = packs(api, headers)
