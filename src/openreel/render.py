@@ -21,6 +21,8 @@ from openreel.blobs.base import BlobStore
 from openreel.engines.base import (
     Engine,
     EngineError,
+    EngineState,
+    MemoryState,
     OutputFile,
     RenderJob,
     TaskKind,
@@ -74,8 +76,38 @@ class _Progress:
         return min(99, int(self.fraction * 100))
 
 
+class StoredState:
+    """The engine's state kept in the task row (``plan.engine_state``), written from the
+    engine's thread through the render's event loop; a lost lease stops the engine."""
+
+    def __init__(
+        self,
+        row: TaskRecord,
+        worker_id: str,
+        repo: TaskRepository,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._row, self._worker_id, self._repo, self._loop = row, worker_id, repo, loop
+        self._state = dict(row.plan.get("engine_state") or {})
+
+    def load(self) -> dict[str, Any]:
+        return dict(self._state)
+
+    def save(self, state: dict[str, Any]) -> None:
+        stored = asyncio.run_coroutine_threadsafe(
+            self._repo.save_engine_state(self._row, self._worker_id, state), self._loop
+        ).result()
+        if not stored:
+            raise RenderCancelled()
+        self._state = dict(state)
+
+
 def build_job(
-    row: TaskRecord, plan: RenderPlan, images: dict[str, Path], output_dir: Path
+    row: TaskRecord,
+    plan: RenderPlan,
+    images: dict[str, Path],
+    output_dir: Path,
+    state: EngineState | None = None,
 ) -> RenderJob:
     return RenderJob(
         task_id=row.id,
@@ -87,6 +119,7 @@ def build_job(
         seed=plan.seed,
         video=plan.video,
         image=plan.image,
+        state=state if state is not None else MemoryState(),
     )
 
 
@@ -133,7 +166,8 @@ async def render_task(
                 work,
             )
         progress(0.0)  # stop before the engine starts if we are already shutting down
-        job = build_job(row, plan, images, work)
+        state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop())
+        job = build_job(row, plan, images, work, state)
         started = time.monotonic()
         output = await asyncio.to_thread(engine.run, job, progress)
         if deps.metrics is not None:
@@ -141,7 +175,10 @@ async def render_task(
                 time.monotonic() - started
             )
         # Still under the heartbeat below: an upload to S3 can take a while.
-        return await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
+        result = await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
+        if output.final_unit_deduction is not None:
+            result["final_unit_deduction"] = output.final_unit_deduction
+        return result
 
     try:
         # The lease is renewed while inputs are fetched, the engine runs and outputs are stored.
