@@ -21,7 +21,7 @@ import logging
 import mimetypes
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,7 @@ class _Run:
             task = await self._until_done(task)
             return await self._mirror(task)
         finally:
-            self.engine.keys.release(self.key)
+            self.engine.keys.release(self._current_key())
 
     # ---------------------------------------------------------------- the upstream task
 
@@ -155,21 +155,27 @@ class _Run:
         if self.state.get("upstream_task_id"):
             upstream_id = str(self.state["upstream_task_id"])
             return await self._retrying(partial(self.client.get, self.family, upstream_id))
-        creating = bool(self.state.get("creating"))
-        self._save(creating=True)  # before the create: a crash after it must look first
+        # A create may have reached upstream on an earlier attempt (a crash before its
+        # answer was stored): look for it by external_task_id before creating another.
+        ambiguous = bool(self.state.get("creating"))
+        self._save(creating=True)
         body = upstream_body(self.job.params, self.job.images, self.job.task_id)
 
         async def find_or_create(key: UpstreamKey) -> UpstreamTask:
-            nonlocal creating
-            if creating:
+            nonlocal ambiguous
+            if ambiguous:
                 try:
                     return await self.client.find(self.family, self.external_id, key)
                 except NotFound:
                     pass
-            creating = True  # a create that fails below may still have reached upstream
-            return await self.client.create(self.family, body, key)
+            try:
+                return await self.client.create(self.family, body, key)
+            except Transient as exc:
+                # Refused for rate: nothing was made. Anything else may have been.
+                ambiguous = ambiguous or not exc.rate_limited
+                raise
 
-        task = await self._retrying(find_or_create)
+        task = await self._retrying(find_or_create, may_switch_key=lambda: not ambiguous)
         self._save(upstream_task_id=task.task_id, upstream_status=task.status)
         log.info(
             "task %s relayed to %s as %s", self.job.task_id, self.engine.upstream, task.task_id
@@ -194,29 +200,33 @@ class _Run:
             )
         return task
 
-    async def _retrying(self, call: Any) -> UpstreamTask:
+    async def _retrying(
+        self,
+        call: Callable[[UpstreamKey], Awaitable[UpstreamTask]],
+        may_switch_key: Callable[[], bool] = lambda: False,
+    ) -> UpstreamTask:
         """``call(key)`` until it answers: transient trouble waits (Retry-After, else
-        exponential backoff) and never ends the task."""
-        assert_key = self.key
-        if assert_key is None:
-            raise EngineError("relay run without a key")
+        exponential backoff) and never ends the task. A rate-limited key rests; before any
+        upstream task exists another key of the pool may take over."""
         delay = self.engine.config.poll_interval
         while True:
+            key = self._current_key()
             self.progress(0.0)
             try:
-                result: UpstreamTask = await call(assert_key)
-                return result
+                return await call(key)
             except Transient as exc:
                 wait = exc.retry_after if exc.retry_after is not None else delay
                 if exc.rate_limited:
-                    self.engine.keys.rest(assert_key, wait)
+                    self.engine.keys.rest(key, wait)
+                    if may_switch_key() and self._switch_key():
+                        continue
                 log.warning(
                     "task %s: %s; trying again in %.1f s", self.job.task_id, exc.message, wait
                 )
                 await self._sleep(wait)
                 delay = min(delay * 2, _MAX_BACKOFF)
             except AuthRefused as exc:
-                self.engine.keys.mark_unhealthy(assert_key)
+                self.engine.keys.mark_unhealthy(key)
                 raise EngineError(exc.message) from None
             except Rejected as exc:
                 code = f" (code {exc.code})" if exc.code is not None else ""
@@ -225,6 +235,26 @@ class _Run:
                 ) from None
             except NotFound as exc:
                 raise EngineError(exc.message) from None
+
+    def _current_key(self) -> UpstreamKey:
+        if self.key is None:
+            raise EngineError("relay run without a key")
+        return self.key
+
+    def _switch_key(self) -> bool:
+        """Move to another ready key of the pool (saved before it is used)."""
+        try:
+            other, _ = self.engine.keys.pick()
+        except NoHealthyKey:
+            return False
+        if other is None or self.key is None or other.fingerprint == self.key.fingerprint:
+            return False
+        self.engine.keys.release(self.key)
+        self.engine.keys.hold(other)
+        self.key = other
+        self._save(key=other.fingerprint)
+        log.info("task %s: key rate-limited; another key of the pool takes over", self.job.task_id)
+        return True
 
     # ---------------------------------------------------------------- results
 
