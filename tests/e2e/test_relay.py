@@ -18,9 +18,14 @@ import pytest
 from PIL import Image
 
 from tests.support.helpers import image_b64
-from tests.support.server import ServerProcess, running_server
+from tests.support.server import ServerProcess, free_port, running_server
 
 pytestmark = pytest.mark.db
+
+
+def upstream_env(base: dict[str, str]) -> dict[str, str]:
+    """The upstream keeps its own SQLite database: the front alone uses the test's database."""
+    return {k: v for k, v in base.items() if k != "OPENREEL_DATABASE_URL"}
 
 
 def relay_env(
@@ -70,7 +75,7 @@ def test_image2video_relayed_and_mirrored(
     upstream_dir = tmp_path / "upstream"
     prefix = "/kling/v1" if style == "cometapi" else "/v1"
     path = f"{prefix}/videos/image2video"
-    upstream = ServerProcess(upstream_dir, _port(), server_env, [])
+    upstream = ServerProcess(upstream_dir, free_port(), upstream_env(server_env), [])
     try:
         upstream.wait_ready()
         env = relay_env(server_env, upstream, style)
@@ -120,7 +125,7 @@ def test_image2video_relayed_and_mirrored(
 
 
 def test_multi_image2image_relayed_on_cometapi(tmp_path: Path, server_env: dict[str, str]) -> None:
-    with running_server(tmp_path / "upstream", server_env) as upstream:
+    with running_server(tmp_path / "upstream", upstream_env(server_env)) as upstream:
         env = relay_env(server_env, upstream, "cometapi")
         with running_server(tmp_path / "front", env) as front:
             client = httpx.Client(
@@ -154,9 +159,3 @@ def test_multi_image2image_relayed_on_cometapi(tmp_path: Path, server_env: dict[
                 assert response.status_code == 200
                 picture = Image.open(io.BytesIO(response.content))
                 assert picture.width * 3 == picture.height * 4
-
-
-def _port() -> int:
-    from tests.support.server import free_port
-
-    return free_port()

@@ -49,6 +49,8 @@ class KlingStub:
     faults: Callable[[Recorded], Reply | None] = lambda _: None
     drop_create_answers: int = 0
     result_404s: int = 0
+    create_delay: float = 0.0  # seconds before a create is answered (the task exists already)
+    result_delay: float = 0.0  # seconds before a result file is served
     tasks: dict[str, StubTask] = field(default_factory=dict)
     max_running: int = 0
 
@@ -104,7 +106,7 @@ class KlingStub:
                     return Reply(404, b"gone")
             kind = "video/mp4" if url.path.endswith(".mp4") else "image/png"
             body = VIDEO_BYTES if kind == "video/mp4" else PNG_HEADER + url.path.encode()
-            return Reply(200, body, {"Content-Type": kind})
+            return Reply(200, body, {"Content-Type": kind}, delay=self.result_delay)
         if not url.path.startswith(self.prefix + "/"):
             return error(404, 1202, "no such path")
         rest = url.path[len(self.prefix) + 1 :]
@@ -140,7 +142,7 @@ class KlingStub:
         if self.drop_create_answers > 0:
             self.drop_create_answers -= 1
             return Reply(200, answer, cut_after=0)
-        return Reply(200, answer)
+        return Reply(200, answer, delay=self.create_delay)
 
     def _advance(self, task: StubTask) -> None:
         if task.status in ("succeed", "failed"):
