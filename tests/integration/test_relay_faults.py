@@ -199,3 +199,26 @@ def test_concurrency_is_bounded_per_upstream(
     for task_id in ids:
         assert_mirrored(api, wait_task(api.client, PATH, task_id, headers, timeout=60))
     assert len(stub.tasks) == 3 and stub.max_running == 1
+
+
+def test_cancel_ends_the_task_and_the_upstream_result_is_discarded(
+    api_factory: Callable[..., Api], stub: KlingStub
+) -> None:
+    stub.polls_to_finish = 10_000
+    api, headers = relay_api(api_factory, stub)
+    task_id = create(api, headers)
+    deadline = time.monotonic() + 30
+    while not any(r.path == f"{PATH}/1000" for r in stub.http.requests):
+        assert time.monotonic() < deadline, "never polled"
+        time.sleep(0.05)
+    cancelled = api.client.post(f"{PATH}/{task_id}/cancel", headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["task_status"] == "failed"
+    time.sleep(1.0)  # the render notices at its next progress report
+    polls = len(stub.http.requests)
+    stub.tasks["1000"].status, stub.tasks["1000"].polls_left = "processing", 1
+    time.sleep(1.0)
+    assert len(stub.http.requests) == polls  # no more polling
+    assert not any(r.path.startswith("/results/") for r in stub.http.requests)
+    data = wait_task(api.client, PATH, task_id, headers)
+    assert data["task_status"] == "failed" and data["task_result"] == {}
