@@ -222,3 +222,16 @@ def test_cancel_ends_the_task_and_the_upstream_result_is_discarded(
     assert not any(r.path.startswith("/results/") for r in stub.http.requests)
     data = wait_task(api.client, PATH, task_id, headers)
     assert data["task_status"] == "failed" and data["task_result"] == {}
+
+
+def test_upstream_timeouts_are_retried(api_factory: Callable[..., Api], stub: KlingStub) -> None:
+    slow = [Reply(200, b"{}", delay=2.0) for _ in range(2)]
+
+    def faults(request: Recorded) -> Reply | None:
+        polling = request.method == "GET" and request.path == f"{PATH}/1000"
+        return slow.pop(0) if polling and slow else None
+
+    stub.faults = faults
+    api, headers = relay_api(api_factory, stub, request_timeout=0.5)
+    assert_mirrored(api, wait_task(api.client, PATH, create(api, headers), headers, timeout=60))
+    assert not slow and len(stub.tasks) == 1
