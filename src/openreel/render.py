@@ -8,11 +8,13 @@ are conditional on still holding the lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from openreel.engines.base import (
     Engine,
     EngineError,
     EngineState,
+    GenerationOutput,
     MemoryState,
     OutputFile,
     RenderJob,
@@ -169,7 +172,7 @@ async def render_task(
         state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop())
         job = build_job(row, plan, images, work, state)
         started = time.monotonic()
-        output = await asyncio.to_thread(engine.run, job, progress)
+        output = await _in_own_thread(engine.run, job, progress)
         if deps.metrics is not None:
             deps.metrics.render_seconds.labels(row.engine, row.kind).observe(
                 time.monotonic() - started
@@ -207,6 +210,38 @@ async def render_task(
         await finish(TaskStatus.FAILED, f"internal error during generation: {exc}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+async def _in_own_thread(
+    run: Callable[[RenderJob, _Progress], GenerationOutput], job: RenderJob, progress: _Progress
+) -> GenerationOutput:
+    """``run`` on a thread of its own, not the loop's shared default pool (a handful of
+    threads): a relayed task waits on its upstream for minutes, and ``OPENREEL_WORKERS`` alone
+    must bound how many renders run at once."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[GenerationOutput] = loop.create_future()
+
+    def settle(result: GenerationOutput | None, error: BaseException | None) -> None:
+        if done.done():  # the awaiting render was cancelled meanwhile
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            outcome: tuple[GenerationOutput | None, BaseException | None] = (
+                run(job, progress),
+                None,
+            )
+        except BaseException as exc:  # handed to the awaiting coroutine, raised there
+            outcome = (None, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: the process is stopping
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=target, name=f"render-{job.task_id}", daemon=True).start()
+    return await done
 
 
 def _store_outputs(row: TaskRecord, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:
