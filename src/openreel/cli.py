@@ -203,6 +203,8 @@ def _settings(**overrides: Any) -> Settings:
             field = "_".join(str(part) for part in error["loc"][:1]).upper()
             where = f"OPENREEL_{field}: " if field else ""
             message = str(error["msg"]).removeprefix("Value error, ")
+            inner = ".".join(str(part) for part in error["loc"][1:])
+            message = f"{inner}: {message}" if inner else message
             typer.echo(f"openreel: {where}{message}", err=True)
         raise typer.Exit(code=2) from None
 

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from openreel.engines.diffusers.spec import ModelSpec
+from openreel.engines.relay.config import RELAY_PREFIX, UpstreamConfig
 from openreel.tasks.prices import ModelPrice
 
 DEFAULT_ROUTES: dict[str, str] = {"*": "classic"}
@@ -38,7 +39,8 @@ def _comma_separated(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OPENREEL_")
+    # Inputs stay out of validation errors: relay_upstreams holds secrets.
+    model_config = SettingsConfigDict(env_prefix="OPENREEL_", hide_input_in_errors=True)
 
     data_dir: Path = Field(default=Path("./data"), description="Where the database and files live")
     database_url: str | None = Field(
@@ -102,7 +104,14 @@ class Settings(BaseSettings):
     )
     routes: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ROUTES),
-        description="model_name -> engine; '*' is the fallback for known Kling models",
+        description="model_name -> engine (classic, diffusers, relay:<upstream>); '*' is the "
+        "fallback for known Kling models",
+    )
+    relay_upstreams: dict[str, UpstreamConfig] = Field(
+        default_factory=dict,
+        description="Upstream name -> Kling-wire API the relay engine forwards to (JSON): "
+        "base_url, style kling|cometapi, api_key or access_key + secret_key, keys, "
+        "max_concurrency, poll_interval",
     )
     prices: Annotated[dict[str, ModelPrice], NoDecode] = Field(
         default_factory=dict,
@@ -276,6 +285,18 @@ class Settings(BaseSettings):
                 "OPENREEL_QUEUE=procrastinate needs PostgreSQL: set OPENREEL_DATABASE_URL="
                 "postgresql://... (SQLite works only with OPENREEL_QUEUE=local)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _relay_routes(self) -> Settings:
+        for model, engine in self.routes.items():
+            name = engine.removeprefix(RELAY_PREFIX)
+            if engine.startswith(RELAY_PREFIX) and name not in self.relay_upstreams:
+                known = ", ".join(sorted(self.relay_upstreams)) or "none"
+                raise ValueError(
+                    f"OPENREEL_ROUTES: {model!r} -> {engine!r} names no upstream of "
+                    f"OPENREEL_RELAY_UPSTREAMS (configured: {known})"
+                )
         return self
 
     @model_validator(mode="after")

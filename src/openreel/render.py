@@ -8,12 +8,13 @@ are conditional on still holding the lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from openreel.blobs.base import BlobStore
 from openreel.engines.base import (
     Engine,
     EngineError,
+    EngineState,
+    GenerationOutput,
+    MemoryState,
     OutputFile,
     RenderJob,
     TaskKind,
@@ -76,8 +80,38 @@ class _Progress:
         return min(99, int(self.fraction * 100))
 
 
+class StoredState:
+    """The engine's state kept in the task row (``plan.engine_state``), written from the
+    engine's thread through the render's event loop; a lost lease stops the engine."""
+
+    def __init__(
+        self,
+        row: TaskRecord,
+        worker_id: str,
+        repo: TaskRepository,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._row, self._worker_id, self._repo, self._loop = row, worker_id, repo, loop
+        self._state = dict(row.plan.get("engine_state") or {})
+
+    def load(self) -> dict[str, Any]:
+        return dict(self._state)
+
+    def save(self, state: dict[str, Any]) -> None:
+        stored = asyncio.run_coroutine_threadsafe(
+            self._repo.save_engine_state(self._row, self._worker_id, state), self._loop
+        ).result()
+        if not stored:
+            raise RenderCancelled()
+        self._state = dict(state)
+
+
 def build_job(
-    row: TaskRecord, plan: RenderPlan, images: dict[str, Path], output_dir: Path
+    row: TaskRecord,
+    plan: RenderPlan,
+    images: dict[str, Path],
+    output_dir: Path,
+    state: EngineState | None = None,
 ) -> RenderJob:
     return RenderJob(
         task_id=row.id,
@@ -90,6 +124,7 @@ def build_job(
         video=plan.video,
         image=plan.image,
         watermark=watermark_requested(row.params),
+        state=state if state is not None else MemoryState(),
     )
 
 
@@ -172,15 +207,19 @@ async def _render(
                 work,
             )
         progress(0.0)  # stop before the engine starts if we are already shutting down
-        job = build_job(row, plan, images, work)
+        state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop())
+        job = build_job(row, plan, images, work, state)
         started = time.monotonic()
-        output = await asyncio.to_thread(engine.run, job, progress)
+        output = await _in_own_thread(engine.run, job, progress)
         if deps.metrics is not None:
             deps.metrics.render_seconds.labels(row.engine, row.kind).observe(
                 time.monotonic() - started
             )
         # Still under the heartbeat below: an upload to S3 can take a while.
-        return await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
+        result = await asyncio.to_thread(_store_outputs, row, output.files, deps.blobs)
+        if output.final_unit_deduction is not None:
+            result["final_unit_deduction"] = output.final_unit_deduction
+        return result
 
     try:
         # The lease is renewed while inputs are fetched, the engine runs and outputs are stored.
@@ -212,6 +251,38 @@ async def _render(
         await finish(TaskStatus.FAILED, f"internal error during generation: {exc}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+async def _in_own_thread(
+    run: Callable[[RenderJob, _Progress], GenerationOutput], job: RenderJob, progress: _Progress
+) -> GenerationOutput:
+    """``run`` on a thread of its own, not the loop's shared default pool (a handful of
+    threads): a relayed task waits on its upstream for minutes, and ``OPENREEL_WORKERS`` alone
+    must bound how many renders run at once."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[GenerationOutput] = loop.create_future()
+
+    def settle(result: GenerationOutput | None, error: BaseException | None) -> None:
+        if done.done():  # the awaiting render was cancelled meanwhile
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            outcome: tuple[GenerationOutput | None, BaseException | None] = (
+                run(job, progress),
+                None,
+            )
+        except BaseException as exc:  # handed to the awaiting coroutine, raised there
+            outcome = (None, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: the process is stopping
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=target, name=f"render-{job.task_id}", daemon=True).start()
+    return await done
 
 
 def _store_outputs(row: TaskRecord, files: list[OutputFile], blobs: BlobStore) -> dict[str, Any]:

@@ -219,7 +219,12 @@ async def build_services(
     )
     tasks_repo = TaskRepository(db, on_event=callbacks.notify)
     if engines is None:
-        engines = registry.build_engines(settings.diffusers_models, runs_jobs=settings.workers > 0)
+        engines = registry.build_engines(
+            settings.diffusers_models,
+            runs_jobs=settings.workers > 0,
+            relay_upstreams=settings.relay_upstreams,
+            allowed_networks=settings.allowed_networks,
+        )
     router = EngineRouter(engines, settings.routes)
     deps = render_deps(
         settings, tasks_repo, blobs, worker_engines(settings, engines), http, metrics

@@ -74,7 +74,13 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
     http = guarded_http(settings, metrics)
     mine = worker_engines(
         settings,
-        engines if engines is not None else registry.build_engines(settings.diffusers_models),
+        engines
+        if engines is not None
+        else registry.build_engines(
+            settings.diffusers_models,
+            relay_upstreams=settings.relay_upstreams,
+            allowed_networks=settings.allowed_networks,
+        ),
     )
     # No on_event: callback events stay in the outbox for the API nodes.
     deps = render_deps(settings, TaskRepository(db), blobs, mine, http, metrics)

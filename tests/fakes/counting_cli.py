@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from openreel.engines import registry
 from openreel.engines.base import (
@@ -63,9 +64,9 @@ class CountedClassic:
 
 
 def build_engines(
-    diffusers_models: Mapping[str, ModelSpec], *, runs_jobs: bool = True
+    diffusers_models: Mapping[str, ModelSpec], *, runs_jobs: bool = True, **more: Any
 ) -> dict[str, Engine]:
-    engines = _build_engines(diffusers_models, runs_jobs=runs_jobs)
+    engines = _build_engines(diffusers_models, runs_jobs=runs_jobs, **more)
     engines["classic"] = CountedClassic(engines["classic"])
     return engines
 

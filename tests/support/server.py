@@ -106,6 +106,19 @@ class ServerProcess:
         text = (self.data_dir / "first-key.txt").read_text()
         return text.split("API key:")[1].split()[0]
 
+    def printed_credentials(self) -> dict[str, str]:
+        """The first key a fresh server printed: api_key, access_key, secret_key."""
+        text = "".join(self.output)
+        found = {}
+        for label, name in (
+            ("API key:", "api_key"),
+            ("access key:", "access_key"),
+            ("secret key:", "secret_key"),
+        ):
+            assert label in text, text
+            found[name] = text.split(label)[1].split()[0]
+        return found
+
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)

@@ -67,6 +67,29 @@ class ImageSpec:
 ProgressFn = Callable[[float], None]
 
 
+class EngineState(Protocol):
+    """What an engine keeps across attempts of one task (the relay: the upstream task id), as
+    JSON stored with the task. ``save`` returns once the state is durable and raises (stopping
+    the engine) if this worker no longer holds the task."""
+
+    def load(self) -> dict[str, Any]: ...
+
+    def save(self, state: dict[str, Any]) -> None: ...
+
+
+class MemoryState:
+    """State kept for one run only (tests, and engines that need none)."""
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        self.state = dict(state or {})
+
+    def load(self) -> dict[str, Any]:
+        return dict(self.state)
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.state = dict(state)
+
+
 @dataclass
 class RenderJob:
     task_id: str
@@ -82,6 +105,7 @@ class RenderJob:
     # ``watermark_info.enabled``: every output also gets a watermarked copy (engines without
     # Feature.WATERMARK never see it set: the create is refused).
     watermark: bool = False
+    state: EngineState = field(default_factory=MemoryState)
 
 
 @dataclass(frozen=True)
@@ -96,6 +120,8 @@ class OutputFile:
 @dataclass
 class GenerationOutput:
     files: list[OutputFile] = field(default_factory=list)
+    # Units an upstream charged for the task (the relay: Kling's ``final_unit_deduction``).
+    final_unit_deduction: str | None = None
 
 
 class EngineError(Exception):

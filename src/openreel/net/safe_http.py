@@ -27,6 +27,8 @@ import socket
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+T = TypeVar("T")
 
 log = logging.getLogger("openreel.net")
 
@@ -276,7 +279,13 @@ class SafeHttp:
         """GET ``url`` and return its (decoded) body, following checked redirects."""
         try:
             async with asyncio.timeout(limits.total_timeout):
-                return await self._get(url, field, limits, accept)
+                return await self._get(
+                    url,
+                    field,
+                    limits,
+                    accept,
+                    lambda response: _read_capped(response, field, limits.max_bytes),
+                )
         except TimeoutError:
             self.on_refusal("timeout")
             raise FetchFailed(field, f"timed out after {limits.total_timeout:g} s") from None
@@ -284,7 +293,42 @@ class SafeHttp:
             self.on_refusal(refusal_kind(exc))
             raise
 
-    async def _get(self, url: str, field: str, limits: FetchLimits, accept: str) -> bytes:
+    async def download(
+        self, url: str, field: str, limits: FetchLimits, dest: Path, *, accept: str = "*/*"
+    ) -> str:
+        """GET ``url`` into the file ``dest``, streamed and capped like ``get_bytes``; returns
+        the response's content type. A partial file is removed."""
+
+        async def to_file(response: httpx.Response) -> str:
+            with dest.open("wb") as out:
+                async for chunk in _capped_chunks(response, field, limits.max_bytes):
+                    out.write(chunk)
+            return str(response.headers.get("content-type", ""))
+
+        complete = False
+        try:
+            async with asyncio.timeout(limits.total_timeout):
+                content_type = await self._get(url, field, limits, accept, to_file)
+            complete = True
+            return content_type
+        except TimeoutError:
+            self.on_refusal("timeout")
+            raise FetchFailed(field, f"timed out after {limits.total_timeout:g} s") from None
+        except (UrlRefused, FetchFailed) as exc:
+            self.on_refusal(refusal_kind(exc))
+            raise
+        finally:
+            if not complete:
+                _remove_partial(dest)
+
+    async def _get(
+        self,
+        url: str,
+        field: str,
+        limits: FetchLimits,
+        accept: str,
+        consume: Callable[[httpx.Response], Awaitable[T]],
+    ) -> T:
         current = url
         for _ in range(limits.max_redirects + 1):
             target = await self._resolve(self._check(current, field), field)
@@ -301,7 +345,7 @@ class SafeHttp:
                     continue
                 if response.status_code != 200:
                     raise FetchFailed(field, f"HTTP {response.status_code}")
-                return await _read_capped(response, field, limits.max_bytes)
+                return await consume(response)
             finally:
                 await response.aclose()
         raise FetchFailed(field, f"more than {limits.max_redirects} redirects")
@@ -366,6 +410,13 @@ def _retry_after(value: str | None) -> float | None:
 
 
 async def _read_capped(response: httpx.Response, field: str, max_bytes: int) -> bytes:
+    return b"".join([chunk async for chunk in _capped_chunks(response, field, max_bytes)])
+
+
+async def _capped_chunks(
+    response: httpx.Response, field: str, max_bytes: int
+) -> AsyncIterator[bytes]:
+    """The decoded body, chunk by chunk, stopping with ``FetchFailed`` past ``max_bytes``."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchFailed(field, f"body is larger than {_megabytes(max_bytes)}")
@@ -373,7 +424,6 @@ async def _read_capped(response: httpx.Response, field: str, max_bytes: int) -> 
     if encoding not in ("identity", "gzip", ""):
         raise FetchFailed(field, f"unsupported content encoding {encoding!r}")
     inflate = zlib.decompressobj(wbits=31) if encoding == "gzip" else None
-    chunks: list[bytes] = []
     raw_size = size = 0
     too_big = f"body is larger than {_megabytes(max_bytes)}"
     async for chunk in _raw_chunks(response, field):
@@ -391,10 +441,9 @@ async def _read_capped(response: httpx.Response, field: str, max_bytes: int) -> 
         size += len(chunk)
         if size > max_bytes:
             raise FetchFailed(field, too_big + (" once decompressed" if inflate else ""))
-        chunks.append(chunk)
+        yield chunk
     if inflate is not None and not inflate.eof:
         raise FetchFailed(field, "body is truncated gzip")
-    return b"".join(chunks)
 
 
 async def _raw_chunks(response: httpx.Response, field: str) -> AsyncIterator[bytes]:
@@ -405,3 +454,9 @@ async def _raw_chunks(response: httpx.Response, field: str) -> AsyncIterator[byt
         raise FetchFailed(field, "timed out reading the body") from None
     except httpx.HTTPError as exc:
         raise FetchFailed(field, f"body broken off ({type(exc).__name__})") from None
+
+
+def _remove_partial(path: Path) -> None:
+    """Drop a half-written download (one unlink of a local file: not worth a thread hop, and
+    it must also run while the task is being cancelled)."""
+    path.unlink(missing_ok=True)

@@ -15,44 +15,16 @@ Environment: ``OPENREEL_BASE_URL``, ``OPENREEL_API_KEY``, ``KLING_ACCESS_KEY``,
 from __future__ import annotations
 
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import jwt
-
 from openreel.sdk.errors import AuthenticationError
+from openreel.wire.jwt_signing import JwtSigner
 
 __all__ = ["ClientConfig", "JwtSigner", "resolve_config"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 KLING_PREFIX, COMET_PREFIX = "/v1", "/kling/v1"
-# Kling's documented token: 30 minutes; a fresh one is minted 5 minutes before expiry.
-_TOKEN_SECONDS = 1800
-_REFRESH_MARGIN = 300
-
-
-class JwtSigner:
-    """Kling AK/SK: ``Authorization: Bearer <HS256 JWT>``, refreshed before it expires."""
-
-    def __init__(self, access_key: str, secret_key: str, lifetime: int = _TOKEN_SECONDS) -> None:
-        self.access_key = access_key
-        self._secret = secret_key
-        self.lifetime = lifetime
-        self._token = ""
-        self._expires = 0.0
-        self._lock = threading.Lock()
-
-    def token(self, now: float | None = None) -> str:
-        now = time.time() if now is None else now
-        with self._lock:
-            if now >= self._expires - min(_REFRESH_MARGIN, self.lifetime / 2):
-                issued = int(now)
-                self._expires = issued + self.lifetime
-                claims = {"iss": self.access_key, "exp": issued + self.lifetime, "nbf": issued - 5}
-                self._token = jwt.encode(claims, self._secret, algorithm="HS256")
-            return self._token
 
 
 @dataclass(frozen=True)

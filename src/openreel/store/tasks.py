@@ -241,6 +241,14 @@ class TaskRepository:
         )
         return changed > 0
 
+    async def save_engine_state(
+        self, row: TaskRecord, worker_id: str, state: Mapping[str, Any]
+    ) -> bool:
+        """Store what the engine keeps across attempts (``plan.engine_state``), if this worker
+        still holds the task."""
+        plan = {**row.plan, "engine_state": dict(state)}
+        return await self._update(self._held(row, worker_id), plan=plan, updated_at=now_ms()) > 0
+
     async def finish(
         self,
         row: TaskRecord,

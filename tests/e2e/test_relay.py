@@ -1,0 +1,161 @@
+"""The relay engine against a real upstream: a second openreel process with the classic engine.
+
+The front server routes every model to ``relay:up``; its results must outlive the upstream
+(which is stopped and its data deleted before the download).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.support.helpers import image_b64
+from tests.support.server import ServerProcess, free_port, running_server
+
+pytestmark = pytest.mark.db
+
+
+def upstream_env(base: dict[str, str]) -> dict[str, str]:
+    """The upstream keeps its own SQLite database: the front alone uses the test's database."""
+    return {k: v for k, v in base.items() if k != "OPENREEL_DATABASE_URL"}
+
+
+def relay_env(
+    base: dict[str, str], upstream: ServerProcess, style: str, **extra: Any
+) -> dict[str, str]:
+    creds = upstream.printed_credentials()
+    key: dict[str, Any] = (
+        {"api_key": creds["api_key"]}
+        if style == "cometapi"
+        else {"access_key": creds["access_key"], "secret_key": creds["secret_key"]}
+    )
+    config = {"base_url": upstream.url, "style": style, "poll_interval": 0.2, **key, **extra}
+    return {
+        **base,
+        "OPENREEL_ROUTES": json.dumps({"*": "relay:up"}),
+        "OPENREEL_RELAY_UPSTREAMS": json.dumps({"up": config}),
+    }
+
+
+def poll(client: httpx.Client, path: str, task_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        data: dict[str, Any] = client.get(f"{path}/{task_id}").json()["data"]
+        if data["task_status"] in ("succeed", "failed"):
+            return data
+        assert time.monotonic() < deadline, data
+        time.sleep(0.2)
+
+
+def upstream_tasks(upstream: ServerProcess, path: str, external_id: str) -> dict[str, Any]:
+    key = upstream.printed_credentials()["api_key"]
+    response = httpx.get(
+        f"{upstream.url}{path}",
+        params={"external_task_id": external_id},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+@pytest.mark.parametrize("style", ["kling", "cometapi"])
+def test_image2video_relayed_and_mirrored(
+    tmp_path: Path, server_env: dict[str, str], style: str
+) -> None:
+    upstream_dir = tmp_path / "upstream"
+    prefix = "/kling/v1" if style == "cometapi" else "/v1"
+    path = f"{prefix}/videos/image2video"
+    upstream = ServerProcess(upstream_dir, free_port(), upstream_env(server_env), [])
+    try:
+        upstream.wait_ready()
+        env = relay_env(server_env, upstream, style)
+        with running_server(tmp_path / "front", env) as front:
+            client = httpx.Client(
+                base_url=front.url,
+                headers={"Authorization": f"Bearer {front.printed_key()}"},
+                timeout=30,
+            )
+            created = client.post(
+                path,
+                json={
+                    "image": image_b64(640, 400),
+                    "model_name": "kling-v2-1",
+                    "duration": "5",
+                    "mode": "std",
+                    "callback_url": "http://127.0.0.1:9/never",
+                },
+            )
+            assert created.status_code == 200, created.text
+            task_id = created.json()["data"]["task_id"]
+            data = poll(client, path, task_id)
+            assert data["task_status"] == "succeed", data
+            video = data["task_result"]["videos"][0]
+            assert video["url"].startswith(front.url)
+            assert video["duration"] == "5"
+
+            # Exactly one upstream task, found by openreel's external_task_id.
+            found = upstream_tasks(upstream, path, f"openreel-{task_id}")
+            assert found["task_status"] == "succeed"
+            upstream.stop()
+            shutil.rmtree(upstream_dir)
+
+            body = httpx.get(video["url"], timeout=30)
+            assert body.status_code == 200
+            assert body.content[4:8] == b"ftyp"
+            assert len(body.content) > 10_000
+
+            # No upstream secret in the front's log or metrics.
+            metrics = client.get("/metrics").text
+            secrets = upstream.printed_credentials()
+            for name in ("api_key", "secret_key"):
+                assert secrets[name] not in "".join(front.output)
+                assert secrets[name] not in metrics
+    finally:
+        upstream.stop()
+
+
+def test_multi_image2image_relayed_on_cometapi(tmp_path: Path, server_env: dict[str, str]) -> None:
+    with running_server(tmp_path / "upstream", upstream_env(server_env)) as upstream:
+        env = relay_env(server_env, upstream, "cometapi")
+        with running_server(tmp_path / "front", env) as front:
+            client = httpx.Client(
+                base_url=front.url,
+                headers={"Authorization": f"Bearer {front.printed_key()}"},
+                timeout=30,
+            )
+            path = "/v1/images/multi-image2image"  # the front's Kling path; upstream's Comet one
+            created = client.post(
+                path,
+                json={
+                    "subject_image_list": [
+                        {"subject_image": image_b64(400, 500, seed=s)} for s in range(2)
+                    ],
+                    "n": 2,
+                    "aspect_ratio": "4:3",
+                    "model_name": "kling-v2",
+                },
+            )
+            assert created.status_code == 200, created.text
+            task_id = created.json()["data"]["task_id"]
+            data = poll(client, path, task_id)
+            assert data["task_status"] == "succeed", data
+            found = upstream_tasks(upstream, "/kling/v1/images/generations", f"openreel-{task_id}")
+            assert found["task_status"] == "succeed"
+            upstream.stop()
+            images = data["task_result"]["images"]
+            assert len(images) == 2
+            for item in images:
+                response = httpx.get(item["url"], timeout=30)
+                assert response.status_code == 200
+                picture = Image.open(io.BytesIO(response.content))
+                assert picture.width * 3 == picture.height * 4
