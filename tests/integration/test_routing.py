@@ -10,6 +10,7 @@ import pytest
 
 from openreel.config import Settings
 from openreel.engines.base import Capabilities, TaskKind
+from openreel.tasks.kling_models import DEFAULT_MODEL
 from openreel.tasks.routing import EngineRouter
 from tests.fakes.engines import GatedEngine
 from tests.support.api import Api
@@ -67,10 +68,19 @@ def test_engine_without_a_kind_refuses_it(api_factory: Callable[..., Api], kind:
     api: Api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})
     headers = api.auth(api.new_key())
     path, body = KIND_BODIES[kind]
+    family = path.split("/v1/")[1]
+    # No model_name sent: the endpoint is named, with the routing that sent it there.
     response = api.client.post(path, json=body, headers=headers)
     assert response.status_code == 400 and response.json()["code"] == 1201
-    assert response.json()["message"].startswith(
-        f"model_name: {kind} is not supported by the 'videos-only' engine"
+    message = response.json()["message"]
+    assert message.startswith(f"{family}: {kind} is not supported by the 'videos-only' engine")
+    assert "default model" in message and "OPENREEL_ROUTES" in message
+    # model_name sent: that is the field to change.
+    model = DEFAULT_MODEL[TaskKind(kind.replace(" ", "_"))]
+    named = api.client.post(path, json={**body, "model_name": model}, headers=headers)
+    assert named.status_code == 400
+    assert named.json()["message"].startswith(
+        f"model_name: {kind} is not supported by the 'videos-only' engine serving {model}"
     )
     assert api.client.get(path, headers=headers).json()["data"] == []
 

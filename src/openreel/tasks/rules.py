@@ -237,10 +237,19 @@ def plan_task(
     engine = route.engine
     caps = engine.capabilities_for(model)
     if kind not in caps.kinds:
+        what = kind.value.replace("_", " ")
+        if request.model_name:
+            raise illegal(
+                "model_name",
+                f"{what} is not supported by the '{engine.name}' engine serving {model}",
+            )
+        # No model was asked for: blame the server's routing of the default, not a field the
+        # client never sent.
         raise illegal(
-            "model_name",
-            f"{kind.value.replace('_', ' ')} is not supported by the '{engine.name}' engine "
-            f"serving {model}",
+            family.value,
+            f"{what} is not supported by the '{engine.name}' engine this server routes the "
+            f"default model {model} to; send a model_name that an engine serving it is routed "
+            "for (OPENREEL_ROUTES)",
         )
 
     video_rules: VideoModelRules | None = None
