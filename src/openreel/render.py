@@ -104,6 +104,13 @@ class StoredState:
             raise RenderCancelled()
         self._state = dict(state)
 
+    def note(self, message: str) -> None:
+        noted = asyncio.run_coroutine_threadsafe(
+            self._repo.note(self._row, self._worker_id, message), self._loop
+        ).result()
+        if not noted:
+            raise RenderCancelled()
+
 
 def build_job(
     row: TaskRecord,
