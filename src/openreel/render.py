@@ -96,6 +96,11 @@ class StoredState:
     def load(self) -> dict[str, Any]:
         return dict(self._state)
 
+    def __reduce__(self) -> tuple[type[MemoryState], tuple[dict[str, Any]]]:
+        # A job sent to another process (the diffusers child) carries a copy of the state,
+        # never the loop and repository of this one.
+        return (MemoryState, (dict(self._state),))
+
     def save(self, state: dict[str, Any]) -> None:
         stored = asyncio.run_coroutine_threadsafe(
             self._repo.save_engine_state(self._row, self._worker_id, state), self._loop
