@@ -97,6 +97,11 @@ class StoredState:
     def load(self) -> dict[str, Any]:
         return dict(self._state)
 
+    def __reduce__(self) -> tuple[type[MemoryState], tuple[dict[str, Any]]]:
+        # A job sent to another process (the diffusers child) carries a copy of the state,
+        # never the loop and repository of this one.
+        return (MemoryState, (dict(self._state),))
+
     def save(self, state: dict[str, Any]) -> None:
         stored = asyncio.run_coroutine_threadsafe(
             self._repo.save_engine_state(self._row, self._worker_id, state), self._loop
@@ -104,6 +109,13 @@ class StoredState:
         if not stored:
             raise RenderCancelled()
         self._state = dict(state)
+
+    def note(self, message: str) -> None:
+        noted = asyncio.run_coroutine_threadsafe(
+            self._repo.note(self._row, self._worker_id, message), self._loop
+        ).result()
+        if not noted:
+            raise RenderCancelled()
 
 
 def build_job(

@@ -124,7 +124,9 @@ def test_image2video_relayed_and_mirrored(
         upstream.stop()
 
 
-def test_multi_image2image_relayed_on_cometapi(tmp_path: Path, server_env: dict[str, str]) -> None:
+def test_multi_image_families_relayed_on_cometapi(
+    tmp_path: Path, server_env: dict[str, str]
+) -> None:
     with running_server(tmp_path / "upstream", upstream_env(server_env)) as upstream:
         env = relay_env(server_env, upstream, "cometapi")
         with running_server(tmp_path / "front", env) as front:
@@ -151,7 +153,22 @@ def test_multi_image2image_relayed_on_cometapi(tmp_path: Path, server_env: dict[
             assert data["task_status"] == "succeed", data
             found = upstream_tasks(upstream, "/kling/v1/images/generations", f"openreel-{task_id}")
             assert found["task_status"] == "succeed"
+            elements = client.post(
+                "/v1/videos/multi-image2video",
+                json={
+                    "model_name": "kling-v1-6",
+                    "prompt": "they meet",
+                    "image_list": [{"image": image_b64(500, 500, seed=s)} for s in range(2)],
+                    "aspect_ratio": "9:16",
+                },
+            )
+            assert elements.status_code == 200, elements.text
+            elements_id = elements.json()["data"]["task_id"]
+            video = poll(client, "/v1/videos/multi-image2video", elements_id)
+            assert video["task_status"] == "succeed", video
             upstream.stop()
+            mp4 = httpx.get(video["task_result"]["videos"][0]["url"], timeout=30).content
+            assert mp4[4:8] == b"ftyp" and len(mp4) > 10_000
             images = data["task_result"]["images"]
             assert len(images) == 2
             for item in images:

@@ -235,3 +235,22 @@ def test_upstream_timeouts_are_retried(api_factory: Callable[..., Api], stub: Kl
     api, headers = relay_api(api_factory, stub, request_timeout=0.5)
     assert_mirrored(api, wait_task(api.client, PATH, create(api, headers), headers, timeout=60))
     assert not slow and len(stub.tasks) == 1
+
+
+def test_upstream_status_msg_is_shown_while_processing(
+    api_factory: Callable[..., Api], stub: KlingStub
+) -> None:
+    stub.polls_to_finish, stub.processing_msg = 10_000, "queued behind 3 tasks"
+    api, headers = relay_api(api_factory, stub)
+    task_id = create(api, headers)
+    deadline = time.monotonic() + 30
+    while True:
+        data = api.client.get(f"{PATH}/{task_id}", headers=headers).json()["data"]
+        if data["task_status_msg"] == "queued behind 3 tasks":
+            break
+        assert time.monotonic() < deadline, data
+        time.sleep(0.05)
+    assert data["task_status"] == "processing"
+    stub.tasks["1000"].polls_left = 1
+    assert_mirrored(api, wait_task(api.client, PATH, task_id, headers, timeout=30))
+    assert row(api, task_id).status_msg == ""

@@ -49,6 +49,7 @@ class KlingStub:
     faults: Callable[[Recorded], Reply | None] = lambda _: None
     drop_create_answers: int = 0
     result_404s: int = 0
+    processing_msg: str = ""  # task_status_msg while a task is processing
     create_delay: float = 0.0  # seconds before a create is answered (the task exists already)
     result_delay: float = 0.0  # seconds before a result file is served
     tasks: dict[str, StubTask] = field(default_factory=dict)
@@ -73,7 +74,9 @@ class KlingStub:
         data: dict[str, Any] = {
             "task_id": task.task_id,
             "task_status": task.status,
-            "task_status_msg": self.final_msg if task.status == "failed" else "",
+            "task_status_msg": {"failed": self.final_msg, "processing": self.processing_msg}.get(
+                task.status, ""
+            ),
             "task_info": {"external_task_id": task.body.get("external_task_id")},
             "task_result": {},
             "created_at": 1,

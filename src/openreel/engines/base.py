@@ -76,18 +76,26 @@ class EngineState(Protocol):
 
     def save(self, state: dict[str, Any]) -> None: ...
 
+    def note(self, message: str) -> None:
+        """Show ``message`` as the running task's ``task_status_msg`` (the relay: upstream's)."""
+        ...
+
 
 class MemoryState:
     """State kept for one run only (tests, and engines that need none)."""
 
     def __init__(self, state: dict[str, Any] | None = None) -> None:
         self.state = dict(state or {})
+        self.message = ""
 
     def load(self) -> dict[str, Any]:
         return dict(self.state)
 
     def save(self, state: dict[str, Any]) -> None:
         self.state = dict(state)
+
+    def note(self, message: str) -> None:
+        self.message = message
 
 
 @dataclass

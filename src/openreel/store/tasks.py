@@ -249,6 +249,10 @@ class TaskRepository:
         plan = {**row.plan, "engine_state": dict(state)}
         return await self._update(self._held(row, worker_id), plan=plan, updated_at=now_ms()) > 0
 
+    async def note(self, row: TaskRecord, worker_id: str, message: str) -> bool:
+        """A running task's ``status_msg``, if this worker still holds it."""
+        return await self._update(self._held(row, worker_id), status_msg=message) > 0
+
     async def finish(
         self,
         row: TaskRecord,

@@ -184,6 +184,7 @@ class _Run:
 
     async def _until_done(self, task: UpstreamTask) -> UpstreamTask:
         interval = self.engine.config.poll_interval
+        shown = ""  # upstream's task_status_msg while it runs, carried over as it changes
         while task.status not in ("succeed", "failed"):
             if task.progress is not None:
                 self.progress(min(task.progress, 99) / 100 * 0.9)
@@ -193,6 +194,9 @@ class _Run:
             task = await self._retrying(partial(self.client.get, self.family, task.task_id))
             if task.status != previous:
                 self._save(upstream_status=task.status)
+            if task.status_msg != shown and task.status not in ("succeed", "failed"):
+                shown = task.status_msg
+                self.job.state.note(shown)
         if task.status == "failed":
             self._save(upstream_status=task.status)
             raise EngineError(
