@@ -63,8 +63,7 @@ def test_a_task_routed_to_the_diffusers_engine(
         (
             "/v1/videos/multi-image2video",
             {"image_list": [{"image": image_b64()}], "prompt": "p"},
-            "videos/multi-image2video: multi image2video is not supported by the 'diffusers'"
-            " engine",
+            "model_name: multi image2video is not supported by the 'diffusers' engine",
         ),
     ],
 )

@@ -49,7 +49,7 @@ def test_custom_model_name_routes_to_its_engine(api_factory: Callable[..., Api])
     assert unknown.status_code == 404 and unknown.json()["code"] == 1203
 
 
-KIND_BODIES = {
+KIND_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "multi image2image": (
         "/v1/images/multi-image2image",
         {"subject_image_list": [{"subject_image": image_b64(seed=i)} for i in range(2)]},
