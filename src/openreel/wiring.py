@@ -260,6 +260,7 @@ async def build_services(
         engines=engines,
         metrics=metrics,
         clock=clock,
+        work_area=deps.work_area,
     )
 
 
