@@ -113,6 +113,8 @@ def create_app(
             await services.callbacks.stop()
             await services.http.aclose()
             await services.db.dispose()
+            if services.work_area is not None:
+                services.work_area.close()
 
     app = FastAPI(
         title="openreel",

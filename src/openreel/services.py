@@ -22,6 +22,7 @@ from openreel.store.keys import KeyRepository
 from openreel.store.tasks import TaskRepository
 from openreel.store.usage import UsageRepository
 from openreel.tasks.service import TaskService
+from openreel.work_area import WorkArea
 
 
 @dataclass
@@ -45,3 +46,4 @@ class Services:
     engines: dict[str, Engine]
     metrics: Metrics
     clock: Clock = SYSTEM_CLOCK  # handlers read the time here (tests move it)
+    work_area: WorkArea | None = None  # this process's scratch folder, released at shutdown

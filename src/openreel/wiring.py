@@ -271,6 +271,7 @@ async def build_services(
         engines=engines,
         metrics=metrics,
         clock=clock,
+        work_area=deps.work_area,
     )
 
 

@@ -100,3 +100,5 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
             engine.close()
         await http.aclose()
         await db.dispose()
+        if deps.work_area is not None:
+            deps.work_area.close()

@@ -94,3 +94,5 @@ def test_a_live_processes_folder_is_not_swept(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()

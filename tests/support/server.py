@@ -122,6 +122,7 @@ class ServerProcess:
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+        self._close_output()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -130,6 +131,13 @@ class ServerProcess:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_output()
+
+    def _close_output(self) -> None:
+        """The reader ends at the pipe's EOF (the process is gone); close our end of it."""
+        self._reader.join(timeout=10)
+        if self.proc.stdout is not None and not self._reader.is_alive():
+            self.proc.stdout.close()
 
 
 @contextmanager
