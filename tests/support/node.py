@@ -1,11 +1,13 @@
 """Node.js for the third-party client tests: the system ``node`` and ``npm``, and ``npm ci``
 of a test folder's package-lock.json into that folder's node_modules (git-ignored, kept between
-runs while the lock is unchanged). When node or npm is missing the tests skip, except in CI
+runs while the lock is unchanged; concurrent test processes, such as make test's two passes,
+take turns). When node or npm is missing the tests skip, except in CI
 (``CI=true``), where they fail.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -33,17 +35,20 @@ def npm_ci(folder: Path, npm: str) -> Path:
     """Install ``folder``'s package-lock.json exactly (npm ci) unless node_modules already
     holds that lock; returns node_modules."""
     modules = folder / "node_modules"
-    digest = hashlib.sha256((folder / "package-lock.json").read_bytes()).hexdigest()
+    lock = folder / "package-lock.json"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
     stamp = modules / STAMP
-    if stamp.is_file() and stamp.read_text() == digest:
-        return modules
-    result = subprocess.run(
-        [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, f"npm ci failed:\n{result.stdout}\n{result.stderr}"
-    stamp.write_text(digest)
+    with lock.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # npm ci empties node_modules first: one at a time
+        if stamp.is_file() and stamp.read_text() == digest:
+            return modules
+        result = subprocess.run(
+            [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, f"npm ci failed:\n{result.stdout}\n{result.stderr}"
+        stamp.write_text(digest)
     return modules
