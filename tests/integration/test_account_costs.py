@@ -1,4 +1,5 @@
-"""Usage accounting through the API: ``/account/costs`` on both prefixes, resource packs and
+"""Usage accounting through the API: ``/account/costs`` at Kling's root path and on both
+prefixes, resource packs and
 the 1102 refusal (nothing stored), units charged by tasks that really ran, unknown routes
 that authenticate first, and ``openreel keys quota``."""
 
@@ -26,6 +27,8 @@ from tests.support.polling import wait_task
 pytestmark = pytest.mark.db
 
 PREFIXES = ("/v1", "/kling/v1")
+# "": Kling documents /account/costs at the root of its host (no /v1); both prefixes serve it too.
+COSTS_PREFIXES = ("", *PREFIXES)
 QUEUES = [
     "local",
     pytest.param(
@@ -92,10 +95,10 @@ def scalar(api: Api, sql: str, **params: Any) -> Any:
     )
 
 
-def test_account_costs_answers_kling_shape_on_both_prefixes(
+def test_account_costs_answers_kling_shape_on_its_root_path_and_both_prefixes(
     api: Api, key: IssuedKey, headers: dict[str, str]
 ) -> None:
-    for prefix in PREFIXES:
+    for prefix in COSTS_PREFIXES:
         for auth in (headers, jwt_headers(key)):
             response = costs(api, auth, prefix)
             assert response.status_code == 200, response.text
@@ -132,7 +135,7 @@ def test_account_costs_answers_kling_shape_on_both_prefixes(
 def test_start_and_end_time_are_required_ms_integers(
     api: Api, headers: dict[str, str], query: dict[str, Any], field: str, rule: str
 ) -> None:
-    for prefix in PREFIXES:
+    for prefix in COSTS_PREFIXES:
         response = costs(api, headers, prefix, **query)
         assert response.status_code == 400, response.text
         body = response.json()
@@ -191,7 +194,7 @@ def test_units_charged_by_real_tasks_show_in_account_costs(
     )
 
     (pack,) = packs(api, headers)
-    for prefix in PREFIXES:
+    for prefix in COSTS_PREFIXES:
         response = costs(api, headers, prefix)
         assert response.json()["data"]["resource_pack_subscribe_infos"] == [pack]
     assert pack["resource_pack_type"] == "decreasing_total"

@@ -1,4 +1,4 @@
-"""A self-signed certificate for 127.0.0.1 and localhost, made in the test."""
+"""A self-signed certificate for 127.0.0.1 and localhost (and any other names), made in the test."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """(certificate, private key) PEM files; the certificate is its own CA."""
+def self_signed(folder: Path, names: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """(certificate, private key) PEM files; the certificate is its own CA. ``names``: DNS
+    names it is also valid for."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "openreel test")])
     now = datetime.datetime.now(datetime.UTC)
@@ -27,7 +28,10 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    *(x509.DNSName(name) for name in ("localhost", *names)),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
             ),
             critical=False,
         )

@@ -1,4 +1,5 @@
-"""``GET {prefix}/account/costs`` on both prefixes: the key's resource packs (Kling's shape).
+"""``GET /account/costs`` (Kling's own path, outside ``/v1``) and ``GET {prefix}/account/costs``
+on both prefixes: the key's resource packs (Kling's shape).
 
 Clients call it as their credentials check, so it authenticates like every API route.
 """
@@ -46,10 +47,18 @@ async def get_account_costs(request: Request) -> JSONResponse:
     return envelope(costs.model_dump(mode="json"))
 
 
+# Kling documents the path at the root of its host, with no /v1 (third-party clients such as
+# the npm package kling-api call it there); the prefixed paths are kept for openreel's SDK.
+ROUTES = {
+    "/account/costs": "account_costs",
+    **{f"{prefix.value}/account/costs": f"account_costs{prefix.name.lower()}" for prefix in Prefix},
+}
+
+
 def install_account_routes(router: APIRouter) -> None:
-    for prefix in Prefix:
+    for path, operation_id in ROUTES.items():
         router.add_api_route(
-            f"{prefix.value}/account/costs",
+            path,
             get_account_costs,
             methods=["GET"],
             summary="Resource packs of the calling key and what is left of them",
@@ -58,6 +67,6 @@ def install_account_routes(router: APIRouter) -> None:
                 200: {"model": Envelope[AccountCosts], "description": "The packs (code 0)"},
                 **ERROR_RESPONSES,
             },
-            operation_id=f"account_costs{prefix.name.lower()}",
+            operation_id=operation_id,
             openapi_extra={"parameters": [AUTH_HEADER, *PARAMETERS]},
         )
