@@ -188,6 +188,9 @@ class DropFirstAnswer(httpx.BaseTransport):
         self.inner = httpx.HTTPTransport()
         self.posts = 0
 
+    def close(self) -> None:  # the client closes its transport: pass it on to the pool
+        self.inner.close()
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
         if request.method == "POST":
@@ -232,6 +235,9 @@ class CutFirstDownload(httpx.BaseTransport):
         self.inner = httpx.HTTPTransport()
         self.limit = limit
         self.downloads: list[str | None] = []
+
+    def close(self) -> None:
+        self.inner.close()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
