@@ -34,6 +34,17 @@ MAPPED = [
         1201,
         "subject_image_list[1].subject_image",
     ),
+    # text2video and text-to-image, each under both prefixes
+    ("/v1/videos/text2video", {"prompt": "p", "duration": "7"}, 1201, "duration: "),
+    ("/kling/v1/videos/text2video", {}, 1201, "prompt: is required for text2video"),
+    ("/v1/videos/text2video", {"prompt": "p", "model_name": "kling-v9"}, 1203, "model_name: "),
+    ("/v1/images/generations", {"prompt": "p", "n": 10}, 1201, "n: "),
+    (
+        "/kling/v1/images/generations",
+        {"prompt": "p", "image_reference": "subject"},
+        1201,
+        "image: is required when image_reference is set",
+    ),
 ]
 
 

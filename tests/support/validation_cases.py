@@ -25,6 +25,14 @@ def mi2i(count: int = 2, **extra: Any) -> dict[str, Any]:
     return {"subject_image_list": [{"subject_image": IMG}] * count, **extra}
 
 
+def t2v(**extra: Any) -> dict[str, Any]:
+    return {"prompt": "a fox in the snow", **extra}
+
+
+def t2i(**extra: Any) -> dict[str, Any]:
+    return {"prompt": "a cat on a sofa", **extra}
+
+
 MASK = b64(encode(textured(640, 400)))
 TRAJ = [{"x": 10, "y": 10}, {"x": 50, "y": 60}]
 CAMERA = {"type": "simple", "config": {"zoom": 5}}
@@ -289,6 +297,69 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
         "scene_image",
     ),
     ("/v1/videos/image2video", i2v(image=123), 1201, "image: "),
+    # text2video: prompt, enums, ranges, per-model rules, on both prefixes
+    ("/v1/videos/text2video", {}, 1201, "prompt: is required for text2video"),
+    ("/kling/v1/videos/text2video", {"prompt": ""}, 1201, "prompt: is required for text2video"),
+    ("/kling/v1/videos/text2video", t2v(prompt="x" * 501), 1201, "prompt: must be at most 500"),
+    ("/v1/videos/text2video", t2v(prompt="x" * 2501), 1201, "prompt: must be at most 2500"),
+    ("/v1/videos/text2video", t2v(aspect_ratio="4:3"), 1201, "aspect_ratio: "),
+    ("/kling/v1/videos/text2video", t2v(duration="7"), 1201, "duration: "),
+    ("/v1/videos/text2video", t2v(cfg_scale=1.5), 1201, "cfg_scale: "),
+    ("/kling/v1/videos/text2video", t2v(mode="ultra"), 1201, "mode: "),
+    (
+        "/v1/videos/text2video",
+        t2v(model_name="kling-v2-1"),
+        1201,
+        "model_name: kling-v2-1 is not available on videos/text2video",
+    ),
+    (
+        "/kling/v1/videos/text2video",
+        t2v(model_name="kling-v2-master", camera_control=CAMERA),
+        1201,
+        "camera_control: not supported by kling-v2-master",
+    ),
+    (
+        "/v1/videos/text2video",
+        t2v(camera_control=CAMERA, mode="pro"),
+        1201,
+        "camera_control: not supported by kling-v1 with mode pro and duration 5 s",
+    ),
+    # images/generations without subjects: text-to-image and one reference image
+    ("/v1/images/generations", {}, 1201, "prompt: is required"),
+    ("/kling/v1/images/generations", t2i(n=10), 1201, "n: "),
+    ("/v1/images/generations", t2i(aspect_ratio="5:4"), 1201, "aspect_ratio: "),
+    ("/kling/v1/images/generations", t2i(resolution="4k"), 1201, "resolution: "),
+    (
+        "/v1/images/generations",
+        t2i(image_reference="subject"),
+        1201,
+        "image: is required when image_reference is set",
+    ),
+    (
+        "/kling/v1/images/generations",
+        t2i(image=IMG, human_fidelity=0.5),
+        1201,
+        "human_fidelity: is only allowed with image_reference subject",
+    ),
+    (
+        "/v1/images/generations",
+        t2i(image=IMG, image_reference="face", model_name="kling-v1"),
+        1201,
+        "image_reference: not supported by kling-v1",
+    ),
+    (
+        "/kling/v1/images/generations",
+        t2i(image=IMG, image_fidelity=0.5, model_name="kling-v2"),
+        1201,
+        "image_fidelity: not supported by kling-v2",
+    ),
+    ("/v1/images/generations", t2i(image=IMG, image_fidelity=1.5), 1201, "image_fidelity: "),
+    (
+        "/v1/images/generations",
+        t2i(image=IMG, model_name="kling-v1-5"),
+        1201,
+        "image_reference: is required by kling-v1-5 when image is set",
+    ),
 ]
 
 
