@@ -31,22 +31,22 @@ def test_pending_callback_survives_a_crash(server_dir: Path, server_env: dict[st
     try:
         with running_server(server_dir, env) as server:
             key = server.printed_key()
-            client = httpx.Client(
+            with httpx.Client(
                 base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-            )
-            created = client.post(
-                "/v1/videos/image2video",
-                json={"image": image_b64(), "callback_url": f"{receiver.url}/hook"},
-            )
-            assert created.status_code == 200, created.text
-            task_id = created.json()["data"]["task_id"]
-            (refused,) = receiver.wait_for(1)  # the first attempt fails...
-            log_url = f"/v1/videos/image2video/{task_id}/callbacks"
-            deadline = time.monotonic() + 10
-            while not client.get(log_url).json()["data"]["deliveries"][0]["attempts"]:
-                assert time.monotonic() < deadline, "the failed attempt was never recorded"
-                time.sleep(0.02)
-            server.kill()  # ...and the server dies before its retry, 3 s later
+            ) as client:
+                created = client.post(
+                    "/v1/videos/image2video",
+                    json={"image": image_b64(), "callback_url": f"{receiver.url}/hook"},
+                )
+                assert created.status_code == 200, created.text
+                task_id = created.json()["data"]["task_id"]
+                (refused,) = receiver.wait_for(1)  # the first attempt fails...
+                log_url = f"/v1/videos/image2video/{task_id}/callbacks"
+                deadline = time.monotonic() + 10
+                while not client.get(log_url).json()["data"]["deliveries"][0]["attempts"]:
+                    assert time.monotonic() < deadline, "the failed attempt was never recorded"
+                    time.sleep(0.02)
+                server.kill()  # ...and the server dies before its retry, 3 s later
 
         receiver_up = True
         with running_server(server_dir, env):

@@ -55,26 +55,26 @@ def test_json_logs_of_a_server(server_dir: Path, server_env: dict[str, str]) -> 
         with running_server(server_dir, server_env, ["--log-format", "json"]) as server:
             key = first_key(server)
             assert (server.data_dir / "first-key.txt").stat().st_mode & 0o777 == 0o600
-            client = httpx.Client(
+            with httpx.Client(
                 base_url=server.url,
                 headers={"Authorization": f"Bearer {key['API key']}"},
                 timeout=30,
-            )
-            created = client.post(
-                PATH,
-                json={**BODY, "callback_url": f"{receiver.url}/hook"},
-                # From 127.0.0.1, which is not a trusted proxy by default: ignored.
-                headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
-            )
-            assert created.status_code == 200, created.text
-            task_id = created.json()["data"]["task_id"]
-            data = wait_done(client, task_id)
-            assert data["task_status"] == "succeed", data
-            assert data["task_result"]["videos"][0]["url"].startswith(server.url)
-            deadline = time.monotonic() + 30
-            while '"task_status":"succeed"' not in server.text():
-                assert time.monotonic() < deadline, "no callback attempt for succeed logged"
-                time.sleep(0.1)
+            ) as client:
+                created = client.post(
+                    PATH,
+                    json={**BODY, "callback_url": f"{receiver.url}/hook"},
+                    # From 127.0.0.1, which is not a trusted proxy by default: ignored.
+                    headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+                )
+                assert created.status_code == 200, created.text
+                task_id = created.json()["data"]["task_id"]
+                data = wait_done(client, task_id)
+                assert data["task_status"] == "succeed", data
+                assert data["task_result"]["videos"][0]["url"].startswith(server.url)
+                deadline = time.monotonic() + 30
+                while '"task_status":"succeed"' not in server.text():
+                    assert time.monotonic() < deadline, "no callback attempt for succeed logged"
+                    time.sleep(0.1)
         output = server.text()
     finally:
         receiver.close()
@@ -138,15 +138,15 @@ def test_json_logs_of_a_worker(server_dir: Path, server_env: dict[str, str]) -> 
         worker = WorkerProcess(server_dir, env, ["--engines", "classic"])
         try:
             worker.wait_for("worker on queues classic")
-            client = httpx.Client(
+            with httpx.Client(
                 base_url=server.url,
                 headers={"Authorization": f"Bearer {key['API key']}"},
                 timeout=30,
-            )
-            created = client.post(PATH, json=BODY)
-            assert created.status_code == 200, created.text
-            task_id = created.json()["data"]["task_id"]
-            assert wait_done(client, task_id)["task_status"] == "succeed"
+            ) as client:
+                created = client.post(PATH, json=BODY)
+                assert created.status_code == 200, created.text
+                task_id = created.json()["data"]["task_id"]
+                assert wait_done(client, task_id)["task_status"] == "succeed"
         finally:
             worker.stop()
     output = worker.text()
@@ -167,22 +167,22 @@ def test_tls_straight_from_uvicorn(
     args = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(private_key)]
     with running_server(server_dir, server_env, args, cafile=cert) as server:
         assert server.url.startswith("https://127.0.0.1:")
-        client = httpx.Client(
+        with httpx.Client(
             base_url=server.url,
             headers={"Authorization": f"Bearer {server.printed_key()}"},
             verify=server.verify,  # the test's own certificate, verified
             timeout=30,
-        )
-        created = client.post(PATH, json=BODY)
-        assert created.status_code == 200, created.text
-        data = wait_done(client, created.json()["data"]["task_id"])
-        assert data["task_status"] == "succeed", data
-        url = data["task_result"]["videos"][0]["url"]
-        assert url.startswith(f"{server.url}/files/")
-        video = client.get(url)
-        assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
-        with pytest.raises(httpx.ConnectError):  # not the certificate a client trusts
-            httpx.get(f"{server.url}/healthz", timeout=5)
+        ) as client:
+            created = client.post(PATH, json=BODY)
+            assert created.status_code == 200, created.text
+            data = wait_done(client, created.json()["data"]["task_id"])
+            assert data["task_status"] == "succeed", data
+            url = data["task_result"]["videos"][0]["url"]
+            assert url.startswith(f"{server.url}/files/")
+            video = client.get(url)
+            assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+            with pytest.raises(httpx.ConnectError):  # not the certificate a client trusts
+                httpx.get(f"{server.url}/healthz", timeout=5)
 
 
 def test_a_listed_proxy_makes_https_links_with_the_public_host(
@@ -190,7 +190,7 @@ def test_a_listed_proxy_makes_https_links_with_the_public_host(
 ) -> None:
     args = ["--forwarded-allow-ips", "127.0.0.1", "--log-format", "json"]
     with running_server(server_dir, server_env, args) as server:
-        client = httpx.Client(
+        with httpx.Client(
             base_url=server.url,
             headers={
                 "Authorization": f"Bearer {server.saved_key()}",
@@ -199,12 +199,12 @@ def test_a_listed_proxy_makes_https_links_with_the_public_host(
                 "X-Forwarded-For": "198.51.100.7",
             },
             timeout=30,
-        )
-        created = client.post(PATH, json=BODY)
-        assert created.status_code == 200, created.text
-        data = wait_done(client, created.json()["data"]["task_id"])
-        url = data["task_result"]["videos"][0]["url"]
-        assert url.startswith("https://media.example.com/files/")
+        ) as client:
+            created = client.post(PATH, json=BODY)
+            assert created.status_code == 200, created.text
+            data = wait_done(client, created.json()["data"]["task_id"])
+            url = data["task_result"]["videos"][0]["url"]
+            assert url.startswith("https://media.example.com/files/")
     requests = events(json_lines(server.text()), "http.request")
     # The client is the address the proxy saw; the test's own /healthz sent no headers.
     assert {r["client"] for r in requests if r["route"].startswith(PATH)} == {"198.51.100.7"}

@@ -80,46 +80,46 @@ def test_image2video_relayed_and_mirrored(
         upstream.wait_ready()
         env = relay_env(server_env, upstream, style)
         with running_server(tmp_path / "front", env) as front:
-            client = httpx.Client(
+            with httpx.Client(
                 base_url=front.url,
                 headers={"Authorization": f"Bearer {front.printed_key()}"},
                 timeout=30,
-            )
-            created = client.post(
-                path,
-                json={
-                    "image": image_b64(640, 400),
-                    "model_name": "kling-v2-1",
-                    "duration": "5",
-                    "mode": "std",
-                    "callback_url": "http://127.0.0.1:9/never",
-                },
-            )
-            assert created.status_code == 200, created.text
-            task_id = created.json()["data"]["task_id"]
-            data = poll(client, path, task_id)
-            assert data["task_status"] == "succeed", data
-            video = data["task_result"]["videos"][0]
-            assert video["url"].startswith(front.url)
-            assert video["duration"] == "5"
+            ) as client:
+                created = client.post(
+                    path,
+                    json={
+                        "image": image_b64(640, 400),
+                        "model_name": "kling-v2-1",
+                        "duration": "5",
+                        "mode": "std",
+                        "callback_url": "http://127.0.0.1:9/never",
+                    },
+                )
+                assert created.status_code == 200, created.text
+                task_id = created.json()["data"]["task_id"]
+                data = poll(client, path, task_id)
+                assert data["task_status"] == "succeed", data
+                video = data["task_result"]["videos"][0]
+                assert video["url"].startswith(front.url)
+                assert video["duration"] == "5"
 
-            # Exactly one upstream task, found by openreel's external_task_id.
-            found = upstream_tasks(upstream, path, f"openreel-{task_id}")
-            assert found["task_status"] == "succeed"
-            upstream.stop()
-            shutil.rmtree(upstream_dir)
+                # Exactly one upstream task, found by openreel's external_task_id.
+                found = upstream_tasks(upstream, path, f"openreel-{task_id}")
+                assert found["task_status"] == "succeed"
+                upstream.stop()
+                shutil.rmtree(upstream_dir)
 
-            body = httpx.get(video["url"], timeout=30)
-            assert body.status_code == 200
-            assert body.content[4:8] == b"ftyp"
-            assert len(body.content) > 10_000
+                body = httpx.get(video["url"], timeout=30)
+                assert body.status_code == 200
+                assert body.content[4:8] == b"ftyp"
+                assert len(body.content) > 10_000
 
-            # No upstream secret in the front's log or metrics.
-            metrics = client.get("/metrics").text
-            secrets = upstream.printed_credentials()
-            for name in ("api_key", "secret_key"):
-                assert secrets[name] not in "".join(front.output)
-                assert secrets[name] not in metrics
+                # No upstream secret in the front's log or metrics.
+                metrics = client.get("/metrics").text
+                secrets = upstream.printed_credentials()
+                for name in ("api_key", "secret_key"):
+                    assert secrets[name] not in "".join(front.output)
+                    assert secrets[name] not in metrics
     finally:
         upstream.stop()
 
@@ -130,49 +130,53 @@ def test_multi_image_families_relayed_on_cometapi(
     with running_server(tmp_path / "upstream", upstream_env(server_env)) as upstream:
         env = relay_env(server_env, upstream, "cometapi")
         with running_server(tmp_path / "front", env) as front:
-            client = httpx.Client(
+            with httpx.Client(
                 base_url=front.url,
                 headers={"Authorization": f"Bearer {front.printed_key()}"},
                 timeout=30,
-            )
-            path = "/v1/images/multi-image2image"  # the front's Kling path; upstream's Comet one
-            created = client.post(
-                path,
-                json={
-                    "subject_image_list": [
-                        {"subject_image": image_b64(400, 500, seed=s)} for s in range(2)
-                    ],
-                    "n": 2,
-                    "aspect_ratio": "4:3",
-                    "model_name": "kling-v2",
-                },
-            )
-            assert created.status_code == 200, created.text
-            task_id = created.json()["data"]["task_id"]
-            data = poll(client, path, task_id)
-            assert data["task_status"] == "succeed", data
-            found = upstream_tasks(upstream, "/kling/v1/images/generations", f"openreel-{task_id}")
-            assert found["task_status"] == "succeed"
-            elements = client.post(
-                "/v1/videos/multi-image2video",
-                json={
-                    "model_name": "kling-v1-6",
-                    "prompt": "they meet",
-                    "image_list": [{"image": image_b64(500, 500, seed=s)} for s in range(2)],
-                    "aspect_ratio": "9:16",
-                },
-            )
-            assert elements.status_code == 200, elements.text
-            elements_id = elements.json()["data"]["task_id"]
-            video = poll(client, "/v1/videos/multi-image2video", elements_id)
-            assert video["task_status"] == "succeed", video
-            upstream.stop()
-            mp4 = httpx.get(video["task_result"]["videos"][0]["url"], timeout=30).content
-            assert mp4[4:8] == b"ftyp" and len(mp4) > 10_000
-            images = data["task_result"]["images"]
-            assert len(images) == 2
-            for item in images:
-                response = httpx.get(item["url"], timeout=30)
-                assert response.status_code == 200
-                picture = Image.open(io.BytesIO(response.content))
-                assert picture.width * 3 == picture.height * 4
+            ) as client:
+                path = (
+                    "/v1/images/multi-image2image"  # the front's Kling path; upstream's Comet one
+                )
+                created = client.post(
+                    path,
+                    json={
+                        "subject_image_list": [
+                            {"subject_image": image_b64(400, 500, seed=s)} for s in range(2)
+                        ],
+                        "n": 2,
+                        "aspect_ratio": "4:3",
+                        "model_name": "kling-v2",
+                    },
+                )
+                assert created.status_code == 200, created.text
+                task_id = created.json()["data"]["task_id"]
+                data = poll(client, path, task_id)
+                assert data["task_status"] == "succeed", data
+                found = upstream_tasks(
+                    upstream, "/kling/v1/images/generations", f"openreel-{task_id}"
+                )
+                assert found["task_status"] == "succeed"
+                elements = client.post(
+                    "/v1/videos/multi-image2video",
+                    json={
+                        "model_name": "kling-v1-6",
+                        "prompt": "they meet",
+                        "image_list": [{"image": image_b64(500, 500, seed=s)} for s in range(2)],
+                        "aspect_ratio": "9:16",
+                    },
+                )
+                assert elements.status_code == 200, elements.text
+                elements_id = elements.json()["data"]["task_id"]
+                video = poll(client, "/v1/videos/multi-image2video", elements_id)
+                assert video["task_status"] == "succeed", video
+                upstream.stop()
+                mp4 = httpx.get(video["task_result"]["videos"][0]["url"], timeout=30).content
+                assert mp4[4:8] == b"ftyp" and len(mp4) > 10_000
+                images = data["task_result"]["images"]
+                assert len(images) == 2
+                for item in images:
+                    response = httpx.get(item["url"], timeout=30)
+                    assert response.status_code == 200
+                    picture = Image.open(io.BytesIO(response.content))
+                    assert picture.width * 3 == picture.height * 4

@@ -38,46 +38,47 @@ def test_text2video_and_text_to_image_end_to_end(
     server_dir: Path, server_env: dict[str, str]
 ) -> None:
     with running_server(server_dir, server_env) as server:
-        client = httpx.Client(
+        with httpx.Client(
             base_url=server.url,
             headers={"Authorization": f"Bearer {server.printed_key()}"},
             timeout=30,
-        )
-        video = client.post(
-            "/kling/v1/videos/text2video",
-            json={
-                "prompt": "a paper boat drifting down a rainy street",
-                "aspect_ratio": "16:9",
-                "camera_control": {"type": "forward_up"},
-                "watermark_info": {"enabled": True},
-            },
-        )
-        images = client.post(
-            "/v1/images/generations",
-            json={"prompt": "a paper boat, studio photo", "n": 3, "aspect_ratio": "9:16"},
-        )
-        assert video.status_code == images.status_code == 200, (video.text, images.text)
+        ) as client:
+            video = client.post(
+                "/kling/v1/videos/text2video",
+                json={
+                    "prompt": "a paper boat drifting down a rainy street",
+                    "aspect_ratio": "16:9",
+                    "camera_control": {"type": "forward_up"},
+                    "watermark_info": {"enabled": True},
+                },
+            )
+            images = client.post(
+                "/v1/images/generations",
+                json={"prompt": "a paper boat, studio photo", "n": 3, "aspect_ratio": "9:16"},
+            )
+            assert video.status_code == images.status_code == 200, (video.text, images.text)
 
-        data = finished(client, "/kling/v1/videos/text2video", video.json()["data"]["task_id"])
-        assert data["task_status"] == "succeed", data
-        assert data["watermark_info"] == {"enabled": True}
-        [result] = data["task_result"]["videos"]
-        clean, rate = mp4_frames(fetched(result["url"], "video/mp4"))
-        marked, _ = mp4_frames(fetched(result["watermark_url"], "video/mp4"))
-        assert rate == 30 and len(clean) == len(marked) == 150  # kling-v1, 5 s
-        assert clean[0].shape == (720, 1280, 3)
-        everywhere = np.ones((720, 1280), bool)
-        assert mean_diff(clean[0], clean[-1], everywhere) > 3
-        inside = badge_mask(1280, 720)
-        assert mean_diff(clean[-1], marked[-1], inside) > 15
-        assert mean_diff(clean[-1], marked[-1], ~inside) < 2
+            data = finished(client, "/kling/v1/videos/text2video", video.json()["data"]["task_id"])
+            assert data["task_status"] == "succeed", data
+            assert data["watermark_info"] == {"enabled": True}
+            [result] = data["task_result"]["videos"]
+            clean, rate = mp4_frames(fetched(result["url"], "video/mp4"))
+            marked, _ = mp4_frames(fetched(result["watermark_url"], "video/mp4"))
+            assert rate == 30 and len(clean) == len(marked) == 150  # kling-v1, 5 s
+            assert clean[0].shape == (720, 1280, 3)
+            everywhere = np.ones((720, 1280), bool)
+            assert mean_diff(clean[0], clean[-1], everywhere) > 3
+            inside = badge_mask(1280, 720)
+            assert mean_diff(clean[-1], marked[-1], inside) > 15
+            assert mean_diff(clean[-1], marked[-1], ~inside) < 2
 
-        data = finished(client, "/v1/images/generations", images.json()["data"]["task_id"])
-        assert data["task_status"] == "succeed", data
-        assert data["watermark_info"] == {"enabled": False}
-        width, height = image_size("9:16", "1k")
-        pictures = [
-            png_pixels(fetched(item["url"], "image/png")) for item in data["task_result"]["images"]
-        ]
-        assert len(pictures) == 3 and {p.shape for p in pictures} == {(height, width, 3)}
-        assert len({p.tobytes() for p in pictures}) == 3
+            data = finished(client, "/v1/images/generations", images.json()["data"]["task_id"])
+            assert data["task_status"] == "succeed", data
+            assert data["watermark_info"] == {"enabled": False}
+            width, height = image_size("9:16", "1k")
+            pictures = [
+                png_pixels(fetched(item["url"], "image/png"))
+                for item in data["task_result"]["images"]
+            ]
+            assert len(pictures) == 3 and {p.shape for p in pictures} == {(height, width, 3)}
+            assert len({p.tobytes() for p in pictures}) == 3
