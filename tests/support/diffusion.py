@@ -83,7 +83,7 @@ def run_task(
 
 def spied_call(weights: Path, task_id: str) -> dict[str, Any]:
     """What the recording adapter's pipeline got for ``task_id`` (``tests.fakes.tiny_wan``)."""
-    calls = [json.loads(line) for line in (weights / "calls.jsonl").open()]
+    calls = [json.loads(line) for line in (weights / "calls.jsonl").read_text().splitlines()]
     (call,) = [c for c in calls if c["task"] == task_id]
     found: dict[str, Any] = call
     return found
