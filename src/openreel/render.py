@@ -38,6 +38,7 @@ from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import resolve_inputs
 from openreel.tasks.plan import RenderPlan
+from openreel.tasks.prices import parse_units
 from openreel.wire.errors import KlingError
 from openreel.wire.tasks import TaskStatus
 from openreel.work_area import WorkArea
@@ -146,6 +147,20 @@ def watermark_requested(params: Mapping[str, Any]) -> bool:
     return isinstance(info, Mapping) and info.get("enabled") is True
 
 
+def _upstream_charge(row: TaskRecord, result: Mapping[str, Any] | None) -> int | None:
+    """What an upstream billed a relayed task (its ``final_unit_deduction``, in thousandths),
+    which the task then charges instead of the price quoted at create; None keeps that price."""
+    units = (result or {}).get("final_unit_deduction")
+    if units is None:
+        return None
+    charged = parse_units(str(units))
+    if charged is None:
+        log.warning(
+            "task %s: upstream charge %r is not a number; the quoted price stays", row.id, units
+        )
+    return charged
+
+
 async def render_task(
     row: TaskRecord,
     worker_id: str,
@@ -175,7 +190,9 @@ async def _render(
     async def finish(
         status: TaskStatus, message: str = "", result: dict[str, Any] | None = None
     ) -> bool:
-        ended = await deps.repo.finish(row, worker_id, status, message, result)
+        ended = await deps.repo.finish(
+            row, worker_id, status, message, result, _upstream_charge(row, result)
+        )
         if ended and deps.metrics is not None:
             deps.metrics.tasks_finished.labels(row.family, row.engine, status.value).inc()
         log.info(

@@ -10,14 +10,18 @@ import io
 import json
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
+from openreel.tasks.rules import image_size
 from tests.support.helpers import image_b64
+from tests.support.results import mean_diff, mp4_frames, png_pixels
 from tests.support.server import ServerProcess, free_port, running_server
 
 pytestmark = pytest.mark.db
@@ -68,23 +72,43 @@ def upstream_tasks(upstream: ServerProcess, path: str, external_id: str) -> dict
     return data
 
 
+@pytest.fixture
+def open_client() -> Iterator[Callable[[ServerProcess], httpx.Client]]:
+    """Clients on a front server's API with its printed key, closed after the test."""
+    made: list[httpx.Client] = []
+
+    def make(front: ServerProcess) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {front.printed_key()}"}
+        made.append(httpx.Client(base_url=front.url, headers=headers, timeout=30))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
 @pytest.mark.parametrize("style", ["kling", "cometapi"])
 def test_image2video_relayed_and_mirrored(
-    tmp_path: Path, server_env: dict[str, str], style: str
+    tmp_path: Path,
+    server_env: dict[str, str],
+    style: str,
+    open_client: Callable[[ServerProcess], httpx.Client],
 ) -> None:
     upstream_dir = tmp_path / "upstream"
     prefix = "/kling/v1" if style == "cometapi" else "/v1"
     path = f"{prefix}/videos/image2video"
-    upstream = ServerProcess(upstream_dir, free_port(), upstream_env(server_env), [])
+    # The upstream bills its own price (0.3 a second: "1.5" for 5 s), which the front charges.
+    upstream_prices = {
+        "OPENREEL_PRICES": json.dumps({"kling-v2-1": {"per_second": {"std": "0.3"}}})
+    }
+    upstream = ServerProcess(
+        upstream_dir, free_port(), {**upstream_env(server_env), **upstream_prices}, []
+    )
     try:
         upstream.wait_ready()
         env = relay_env(server_env, upstream, style)
         with running_server(tmp_path / "front", env) as front:
-            client = httpx.Client(
-                base_url=front.url,
-                headers={"Authorization": f"Bearer {front.printed_key()}"},
-                timeout=30,
-            )
+            client = open_client(front)
             created = client.post(
                 path,
                 json={
@@ -106,6 +130,9 @@ def test_image2video_relayed_and_mirrored(
             # Exactly one upstream task, found by openreel's external_task_id.
             found = upstream_tasks(upstream, path, f"openreel-{task_id}")
             assert found["task_status"] == "succeed"
+            assert found["final_unit_deduction"] == data["final_unit_deduction"] == "1.5"
+            listed = client.get(path, params={"pageNum": 1, "pageSize": 5}).json()["data"]
+            assert listed[0]["final_unit_deduction"] == "1.5"
             upstream.stop()
             shutil.rmtree(upstream_dir)
 
@@ -125,16 +152,12 @@ def test_image2video_relayed_and_mirrored(
 
 
 def test_multi_image_families_relayed_on_cometapi(
-    tmp_path: Path, server_env: dict[str, str]
+    tmp_path: Path, server_env: dict[str, str], open_client: Callable[[ServerProcess], httpx.Client]
 ) -> None:
     with running_server(tmp_path / "upstream", upstream_env(server_env)) as upstream:
         env = relay_env(server_env, upstream, "cometapi")
         with running_server(tmp_path / "front", env) as front:
-            client = httpx.Client(
-                base_url=front.url,
-                headers={"Authorization": f"Bearer {front.printed_key()}"},
-                timeout=30,
-            )
+            client = open_client(front)
             path = "/v1/images/multi-image2image"  # the front's Kling path; upstream's Comet one
             created = client.post(
                 path,
@@ -176,3 +199,66 @@ def test_multi_image_families_relayed_on_cometapi(
                 assert response.status_code == 200
                 picture = Image.open(io.BytesIO(response.content))
                 assert picture.width * 3 == picture.height * 4
+
+
+@pytest.mark.parametrize("style", ["kling", "cometapi"])
+def test_text_families_relayed_and_decoded_after_the_upstream_is_gone(
+    tmp_path: Path,
+    server_env: dict[str, str],
+    style: str,
+    open_client: Callable[[ServerProcess], httpx.Client],
+) -> None:
+    upstream_dir = tmp_path / "upstream"
+    upstream = ServerProcess(upstream_dir, free_port(), upstream_env(server_env), [])
+    try:
+        upstream.wait_ready()
+        with running_server(tmp_path / "front", relay_env(server_env, upstream, style)) as front:
+            client = open_client(front)
+            video = client.post(
+                "/v1/videos/text2video",
+                json={
+                    "prompt": "a paper boat drifting down a rainy street",
+                    "aspect_ratio": "16:9",
+                },
+            )
+            images = client.post(
+                "/kling/v1/images/generations",
+                json={"prompt": "a paper boat, studio photo", "n": 2, "aspect_ratio": "9:16"},
+            )
+            assert video.status_code == images.status_code == 200, (video.text, images.text)
+            video_id = video.json()["data"]["task_id"]
+            images_id = images.json()["data"]["task_id"]
+            clip = poll(client, "/v1/videos/text2video", video_id, timeout=300)
+            pictures = poll(client, "/kling/v1/images/generations", images_id, timeout=300)
+            assert clip["task_status"] == pictures["task_status"] == "succeed", (clip, pictures)
+            prefix = "/kling/v1" if style == "cometapi" else "/v1"
+            for path, task_id in (
+                (f"{prefix}/videos/text2video", video_id),
+                (f"{prefix}/images/generations", images_id),
+            ):
+                assert upstream_tasks(upstream, path, f"openreel-{task_id}")["task_status"] == (
+                    "succeed"
+                )
+            upstream.stop()
+            shutil.rmtree(upstream_dir)
+
+            [result] = clip["task_result"]["videos"]
+            assert result["url"].startswith(front.url)
+            mp4 = httpx.get(result["url"], timeout=60)
+            assert mp4.status_code == 200
+            frames, rate = mp4_frames(mp4.content)
+            assert rate == 30 and len(frames) == 150  # kling-v1, 5 s
+            assert frames[0].shape == (720, 1280, 3)
+            assert mean_diff(frames[0], frames[-1], np.ones((720, 1280), bool)) > 3
+
+            width, height = image_size("9:16", "1k")
+            decoded = []
+            for item in pictures["task_result"]["images"]:
+                assert item["url"].startswith(front.url)
+                png = httpx.get(item["url"], timeout=60)
+                assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+                decoded.append(png_pixels(png.content))
+            assert len(decoded) == 2 and {p.shape for p in decoded} == {(height, width, 3)}
+            assert decoded[0].tobytes() != decoded[1].tobytes()
+    finally:
+        upstream.stop()

@@ -54,6 +54,7 @@ class KlingStub:
     result_delay: float = 0.0  # seconds before a result file is served
     tasks: dict[str, StubTask] = field(default_factory=dict)
     max_running: int = 0
+    units: str = "1.5"  # the final_unit_deduction a succeeded task reports
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -94,7 +95,7 @@ class KlingStub:
                         for i in range(n)
                     ]
                 }
-            data["final_unit_deduction"] = "1.5"
+            data["final_unit_deduction"] = self.units
         return data
 
     def _route(self, request: Recorded) -> Reply:
