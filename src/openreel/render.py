@@ -24,6 +24,7 @@ from openreel.engines.base import (
     Engine,
     EngineError,
     EngineState,
+    ForwardsCancel,
     GenerationOutput,
     MemoryState,
     OutputFile,
@@ -39,6 +40,7 @@ from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import resolve_inputs
 from openreel.tasks.plan import RenderPlan
 from openreel.tasks.prices import parse_units
+from openreel.tasks.service import CANCEL_MESSAGE
 from openreel.wire.errors import KlingError
 from openreel.wire.tasks import TaskStatus
 from openreel.work_area import WorkArea
@@ -147,6 +149,25 @@ def watermark_requested(params: Mapping[str, Any]) -> bool:
     return isinstance(info, Mapping) and info.get("enabled") is True
 
 
+async def _forward_cancel(
+    deps: RenderDeps, row: TaskRecord, engine: Engine, state: dict[str, Any]
+) -> None:
+    """A task cancelled while an engine ran it elsewhere (the relay's upstream task): tell the
+    engine, best effort; the local cancel has already happened and stands either way. A lost
+    lease alone (another worker took the task over) is not a cancel."""
+    if not isinstance(engine, ForwardsCancel):
+        return
+    now = await deps.repo.get(row.id)
+    if now is None or now.status != TaskStatus.FAILED or now.status_msg != CANCEL_MESSAGE:
+        return
+    try:
+        await asyncio.wait_for(
+            asyncio.to_thread(engine.cancel_elsewhere, TaskKind(row.kind), state), timeout=60
+        )
+    except Exception:  # best effort: never more than a log line
+        log.warning("task %s: forwarding the cancel failed", row.id, exc_info=True)
+
+
 def _upstream_charge(row: TaskRecord, result: Mapping[str, Any] | None) -> int | None:
     """What an upstream billed a relayed task (its ``final_unit_deduction``, in thousandths),
     which the task then charges instead of the price quoted at create; None keeps that price."""
@@ -222,6 +243,8 @@ async def _render(
     lease_lost = threading.Event()
     progress = _Progress(stop, lease_lost, *([cancelled] if cancelled is not None else []))
 
+    state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop())
+
     async def generate() -> dict[str, Any]:
         plan = RenderPlan.from_json(row.plan)
         with kling_errors():  # a URL image that cannot be used fails the task naming its field
@@ -236,7 +259,6 @@ async def _render(
                 work,
             )
         progress(0.0)  # stop before the engine starts if we are already shutting down
-        state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop())
         job = build_job(row, plan, images, work, state)
         started = time.monotonic()
         output = await _in_own_thread(engine.run, job, progress)
@@ -271,6 +293,7 @@ async def _render(
             log.info("render handed back: shutting down", extra={"event": "render.released"})
         else:
             log.info("render stopped: lease lost or cancelled", extra={"event": "render.stopped"})
+            await _forward_cancel(deps, row, engine, state.load())
     except KlingError as exc:  # an input that cannot be used (URL image fetched here)
         await finish(TaskStatus.FAILED, exc.message)
     except EngineError as exc:

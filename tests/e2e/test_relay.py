@@ -72,6 +72,26 @@ def upstream_tasks(upstream: ServerProcess, path: str, external_id: str) -> dict
     return data
 
 
+def poll_upstream(
+    upstream: ServerProcess, path: str, task_id: str, timeout: float
+) -> dict[str, Any]:
+    """The upstream's own view of its task once it has ended."""
+    key = upstream.printed_credentials()["api_key"]
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(
+            f"{upstream.url}{path}/{task_id}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()["data"]
+        if data["task_status"] in ("succeed", "failed"):
+            return data
+        assert time.monotonic() < deadline, data
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def open_client() -> Iterator[Callable[[ServerProcess], httpx.Client]]:
     """Clients on a front server's API with its printed key, closed after the test."""
@@ -262,3 +282,52 @@ def test_text_families_relayed_and_decoded_after_the_upstream_is_gone(
             assert decoded[0].tobytes() != decoded[1].tobytes()
     finally:
         upstream.stop()
+
+
+def test_cancel_on_the_front_cancels_the_upstream_task(
+    tmp_path: Path, server_env: dict[str, str], open_client: Callable[[ServerProcess], httpx.Client]
+) -> None:
+    with running_server(tmp_path / "upstream", upstream_env(server_env)) as upstream:
+        env = relay_env(server_env, upstream, "kling", forward_cancel=True)
+        with running_server(tmp_path / "front", env) as front:
+            client = open_client(front)
+            path = "/v1/videos/image2video"
+            created = client.post(
+                path,
+                json={
+                    "image": image_b64(640, 400),
+                    "model_name": "kling-v2-1",
+                    "duration": "10",
+                    "mode": "pro",  # 1080p for 10 s: long enough to be cancelled mid-render
+                },
+            )
+            assert created.status_code == 200, created.text
+            task_id = created.json()["data"]["task_id"]
+            external = f"openreel-{task_id}"
+            deadline = time.monotonic() + 60
+            while True:  # the upstream task exists and renders
+                key = upstream.printed_credentials()["api_key"]
+                found = httpx.get(
+                    f"{upstream.url}{path}",
+                    params={"external_task_id": external},
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=10,
+                )
+                if found.status_code == 200:
+                    upstream_task = found.json()["data"]
+                    assert upstream_task["task_status"] in ("submitted", "processing")
+                    break
+                assert time.monotonic() < deadline, found.text
+                time.sleep(0.1)
+
+            cancelled = client.post(f"{path}/{task_id}/cancel")
+            assert cancelled.status_code == 200, cancelled.text
+            assert cancelled.json()["data"]["task_status"] == "failed"
+
+            ended = poll_upstream(upstream, path, upstream_task["task_id"], timeout=30)
+            assert ended["task_status"] == "failed", ended
+            assert "cancelled" in ended["task_status_msg"]
+            assert ended["task_result"] == {}
+            data = client.get(f"{path}/{task_id}").json()["data"]
+            assert data["task_status"] == "failed" and data["task_result"] == {}
+            assert data["final_unit_deduction"] == "0"

@@ -322,3 +322,32 @@ def test_unreadable_upstream_charge_keeps_the_quoted_price(
     assert_mirrored(api, data)
     assert row(api, task_id).price_milli == quoted
     assert data["final_unit_deduction"] == format_units(quoted or 0)
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_cancel_is_forwarded_best_effort(
+    api_factory: Callable[..., Api], stub: KlingStub, refused: bool
+) -> None:
+    stub.polls_to_finish = 10_000
+    if refused:
+        stub.cancel_reply = error(500, 5000, "server error")
+    api, headers = relay_api(api_factory, stub, forward_cancel=True)
+    task_id = create(api, headers)
+    deadline = time.monotonic() + 30
+    while not any(r.path == f"{PATH}/1000" for r in stub.http.requests):
+        assert time.monotonic() < deadline, "never polled"
+        time.sleep(0.05)
+    cancelled = api.client.post(f"{PATH}/{task_id}/cancel", headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["task_status"] == "failed"
+    while not stub.cancels:
+        assert time.monotonic() < deadline, "cancel never forwarded"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert [r.path for r in stub.cancels] == [f"{PATH}/1000/cancel"]  # once, never retried
+    assert stub.cancels[0].headers["authorization"] == f"Bearer {KEY}"
+    assert stub.tasks["1000"].status == ("processing" if refused else "failed")
+    assert len(stub.creates) == 1
+    data = wait_task(api.client, PATH, task_id, headers)
+    assert data["task_status"] == "failed" and data["task_result"] == {}
+    assert "cancelled" in data["task_status_msg"]
