@@ -24,6 +24,7 @@ from openreel.engines.base import (
     Engine,
     EngineError,
     EngineState,
+    ForwardsCancel,
     GenerationOutput,
     MemoryState,
     OutputFile,
@@ -38,6 +39,8 @@ from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import resolve_inputs
 from openreel.tasks.plan import RenderPlan
+from openreel.tasks.prices import parse_units
+from openreel.tasks.service import CANCEL_MESSAGE
 from openreel.wire.errors import KlingError
 from openreel.wire.tasks import TaskStatus
 from openreel.work_area import WorkArea
@@ -146,6 +149,39 @@ def watermark_requested(params: Mapping[str, Any]) -> bool:
     return isinstance(info, Mapping) and info.get("enabled") is True
 
 
+async def _forward_cancel(
+    deps: RenderDeps, row: TaskRecord, engine: Engine, state: dict[str, Any]
+) -> None:
+    """A task cancelled while an engine ran it elsewhere (the relay's upstream task): tell the
+    engine, best effort; the local cancel has already happened and stands either way. A lost
+    lease alone (another worker took the task over) is not a cancel."""
+    if not isinstance(engine, ForwardsCancel):
+        return
+    now = await deps.repo.get(row.id)
+    if now is None or now.status != TaskStatus.FAILED or now.status_msg != CANCEL_MESSAGE:
+        return
+    try:
+        await asyncio.wait_for(
+            asyncio.to_thread(engine.cancel_elsewhere, TaskKind(row.kind), state), timeout=60
+        )
+    except Exception:  # best effort: never more than a log line
+        log.warning("task %s: forwarding the cancel failed", row.id, exc_info=True)
+
+
+def _upstream_charge(row: TaskRecord, result: Mapping[str, Any] | None) -> int | None:
+    """What an upstream billed a relayed task (its ``final_unit_deduction``, in thousandths),
+    which the task then charges instead of the price quoted at create; None keeps that price."""
+    units = (result or {}).get("final_unit_deduction")
+    if units is None:
+        return None
+    charged = parse_units(str(units))
+    if charged is None:
+        log.warning(
+            "task %s: upstream charge %r is not a number; the quoted price stays", row.id, units
+        )
+    return charged
+
+
 async def render_task(
     row: TaskRecord,
     worker_id: str,
@@ -175,7 +211,9 @@ async def _render(
     async def finish(
         status: TaskStatus, message: str = "", result: dict[str, Any] | None = None
     ) -> bool:
-        ended = await deps.repo.finish(row, worker_id, status, message, result)
+        ended = await deps.repo.finish(
+            row, worker_id, status, message, result, _upstream_charge(row, result)
+        )
         if ended and deps.metrics is not None:
             deps.metrics.tasks_finished.labels(row.family, row.engine, status.value).inc()
         log.info(
@@ -205,6 +243,8 @@ async def _render(
     lease_lost = threading.Event()
     progress = _Progress(stop, lease_lost, *([cancelled] if cancelled is not None else []))
 
+    state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop())
+
     async def generate() -> dict[str, Any]:
         plan = RenderPlan.from_json(row.plan)
         with kling_errors():  # a URL image that cannot be used fails the task naming its field
@@ -219,7 +259,6 @@ async def _render(
                 work,
             )
         progress(0.0)  # stop before the engine starts if we are already shutting down
-        state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop())
         job = build_job(row, plan, images, work, state)
         started = time.monotonic()
         output = await _in_own_thread(engine.run, job, progress)
@@ -254,6 +293,7 @@ async def _render(
             log.info("render handed back: shutting down", extra={"event": "render.released"})
         else:
             log.info("render stopped: lease lost or cancelled", extra={"event": "render.stopped"})
+            await _forward_cancel(deps, row, engine, state.load())
     except KlingError as exc:  # an input that cannot be used (URL image fetched here)
         await finish(TaskStatus.FAILED, exc.message)
     except EngineError as exc:

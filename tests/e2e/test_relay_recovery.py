@@ -69,16 +69,16 @@ def test_sigkill_at_each_phase_then_one_upstream_task(
 
         front = ServerProcess(data_dir, port, env, [])
         front.wait_ready()
-        client = httpx.Client(
-            base_url=front.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-        )
         deadline = time.monotonic() + 90
-        while True:
-            data = client.get(f"{PATH}/{task_id}").json()["data"]
-            if data["task_status"] in ("succeed", "failed"):
-                break
-            assert time.monotonic() < deadline, data
-            time.sleep(0.2)
+        with httpx.Client(
+            base_url=front.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as client:
+            while True:
+                data = client.get(f"{PATH}/{task_id}").json()["data"]
+                if data["task_status"] in ("succeed", "failed"):
+                    break
+                assert time.monotonic() < deadline, data
+                time.sleep(0.2)
         assert data["task_status"] == "succeed", data
         assert httpx.get(data["task_result"]["videos"][0]["url"], timeout=10).content == (
             VIDEO_BYTES

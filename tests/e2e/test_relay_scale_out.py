@@ -40,7 +40,8 @@ class Worker:
             text=True,
             preexec_fn=_die_with_parent,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -54,6 +55,11 @@ class Worker:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait(timeout=10)
+        # The reader ends at the pipe's EOF (the process is gone); close our end of it.
+        self._reader.join(timeout=10)
+        if self.proc.stdout is not None and not self._reader.is_alive():
+            self.proc.stdout.close()
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -83,6 +89,7 @@ def test_relay_workers_on_their_own_queue_survive_a_sigkill(tmp_path: Path) -> N
     shared = tmp_path / "shared"
     env["OPENREEL_DATA_DIR"] = str(shared)
     api = ServerProcess(shared, free_port(), env, ["--no-workers"])
+    client: httpx.Client | None = None
     try:
         api.wait_ready()
         client = httpx.Client(
@@ -111,6 +118,8 @@ def test_relay_workers_on_their_own_queue_survive_a_sigkill(tmp_path: Path) -> N
         )
         assert len(stub.creates) == 1 and len(stub.tasks) == 1
     finally:
+        if client is not None:
+            client.close()
         for worker in workers:
             worker.stop()
         api.stop()

@@ -3,13 +3,18 @@ each fault leads to the outcome the design promises, with exactly one upstream t
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy import Connection
 
+from openreel.callbacks.sender import callback_body
 from openreel.store.tasks import TaskRecord
+from openreel.tasks.prices import format_units
 from tests.support.api import Api
 from tests.support.helpers import image_b64
 from tests.support.http_stub import Recorded, Reply
@@ -254,3 +259,95 @@ def test_upstream_status_msg_is_shown_while_processing(
     stub.tasks["1000"].polls_left = 1
     assert_mirrored(api, wait_task(api.client, PATH, task_id, headers, timeout=30))
     assert row(api, task_id).status_msg == ""
+
+
+def test_upstream_charge_is_what_the_task_charges(
+    api_factory: Callable[..., Api], stub: KlingStub
+) -> None:
+    stub.units = "2.5"
+    api, headers = relay_api(api_factory, stub)
+    response = api.client.post(
+        PATH,
+        headers=headers,
+        json={
+            "image": image_b64(640, 400),
+            "model_name": "kling-v2-1",
+            "duration": "5",
+            # Nothing listens there: the events stay in the outbox, where the test reads them.
+            "callback_url": "http://127.0.0.1:9/hook",
+        },
+    )
+    assert response.status_code == 200, response.text
+    task_id = response.json()["data"]["task_id"]
+    quoted = row(api, task_id).price_milli
+    assert quoted is not None and quoted != 2500  # the local table prices it otherwise
+    data = wait_task(api.client, PATH, task_id, headers, timeout=60)
+    assert_mirrored(api, data)
+    assert data["final_unit_deduction"] == "2.5"
+    listed = api.client.get(PATH, headers=headers, params={"pageNum": 1, "pageSize": 10})
+    assert listed.json()["data"][0]["final_unit_deduction"] == "2.5"
+    stored = row(api, task_id)
+    assert stored.price_milli == 2500
+    assert_db = api.client.portal
+    assert assert_db is not None
+
+    def charged(conn: Connection) -> list[Any]:
+        return list(
+            conn.execute(
+                sa.text("select units_milli from task_usage where task_id = :t"), {"t": task_id}
+            ).scalars()
+        )
+
+    def events(conn: Connection) -> list[Any]:
+        query = (
+            "select event from webhook_deliveries where task_id = :t and task_status = 'succeed'"
+        )
+        return list(conn.execute(sa.text(query), {"t": task_id}).scalars())
+
+    assert assert_db.call(api.services.db.read, charged) == [2500]
+    (event,) = assert_db.call(api.services.db.read, events)
+    event = json.loads(event) if isinstance(event, str) else event
+    body = json.loads(callback_body(event, lambda key, base: f"http://front/{key}"))
+    assert body["final_unit_deduction"] == "2.5"
+
+
+def test_unreadable_upstream_charge_keeps_the_quoted_price(
+    api_factory: Callable[..., Api], stub: KlingStub
+) -> None:
+    stub.units = "lots"
+    api, headers = relay_api(api_factory, stub)
+    task_id = create(api, headers)
+    quoted = row(api, task_id).price_milli
+    data = wait_task(api.client, PATH, task_id, headers, timeout=60)
+    assert_mirrored(api, data)
+    assert row(api, task_id).price_milli == quoted
+    assert data["final_unit_deduction"] == format_units(quoted or 0)
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_cancel_is_forwarded_best_effort(
+    api_factory: Callable[..., Api], stub: KlingStub, refused: bool
+) -> None:
+    stub.polls_to_finish = 10_000
+    if refused:
+        stub.cancel_reply = error(500, 5000, "server error")
+    api, headers = relay_api(api_factory, stub, forward_cancel=True)
+    task_id = create(api, headers)
+    deadline = time.monotonic() + 30
+    while not any(r.path == f"{PATH}/1000" for r in stub.http.requests):
+        assert time.monotonic() < deadline, "never polled"
+        time.sleep(0.05)
+    cancelled = api.client.post(f"{PATH}/{task_id}/cancel", headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["task_status"] == "failed"
+    while not stub.cancels:
+        assert time.monotonic() < deadline, "cancel never forwarded"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert [r.path for r in stub.cancels] == [f"{PATH}/1000/cancel"]  # once, never retried
+    assert stub.cancels[0].headers["authorization"] == f"Bearer {KEY}"
+    assert stub.tasks["1000"].status == ("processing" if refused else "failed")
+    assert len(stub.creates) == 1
+    data = wait_task(api.client, PATH, task_id, headers)
+    assert data["task_status"] == "failed" and data["task_result"] == {}
+    assert "cancelled" in data["task_status_msg"]

@@ -54,6 +54,8 @@ class KlingStub:
     result_delay: float = 0.0  # seconds before a result file is served
     tasks: dict[str, StubTask] = field(default_factory=dict)
     max_running: int = 0
+    units: str = "1.5"  # the final_unit_deduction a succeeded task reports
+    cancel_reply: Reply | None = None  # answers every POST .../cancel instead of cancelling
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -65,7 +67,13 @@ class KlingStub:
 
     @property
     def creates(self) -> list[Recorded]:
-        return [r for r in self.http.requests if r.method == "POST"]
+        return [
+            r for r in self.http.requests if r.method == "POST" and not r.path.endswith("/cancel")
+        ]
+
+    @property
+    def cancels(self) -> list[Recorded]:
+        return [r for r in self.http.requests if r.method == "POST" and r.path.endswith("/cancel")]
 
     def _running(self) -> int:
         return sum(1 for t in self.tasks.values() if t.status in ("submitted", "processing"))
@@ -94,7 +102,7 @@ class KlingStub:
                         for i in range(n)
                     ]
                 }
-            data["final_unit_deduction"] = "1.5"
+            data["final_unit_deduction"] = self.units
         return data
 
     def _route(self, request: Recorded) -> Reply:
@@ -116,6 +124,8 @@ class KlingStub:
         parts = rest.split("/")
         family = "/".join(parts[:2])
         with self._lock:
+            if request.method == "POST" and len(parts) == 4 and parts[3] == "cancel":
+                return self._cancel(parts[2])
             if request.method == "POST":
                 return self._create(request, family)
             if len(parts) == 3:
@@ -129,6 +139,16 @@ class KlingStub:
                 if task.body.get("external_task_id") == wanted:
                     return Reply(200, envelope(self._data(task)))
             return error(404, 1203, "task not found")
+
+    def _cancel(self, task_id: str) -> Reply:
+        """openreel's cancel extension, as an openreel upstream answers it."""
+        if self.cancel_reply is not None:
+            return self.cancel_reply
+        task = self.tasks.get(task_id)
+        if task is None:
+            return error(404, 1203, "task not found")
+        task.status = "failed"
+        return Reply(200, envelope(self._data(task)))
 
     def _create(self, request: Recorded, family: str) -> Reply:
         body = json.loads(request.body)

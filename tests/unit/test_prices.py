@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from openreel.callbacks.sender import callback_body
 from openreel.config import Settings
 from openreel.store.outbox import snapshot
-from openreel.tasks.prices import FALLBACK, Priced, PriceTable, format_units, milli
+from openreel.tasks.prices import FALLBACK, Priced, PriceTable, format_units, milli, parse_units
 from openreel.wire.families import TaskKind
 
 I2V = TaskKind.IMAGE2VIDEO
@@ -147,3 +147,17 @@ def test_callbacks_carry_final_unit_deduction() -> None:
     assert failed["final_unit_deduction"] == "0"
     running = json.loads(callback_body(snapshot({**row, "status": "processing"}), lambda k, b: k))
     assert "final_unit_deduction" not in running
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1", 1000), ("2.5", 2500), (" 0.25 ", 250), ("0", 0), ("0.0005", 1), ("12", 12000)],
+)
+def test_upstream_units_parse_to_exact_thousandths(text: str, expected: int) -> None:
+    assert parse_units(text) == expected
+    assert parse_units(format_units(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["", "lots", "-1", "NaN", "Infinity", "1,5"])
+def test_unreadable_upstream_units_are_none(text: str) -> None:
+    assert parse_units(text) is None

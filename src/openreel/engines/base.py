@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from openreel.wire.families import TaskKind as TaskKind  # engines serve kinds of tasks
 
@@ -150,6 +150,14 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release what the engine holds (a child process, a GPU); called once at shutdown."""
         ...
+
+
+@runtime_checkable
+class ForwardsCancel(Protocol):
+    """An engine whose task may run elsewhere (the relay: an upstream task), told when the task
+    was cancelled so that it can stop that work too; best effort: it must not raise."""
+
+    def cancel_elsewhere(self, kind: TaskKind, state: dict[str, Any]) -> None: ...
 
 
 class BaseEngine:

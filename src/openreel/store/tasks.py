@@ -53,7 +53,7 @@ class TaskRecord:
     lease_expires_at: int | None
     created_at: int
     updated_at: int
-    price_milli: int | None = None  # quoted at create; charged if the task succeeds
+    price_milli: int | None = None  # quoted at create (or upstream's charge); charged on success
 
 
 _FIELDS = tuple(f.name for f in fields(TaskRecord))
@@ -260,7 +260,11 @@ class TaskRepository:
         status: TaskStatus,
         message: str = "",
         result: dict[str, Any] | None = None,
+        charged_milli: int | None = None,
     ) -> bool:
+        """End a held task. A success charges ``charged_milli`` when given (what an upstream
+        billed a relayed task), which then replaces the price quoted at create, else the
+        quoted price."""
         values: dict[str, Any] = {
             "status": status.value,
             "status_msg": message,
@@ -272,6 +276,8 @@ class TaskRepository:
             return await self._update(self._held(row, worker_id), **values) > 0
         # Success and its charge (task_usage) commit together, or neither does.
         values.update(progress=100, result=result)
+        if charged_milli is not None:
+            values["price_milli"] = charged_milli
         return await self._update(self._held(row, worker_id), after=charge, **values) > 0
 
     async def release(self, row: TaskRecord, worker_id: str) -> bool:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +44,7 @@ __all__ = [
     "Priced",
     "format_units",
     "milli",
+    "parse_units",
 ]
 
 FALLBACK = "*"  # the entry of every model name the table does not list
@@ -123,6 +124,18 @@ _MILLI = Decimal(1000)
 def milli(units: Decimal) -> int:
     """Units -> thousandths of a unit, rounded half up."""
     return int((units * _MILLI).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def parse_units(text: str) -> int | None:
+    """Kling's string form (``"1"``, ``"2.5"``) -> thousandths, or None when it is not a
+    finite, non-negative number."""
+    try:
+        units = Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    if not units.is_finite() or units < 0:
+        return None
+    return milli(units)
 
 
 def format_units(milli_units: int) -> str:

@@ -65,6 +65,11 @@ class UpstreamConfig(BaseModel):
     max_poll_interval: float = Field(default=60.0, gt=0, description="Longest wait between polls")
     request_timeout: float = Field(default=30.0, gt=0, description="Seconds per upstream call")
     max_result_mb: int = Field(default=2048, ge=1, description="Largest result file copied")
+    forward_cancel: bool = Field(
+        default=False,
+        description="Forward cancels as POST <task path>/cancel (openreel upstreams serve it; "
+        "Kling and CometAPI document no cancel)",
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -88,6 +88,28 @@ class RelayEngine(BaseEngine):
     def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         return asyncio.run(self._relay(job, progress))
 
+    def cancel_elsewhere(self, kind: TaskKind, state: dict[str, Any]) -> None:
+        """Cancel the upstream task of a task cancelled here, when the upstream is configured
+        to take cancels (``forward_cancel``); its result is discarded either way."""
+        upstream_id = state.get("upstream_task_id")
+        key = self.keys.by_fingerprint(state.get("key"))
+        if not self.config.forward_cancel or not upstream_id or key is None:
+            return
+        prefix = Prefix.COMETAPI if self.config.style == "cometapi" else Prefix.KLING
+        family = family_for_kind(kind, prefix)
+        try:
+            asyncio.run(self._cancel(family, str(upstream_id), key))
+        except (Transient, AuthRefused, Rejected, NotFound) as exc:
+            log.warning("upstream task %s not cancelled: %s", upstream_id, exc)
+        else:
+            log.info("upstream task %s cancelled on %s", upstream_id, self.upstream)
+
+    async def _cancel(self, family: Family, upstream_id: str, key: UpstreamKey) -> None:
+        async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as http:
+            await UpstreamClient(self.upstream, self.config, http).cancel(
+                family.value, upstream_id, key
+            )
+
     async def _relay(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as http:
             run = _Run(self, job, progress, UpstreamClient(self.upstream, self.config, http))

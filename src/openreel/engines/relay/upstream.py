@@ -190,6 +190,10 @@ class UpstreamClient:
     async def get(self, family: str, task_id: str, key: UpstreamKey) -> UpstreamTask:
         return UpstreamTask.from_data(await self._call("GET", self.url(family, f"/{task_id}"), key))
 
+    async def cancel(self, family: str, task_id: str, key: UpstreamKey) -> None:
+        """openreel's extension ``POST /{family}/{task_id}/cancel`` (Kling has none)."""
+        await self._call("POST", self.url(family, f"/{task_id}/cancel"), key)
+
     async def find(self, family: str, external_task_id: str, key: UpstreamKey) -> UpstreamTask:
         """The task created with ``external_task_id``; ``NotFound`` if there is none.
 
