@@ -192,6 +192,20 @@ async def build_services(
     require_extras(settings, runs_jobs=settings.workers > 0 and engines is None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
+    try:
+        return await _assemble(settings, db, engines, metrics, clock)
+    except BaseException:
+        await db.dispose()  # a failed start-up (bad weights, bad settings) leaves no connection
+        raise
+
+
+async def _assemble(
+    settings: Settings,
+    db: Database,
+    engines: dict[str, Engine] | None,
+    metrics: Metrics,
+    clock: Clock,
+) -> Services:
     await db.migrate()
     if settings.queue == "procrastinate":
         from openreel.queue.procrastinate import ensure_schema

@@ -199,3 +199,7 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        # The reader ends at the pipe's EOF (the process is gone); close our end of it.
+        self._reader.join(timeout=10)
+        if self.proc.stdout is not None and not self._reader.is_alive():
+            self.proc.stdout.close()
