@@ -34,9 +34,11 @@ from openreel.store.client_tasks import ClientTasks
 from openreel.store.db import Database
 from openreel.store.events import EventRepository
 from openreel.store.keys import KeyRepository
+from openreel.store.slots import SlotRepository
 from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.store.usage import UsageRepository
 from openreel.tasks.prices import PriceTable
+from openreel.tasks.relay_callbacks import RelayCallbacks
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import Admission, TaskService
 from openreel.work_area import open_work_area
@@ -124,6 +126,7 @@ def render_deps(
         work_dir=area.path,
         work_area=area,
         metrics=metrics,
+        slots=SlotRepository(repo.db),
         http=http,
         fetch_limits=image_limits(
             settings.fetch_timeout_seconds, settings.fetch_connect_timeout_seconds
@@ -212,7 +215,8 @@ async def _assemble(
 
         await ensure_schema(settings.resolved_database_url)
     keys = KeyRepository(db)
-    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds, clock)
+    secret = signing_secret(settings)
+    signer = UrlSigner(secret, settings.url_ttl_seconds, clock)
     opened = open_blobs(settings, signer)
     blobs, links = opened.store, opened.links
     http = guarded_http(settings, metrics)
@@ -238,6 +242,7 @@ async def _assemble(
             runs_jobs=settings.workers > 0,
             relay_upstreams=settings.relay_upstreams,
             allowed_networks=settings.allowed_networks,
+            relay_callback_secret=secret,
         )
     router = EngineRouter(engines, settings.routes)
     deps = render_deps(
@@ -284,6 +289,7 @@ async def _assemble(
         callback_log=CallbackService(service, events, callbacks.notify),
         engines=engines,
         metrics=metrics,
+        relay_callbacks=RelayCallbacks(secret, tasks_repo, SlotRepository(db)),
         clock=clock,
         work_area=deps.work_area,
     )

@@ -80,6 +80,7 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
             settings.diffusers_models,
             relay_upstreams=settings.relay_upstreams,
             allowed_networks=settings.allowed_networks,
+            relay_callback_secret=signing_secret(settings),
         ),
     )
     # No on_event: callback events stay in the outbox for the API nodes.
