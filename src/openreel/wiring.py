@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,7 @@ from openreel.media.fetch import image_limits
 from openreel.metrics import Metrics
 from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
-from openreel.queue.base import Render, TaskQueue
+from openreel.queue.base import RELAY_QUEUE, Render, TaskQueue, queue_for
 from openreel.queue.local import LocalWorkerPool
 from openreel.render import RenderDeps, render_task
 from openreel.services import Services
@@ -97,15 +97,25 @@ def guarded_http(settings: Settings, metrics: Metrics | None = None) -> SafeHttp
 
 
 def worker_engines(settings: Settings, engines: dict[str, Engine]) -> dict[str, Engine]:
-    """The engines this process runs: ``OPENREEL_WORKER_ENGINES`` (``--engines``), or all."""
+    """The engines this process runs: ``OPENREEL_WORKER_ENGINES`` (``--engines``), or all.
+    ``relay`` (or any ``relay:<upstream>``) means every relay engine: their jobs share the
+    queue ``relay``, so a relay worker must be able to run any of them."""
     if not settings.worker_engines:
         return engines
-    unknown = [name for name in settings.worker_engines if name not in engines]
+    relays = [name for name in engines if queue_for(name) == RELAY_QUEUE]
+    unknown = [
+        name
+        for name in settings.worker_engines
+        if (name not in engines and name != RELAY_QUEUE) or (name == RELAY_QUEUE and not relays)
+    ]
     if unknown:
         raise ValueError(
             f"--engines: {', '.join(unknown)} not configured here; known: {', '.join(engines)}"
         )
-    return {name: engines[name] for name in settings.worker_engines}
+    wanted: list[str] = []
+    for name in settings.worker_engines:
+        wanted += relays if queue_for(name) == RELAY_QUEUE or name == RELAY_QUEUE else [name]
+    return {name: engines[name] for name in dict.fromkeys(wanted)}
 
 
 def render_deps(
@@ -164,18 +174,19 @@ def build_queue(settings: Settings, deps: RenderDeps) -> TaskQueue:
 
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
     runner = (
-        JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, list(deps.engines)))
+        JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, deps.engines))
         if settings.workers > 0
         else None
     )
     return ProcrastinateQueue(app, runner)
 
 
-def job_settings(settings: Settings, queues: list[str]) -> JobSettings:
+def job_settings(settings: Settings, engines: Iterable[str]) -> JobSettings:
+    """The job queues of ``engines`` (each relay engine's is ``relay``)."""
     from openreel.queue.jobs import JobSettings
 
     return JobSettings(
-        queues=queues,
+        queues=list(dict.fromkeys(queue_for(name) for name in engines)),
         concurrency=max(1, settings.workers),
         max_attempts=settings.max_attempts,
         heartbeat_seconds=settings.worker_heartbeat_seconds,
