@@ -182,11 +182,15 @@ def build_queue(settings: Settings, deps: RenderDeps) -> TaskQueue:
 
 
 def job_settings(settings: Settings, engines: Iterable[str]) -> JobSettings:
-    """The job queues of ``engines`` (each relay engine's is ``relay``)."""
+    """The job queues of ``engines``: each relay engine's is ``relay``, and its own name too,
+    where jobs deferred before the shared queue (``relay:<name>``) still wait."""
     from openreel.queue.jobs import JobSettings
 
+    names = list(engines)
+    queues = [queue_for(name) for name in names]
+    queues += [name for name in names if queue_for(name) == RELAY_QUEUE]
     return JobSettings(
-        queues=list(dict.fromkeys(queue_for(name) for name in engines)),
+        queues=list(dict.fromkeys(queues)),
         concurrency=max(1, settings.workers),
         max_attempts=settings.max_attempts,
         heartbeat_seconds=settings.worker_heartbeat_seconds,

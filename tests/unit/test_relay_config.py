@@ -117,6 +117,7 @@ def test_a_relay_worker_runs_every_upstream(selected: list[str]) -> None:
     mine = worker_engines(settings, engines)
     assert {"relay:a", "relay:b"} <= set(mine)
     assert ("classic" in mine) == ("classic" in selected)
-    assert job_settings(settings, mine).queues.count("relay") == 1
+    queues = job_settings(settings, mine).queues
+    assert queues.count("relay") == 1 and {"relay:a", "relay:b"} <= set(queues)  # old jobs
     with pytest.raises(ValueError, match="relay:c"):
         worker_engines(settings.model_copy(update={"worker_engines": ["relay:c"]}), engines)
