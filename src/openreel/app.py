@@ -26,6 +26,7 @@ from openreel.api.metrics import HttpMetricsMiddleware
 from openreel.api.metrics import router as metrics_router
 from openreel.api.openapi import install_openapi
 from openreel.api.playground import install_playground
+from openreel.api.relay_callbacks import router as relay_callbacks_router
 from openreel.api.request_id import RequestIdMiddleware
 from openreel.api.tasks import install_task_routes
 from openreel.auth.keys import IssuedKey, issue_key
@@ -138,6 +139,7 @@ def create_app(
     install_callback_routes(app.router)
     install_cancel_routes(app.router)
     install_account_routes(app.router)
+    app.include_router(relay_callbacks_router)
     if not settings.blobs:  # S3 hands out presigned URLs instead
         app.include_router(files_router)
 

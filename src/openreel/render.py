@@ -29,12 +29,14 @@ from openreel.engines.base import (
     MemoryState,
     OutputFile,
     RenderJob,
+    SlotLimits,
     TaskKind,
 )
 from openreel.ids import new_id
 from openreel.logs import log_fields
 from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchLimits, SafeHttp
+from openreel.store.slots import SlotRepository
 from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import resolve_inputs
@@ -63,6 +65,7 @@ class RenderDeps:
     fetch_limits: FetchLimits
     work_area: WorkArea | None = None  # owns work_dir (held for the process's lifetime)
     metrics: Metrics | None = None
+    slots: SlotRepository | None = None  # None: slots are not counted (a single test engine)
 
 
 class _Progress:
@@ -93,8 +96,10 @@ class StoredState:
         worker_id: str,
         repo: TaskRepository,
         loop: asyncio.AbstractEventLoop,
+        slots: SlotRepository | None = None,
     ) -> None:
         self._row, self._worker_id, self._repo, self._loop = row, worker_id, repo, loop
+        self._slots = slots
         self._state = dict(row.plan.get("engine_state") or {})
 
     def load(self) -> dict[str, Any]:
@@ -119,6 +124,25 @@ class StoredState:
         ).result()
         if not noted:
             raise RenderCancelled()
+
+    def take_slot(self, pool: str, key: str, limits: SlotLimits, force: bool = False) -> bool:
+        if self._slots is None:
+            return True
+        take = self._slots.take(
+            self._row.id, self._worker_id, pool, key, limits.pool, limits.key, force=force
+        )
+        return asyncio.run_coroutine_threadsafe(take, self._loop).result()
+
+    def free_slot(self) -> None:
+        if self._slots is not None:
+            free = self._slots.free(self._row.id, self._worker_id)
+            asyncio.run_coroutine_threadsafe(free, self._loop).result()
+
+    def nudges(self) -> int:
+        if self._slots is None:
+            return 0
+        count = self._slots.nudges(self._row.id)
+        return asyncio.run_coroutine_threadsafe(count, self._loop).result()
 
 
 def build_job(
@@ -243,7 +267,7 @@ async def _render(
     lease_lost = threading.Event()
     progress = _Progress(stop, lease_lost, *([cancelled] if cancelled is not None else []))
 
-    state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop())
+    state = StoredState(row, worker_id, deps.repo, asyncio.get_running_loop(), deps.slots)
 
     async def generate() -> dict[str, Any]:
         plan = RenderPlan.from_json(row.plan)

@@ -21,6 +21,7 @@ from openreel.store.events import EventRepository
 from openreel.store.keys import KeyRepository
 from openreel.store.tasks import TaskRepository
 from openreel.store.usage import UsageRepository
+from openreel.tasks.relay_callbacks import RelayCallbacks
 from openreel.tasks.service import TaskService
 from openreel.work_area import WorkArea
 
@@ -45,5 +46,6 @@ class Services:
     callback_log: CallbackService
     engines: dict[str, Engine]
     metrics: Metrics
+    relay_callbacks: RelayCallbacks
     clock: Clock = SYSTEM_CLOCK  # handlers read the time here (tests move it)
     work_area: WorkArea | None = None  # this process's scratch folder, released at shutdown

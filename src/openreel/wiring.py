@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,7 @@ from openreel.media.fetch import image_limits
 from openreel.metrics import Metrics
 from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
-from openreel.queue.base import Render, TaskQueue
+from openreel.queue.base import RELAY_QUEUE, Render, TaskQueue, queue_for
 from openreel.queue.local import LocalWorkerPool
 from openreel.render import RenderDeps, render_task
 from openreel.services import Services
@@ -34,9 +34,11 @@ from openreel.store.client_tasks import ClientTasks
 from openreel.store.db import Database
 from openreel.store.events import EventRepository
 from openreel.store.keys import KeyRepository
+from openreel.store.slots import SlotRepository
 from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.store.usage import UsageRepository
 from openreel.tasks.prices import PriceTable
+from openreel.tasks.relay_callbacks import RelayCallbacks
 from openreel.tasks.routing import EngineRouter
 from openreel.tasks.service import Admission, TaskService
 from openreel.work_area import open_work_area
@@ -95,15 +97,25 @@ def guarded_http(settings: Settings, metrics: Metrics | None = None) -> SafeHttp
 
 
 def worker_engines(settings: Settings, engines: dict[str, Engine]) -> dict[str, Engine]:
-    """The engines this process runs: ``OPENREEL_WORKER_ENGINES`` (``--engines``), or all."""
+    """The engines this process runs: ``OPENREEL_WORKER_ENGINES`` (``--engines``), or all.
+    ``relay`` (or any ``relay:<upstream>``) means every relay engine: their jobs share the
+    queue ``relay``, so a relay worker must be able to run any of them."""
     if not settings.worker_engines:
         return engines
-    unknown = [name for name in settings.worker_engines if name not in engines]
+    relays = [name for name in engines if queue_for(name) == RELAY_QUEUE]
+    unknown = [
+        name
+        for name in settings.worker_engines
+        if (name not in engines and name != RELAY_QUEUE) or (name == RELAY_QUEUE and not relays)
+    ]
     if unknown:
         raise ValueError(
             f"--engines: {', '.join(unknown)} not configured here; known: {', '.join(engines)}"
         )
-    return {name: engines[name] for name in settings.worker_engines}
+    wanted: list[str] = []
+    for name in settings.worker_engines:
+        wanted += relays if queue_for(name) == RELAY_QUEUE or name == RELAY_QUEUE else [name]
+    return {name: engines[name] for name in dict.fromkeys(wanted)}
 
 
 def render_deps(
@@ -124,6 +136,7 @@ def render_deps(
         work_dir=area.path,
         work_area=area,
         metrics=metrics,
+        slots=SlotRepository(repo.db),
         http=http,
         fetch_limits=image_limits(
             settings.fetch_timeout_seconds, settings.fetch_connect_timeout_seconds
@@ -161,18 +174,23 @@ def build_queue(settings: Settings, deps: RenderDeps) -> TaskQueue:
 
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
     runner = (
-        JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, list(deps.engines)))
+        JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, deps.engines))
         if settings.workers > 0
         else None
     )
     return ProcrastinateQueue(app, runner)
 
 
-def job_settings(settings: Settings, queues: list[str]) -> JobSettings:
+def job_settings(settings: Settings, engines: Iterable[str]) -> JobSettings:
+    """The job queues of ``engines``: each relay engine's is ``relay``, and its own name too,
+    where jobs deferred before the shared queue (``relay:<name>``) still wait."""
     from openreel.queue.jobs import JobSettings
 
+    names = list(engines)
+    queues = [queue_for(name) for name in names]
+    queues += [name for name in names if queue_for(name) == RELAY_QUEUE]
     return JobSettings(
-        queues=queues,
+        queues=list(dict.fromkeys(queues)),
         concurrency=max(1, settings.workers),
         max_attempts=settings.max_attempts,
         heartbeat_seconds=settings.worker_heartbeat_seconds,
@@ -212,7 +230,8 @@ async def _assemble(
 
         await ensure_schema(settings.resolved_database_url)
     keys = KeyRepository(db)
-    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds, clock)
+    secret = signing_secret(settings)
+    signer = UrlSigner(secret, settings.url_ttl_seconds, clock)
     opened = open_blobs(settings, signer)
     blobs, links = opened.store, opened.links
     http = guarded_http(settings, metrics)
@@ -238,6 +257,7 @@ async def _assemble(
             runs_jobs=settings.workers > 0,
             relay_upstreams=settings.relay_upstreams,
             allowed_networks=settings.allowed_networks,
+            relay_callback_secret=secret,
         )
     router = EngineRouter(engines, settings.routes)
     deps = render_deps(
@@ -284,6 +304,7 @@ async def _assemble(
         callback_log=CallbackService(service, events, callbacks.notify),
         engines=engines,
         metrics=metrics,
+        relay_callbacks=RelayCallbacks(secret, tasks_repo, SlotRepository(db)),
         clock=clock,
         work_area=deps.work_area,
     )

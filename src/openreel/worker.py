@@ -80,6 +80,7 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
             settings.diffusers_models,
             relay_upstreams=settings.relay_upstreams,
             allowed_networks=settings.allowed_networks,
+            relay_callback_secret=signing_secret(settings),
         ),
     )
     # No on_event: callback events stay in the outbox for the API nodes.
@@ -90,10 +91,11 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
         start_http_server(settings.metrics_port, settings.metrics_host, metrics.registry)
         log.info("metrics on http://%s:%d/", settings.metrics_host, settings.metrics_port)
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
-    runner = JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, list(mine)))
+    runner = JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, mine))
     try:
         async with app.open_async():
-            log.info("worker on queues %s, %d at a time", ", ".join(mine), max(1, settings.workers))
+            queues = ", ".join(runner.settings.queues)
+            log.info("worker on queues %s, %d at a time", queues, max(1, settings.workers))
             await until_signalled(runner.run())
     finally:
         for engine in mine.values():

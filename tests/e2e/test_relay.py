@@ -331,3 +331,51 @@ def test_cancel_on_the_front_cancels_the_upstream_task(
             data = client.get(f"{path}/{task_id}").json()["data"]
             assert data["task_status"] == "failed" and data["task_result"] == {}
             assert data["final_unit_deduction"] == "0"
+
+
+def test_upstream_callbacks_reach_the_signed_endpoint(
+    tmp_path: Path, server_env: dict[str, str], open_client: Callable[[ServerProcess], httpx.Client]
+) -> None:
+    """The upstream openreel calls back on the front's signed URL (its own callback sender,
+    its own signature headers): the front asks it at once and finishes the task, though its
+    first poll would come only after ten minutes."""
+    path = "/v1/videos/text2video"
+    with running_server(tmp_path / "upstream", upstream_env(server_env)) as upstream:
+        port = free_port()
+        env = relay_env(
+            server_env,
+            upstream,
+            "kling",
+            poll_interval=600,
+            callback_base_url=f"http://127.0.0.1:{port}",
+        )
+        front = ServerProcess(tmp_path / "front", port, env, [])
+        try:
+            front.wait_ready()
+            client = open_client(front)
+            created = client.post(path, json={"prompt": "a lighthouse", "duration": "5"})
+            assert created.status_code == 200, created.text
+            task_id = created.json()["data"]["task_id"]
+            data = poll(client, path, task_id, timeout=60)
+            assert data["task_status"] == "succeed", data
+            # Finished long before the first poll: the front asked upstream on its callback.
+            video = httpx.get(data["task_result"]["videos"][0]["url"], timeout=30)
+            assert video.content[4:8] == b"ftyp"
+            # The upstream logged its deliveries to the front as delivered (2xx).
+            key = upstream.printed_credentials()["api_key"]
+            found = upstream_tasks(upstream, path, f"openreel-{task_id}")
+            deadline = time.monotonic() + 30
+            while True:
+                log = httpx.get(
+                    f"{upstream.url}{path}/{found['task_id']}/callbacks",
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=10,
+                ).json()["data"]["deliveries"]
+                states = [item["state"] for item in log]
+                if len(log) >= 2 and set(states) == {"delivered"}:
+                    break  # processing, succeed: each one answered 2xx by the front
+                assert time.monotonic() < deadline, log
+                time.sleep(0.2)
+            assert all(item["url"].startswith(f"http://127.0.0.1:{port}/") for item in log)
+        finally:
+            front.stop()

@@ -351,3 +351,25 @@ def test_cancel_is_forwarded_best_effort(
     data = wait_task(api.client, PATH, task_id, headers)
     assert data["task_status"] == "failed" and data["task_result"] == {}
     assert "cancelled" in data["task_status_msg"]
+
+
+def test_concurrency_is_bounded_per_key(api_factory: Callable[..., Api], stub: KlingStub) -> None:
+    stub.polls_to_finish = 4
+    settings: dict[str, Any] = {
+        "base_url": stub.url,
+        "style": "kling",
+        "api_key": KEY,
+        "keys": [{"api_key": KEY_2, "max_concurrency": 2}],
+        "max_concurrency_per_key": 1,  # the top-level key's bound (KEY_2 sets its own)
+        "poll_interval": 0.05,
+        "max_concurrency": 4,
+    }
+    api = api_factory(routes={"*": "relay:up"}, relay_upstreams={"up": settings}, workers=4)
+    headers = api.auth(api.new_key())
+    ids = [create(api, headers) for _ in range(4)]
+    for task_id in ids:
+        assert_mirrored(api, wait_task(api.client, PATH, task_id, headers, timeout=60))
+    assert len(stub.tasks) == 4
+    assert stub.max_running_by_key[f"Bearer {KEY}"] == 1
+    assert stub.max_running_by_key[f"Bearer {KEY_2}"] <= 2
+    assert KEY not in str(row(api, ids[0]).plan)

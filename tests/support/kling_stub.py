@@ -54,6 +54,8 @@ class KlingStub:
     result_delay: float = 0.0  # seconds before a result file is served
     tasks: dict[str, StubTask] = field(default_factory=dict)
     max_running: int = 0
+    # The most tasks running at once per Authorization header (one key's tasks).
+    max_running_by_key: dict[str, int] = field(default_factory=dict)
     units: str = "1.5"  # the final_unit_deduction a succeeded task reports
     cancel_reply: Reply | None = None  # answers every POST .../cancel instead of cancelling
 
@@ -161,6 +163,13 @@ class KlingStub:
         )
         self.tasks[task.task_id] = task
         self.max_running = max(self.max_running, self._running())
+        mine = sum(
+            1
+            for t in self.tasks.values()
+            if t.authorization == task.authorization and t.status in ("submitted", "processing")
+        )
+        auth = task.authorization
+        self.max_running_by_key[auth] = max(self.max_running_by_key.get(auth, 0), mine)
         answer = envelope(self._data(task))
         if self.drop_create_answers > 0:
             self.drop_create_answers -= 1

@@ -191,9 +191,10 @@ class WorkerProcess:
                 raise TimeoutError(f"worker: no {needle!r}:\n{self.text()}")
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop with ``sig`` (SIGKILL: a crash), killing it if it outlives 20 s."""
         if self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

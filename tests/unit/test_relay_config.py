@@ -96,3 +96,28 @@ def test_deploy_guide_example_is_valid(tmp_path: Path) -> None:
     assert settings.routes["*"] == "relay:kling"
     assert settings.relay_upstreams["kling"].style == "kling"
     assert len(settings.relay_upstreams["kling"].pool) == 2
+
+
+@pytest.mark.parametrize("selected", [["relay"], ["relay:a"], ["classic", "relay:b"]])
+def test_a_relay_worker_runs_every_upstream(selected: list[str]) -> None:
+    """Relayed jobs share the Procrastinate queue ``relay``: a worker taking it must be able to
+    run any upstream's task."""
+    from openreel.wiring import job_settings, worker_engines
+
+    settings = Settings.model_validate(
+        {
+            "relay_upstreams": {
+                "a": upstream(api_key="k1"),
+                "b": upstream(api_key="k2", style="cometapi"),
+            },
+            "worker_engines": selected,
+        }
+    )
+    engines = build_engines({}, relay_upstreams=settings.relay_upstreams)
+    mine = worker_engines(settings, engines)
+    assert {"relay:a", "relay:b"} <= set(mine)
+    assert ("classic" in mine) == ("classic" in selected)
+    queues = job_settings(settings, mine).queues
+    assert queues.count("relay") == 1 and {"relay:a", "relay:b"} <= set(queues)  # old jobs
+    with pytest.raises(ValueError, match="relay:c"):
+        worker_engines(settings.model_copy(update={"worker_engines": ["relay:c"]}), engines)

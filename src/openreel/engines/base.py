@@ -80,13 +80,38 @@ class EngineState(Protocol):
         """Show ``message`` as the running task's ``task_status_msg`` (the relay: upstream's)."""
         ...
 
+    def take_slot(self, pool: str, key: str, limits: SlotLimits, force: bool = False) -> bool:
+        """Count this task in flight on ``pool`` (the relay: an upstream) with ``key`` (a key's
+        fingerprint) if both have room under ``limits`` (every process of the deployment
+        counted), or at once when ``force``; True when taken. Taking again moves the slot."""
+        ...
+
+    def free_slot(self) -> None:
+        """Stop counting this task in flight (a slot this worker no longer holds is left)."""
+        ...
+
+    def nudges(self) -> int:
+        """How often something outside (the relay: an upstream callback) said the task has
+        news; a change means: ask now rather than at the next poll."""
+        ...
+
+
+@dataclass(frozen=True)
+class SlotLimits:
+    """Tasks in flight at once: on the whole pool, and on one key (None: the pool's bound)."""
+
+    pool: int
+    key: int | None = None
+
 
 class MemoryState:
-    """State kept for one run only (tests, and engines that need none)."""
+    """State kept for one run only (tests, and engines that need none); slots are unbounded."""
 
     def __init__(self, state: dict[str, Any] | None = None) -> None:
         self.state = dict(state or {})
         self.message = ""
+        self.slot: tuple[str, str] | None = None
+        self.nudged = 0
 
     def load(self) -> dict[str, Any]:
         return dict(self.state)
@@ -96,6 +121,16 @@ class MemoryState:
 
     def note(self, message: str) -> None:
         self.message = message
+
+    def take_slot(self, pool: str, key: str, limits: SlotLimits, force: bool = False) -> bool:
+        self.slot = (pool, key)
+        return True
+
+    def free_slot(self) -> None:
+        self.slot = None
+
+    def nudges(self) -> int:
+        return self.nudged
 
 
 @dataclass

@@ -15,11 +15,13 @@ def build_engines(
     runs_jobs: bool = True,
     relay_upstreams: Mapping[str, UpstreamConfig] | None = None,
     allowed_networks: Sequence[str] = (),
+    relay_callback_secret: bytes | None = None,
 ) -> dict[str, Engine]:
     """The classic engine always; the diffusers engine when models are configured for it
-    (``EngineConfigError`` naming the problem if its weights are missing, unless this process
-    runs no jobs: an API node only needs to know what each model can do); one relay engine,
-    ``relay:<name>``, per configured upstream."""
+        (``EngineConfigError`` naming the problem if its weights are missing, unless this process
+        runs no jobs: an API node only needs to know what each model can do); one relay engine,
+        ``relay:<name>``, per configured upstream (``relay_callback_secret`` signs the callback URLs
+    of those configured with ``callback_base_url``)."""
     from openreel.engines.classic import ClassicEngine
 
     engines: dict[str, Engine] = {"classic": ClassicEngine()}
@@ -30,6 +32,6 @@ def build_engines(
     for name, config in (relay_upstreams or {}).items():
         from openreel.engines.relay.engine import RelayEngine
 
-        relay = RelayEngine(name, config, allowed_networks)
+        relay = RelayEngine(name, config, allowed_networks, relay_callback_secret)
         engines[relay.name] = relay
     return engines

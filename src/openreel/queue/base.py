@@ -14,7 +14,16 @@ from typing import Protocol
 from openreel.store.client_tasks import Enqueue
 from openreel.store.tasks import TaskRecord
 
-__all__ = ["Enqueue", "Render", "TaskQueue"]
+__all__ = ["RELAY_QUEUE", "Enqueue", "Render", "TaskQueue", "queue_for"]
+
+# Every relayed task's job goes to one Procrastinate queue; the job names its engine.
+RELAY_QUEUE = "relay"
+
+
+def queue_for(engine: str) -> str:
+    """The Procrastinate queue of an engine's jobs: its name, or ``relay`` for every
+    ``relay:<upstream>`` (relay workers serve every configured upstream)."""
+    return RELAY_QUEUE if engine.startswith(RELAY_QUEUE + ":") else engine
 
 
 class Render(Protocol):

@@ -112,8 +112,11 @@ class JobRunner:
             retry=JobRetry(),
         )(self.generate)
 
-    async def generate(self, context: JobContext, task_id: str) -> None:
+    async def generate(self, context: JobContext, task_id: str, engine: str = "") -> None:
+        """``engine`` (the task's, for logs and queue dashboards) is absent from jobs deferred
+        before it was added; the task row says which engine runs it either way."""
         worker_id = f"{self.instance}-{context.job.id}"
+        log.debug("job %s: task %s (%s)", context.job.id, task_id, engine or "engine unnamed")
         try:
             row = await self._claim(task_id, worker_id)
         except asyncio.CancelledError:

@@ -1,10 +1,12 @@
 """Procrastinate on the shared PostgreSQL (``OPENREEL_QUEUE=procrastinate``): the API side.
 
 Every task is one job of the task ``openreel.generate`` on the queue named after its engine
-(``classic``, ``diffusers``...), so a worker started with ``--engines classic`` never takes a
-job it cannot run. The job is deferred on the connection and in the transaction that inserts
-the task row: both are committed, or neither. ``queueing_lock`` is the task id, so a task has
-at most one queued job and the cancel endpoint finds it by id.
+(``classic``, ``diffusers``), or ``relay`` for every relayed task (``relay:<upstream>``, named
+in the job's ``engine``), so a worker started with ``--engines classic`` never takes a job it
+cannot run (a relay worker runs every configured upstream). The job is deferred on the
+connection and in the transaction that inserts the task row: both are committed, or neither.
+``queueing_lock`` is the task id, so a task has at most one queued job and the cancel endpoint
+finds it by id.
 
 Procrastinate's schema is applied at start-up when it is missing (by whichever process comes
 first; a PostgreSQL advisory lock keeps the others waiting). Upgrading Procrastinate across a
@@ -21,7 +23,7 @@ import psycopg
 from procrastinate.schema import SchemaManager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openreel.queue.base import Enqueue
+from openreel.queue.base import Enqueue, queue_for
 
 log = logging.getLogger("openreel.queue")
 
@@ -82,9 +84,12 @@ class ProcrastinateQueue:
     async def _defer(self, conn: AsyncConnection, task_id: str, engine: str) -> None:
         raw: Any = await conn.get_raw_connection()
         deferrer = self.app.configure_task(
-            TASK_NAME, queue=engine, queueing_lock=task_id, connection=raw.driver_connection
+            TASK_NAME,
+            queue=queue_for(engine),
+            queueing_lock=task_id,
+            connection=raw.driver_connection,
         )
-        await deferrer.defer_async(task_id=task_id)
+        await deferrer.defer_async(task_id=task_id, engine=engine)
 
     def notify(self) -> None:
         """Nothing to do: workers hear of new jobs through LISTEN/NOTIFY."""

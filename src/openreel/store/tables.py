@@ -149,3 +149,19 @@ class CallbackAttemptRow(Base):
     duration_ms: Mapped[int] = mapped_column(sa.Integer)
     status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     error: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class EngineSlotRow(Base):
+    """A task an engine runs elsewhere (a relayed task's upstream task), counted against the
+    ``max_concurrency`` of its pool (the upstream) and key while its task holds a live lease;
+    ``nudges`` counts the upstream's callbacks (each one makes the render ask upstream now)."""
+
+    __tablename__ = "engine_slots"
+    __table_args__ = (sa.Index("ix_engine_slots_pool", "pool", "pool_key"),)
+
+    task_id: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    pool: Mapped[str] = mapped_column(sa.String(160))  # the engine: relay:<upstream>
+    pool_key: Mapped[str] = mapped_column(sa.String(64))  # the key's fingerprint, never the key
+    holder: Mapped[str] = mapped_column(sa.String(200))  # the worker that took the slot
+    taken_at: Mapped[int] = mapped_column(sa.BigInteger)
+    nudges: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")

@@ -9,7 +9,15 @@ import hashlib
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = ["RELAY_PREFIX", "UpstreamConfig", "UpstreamKey"]
 
@@ -35,6 +43,9 @@ class UpstreamKey(BaseModel):
     api_key: SecretStr | None = None
     access_key: str | None = None
     secret_key: SecretStr | None = None
+    max_concurrency: int | None = Field(
+        default=None, ge=1, description="Upstream tasks in flight on this key at once"
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> UpstreamKey:
@@ -60,7 +71,12 @@ class UpstreamConfig(BaseModel):
     access_key: str | None = None
     secret_key: SecretStr | None = None
     keys: list[UpstreamKey] = Field(default_factory=list, description="A pool of further keys")
-    max_concurrency: int = Field(default=4, ge=1, description="Upstream tasks running at once")
+    max_concurrency: int = Field(
+        default=4, ge=1, description="Upstream tasks in flight at once, over every worker"
+    )
+    max_concurrency_per_key: int | None = Field(
+        default=None, ge=1, description="The bound of each key that sets no max_concurrency"
+    )
     poll_interval: float = Field(default=5.0, gt=0, description="Seconds between polls at first")
     max_poll_interval: float = Field(default=60.0, gt=0, description="Longest wait between polls")
     request_timeout: float = Field(default=30.0, gt=0, description="Seconds per upstream call")
@@ -71,14 +87,22 @@ class UpstreamConfig(BaseModel):
         "Kling and CometAPI document no cancel)",
     )
 
-    @field_validator("base_url")
+    callback_base_url: str | None = Field(
+        default=None,
+        description="openreel's own address as the upstream reaches it: creates then carry a "
+        "signed callback_url under it; None (the default): polling alone",
+    )
+
+    @field_validator("base_url", "callback_base_url")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"base_url {value!r} is not an http(s) URL")
-        if parts.username or parts.password:
-            raise ValueError("base_url must not carry credentials")
+            raise ValueError(f"{info.field_name} {value!r} is not an http(s) URL")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError(f"{info.field_name} must not carry credentials, a query or a fragment")
         return value.rstrip("/")
 
     @model_validator(mode="after")
@@ -102,6 +126,9 @@ class UpstreamConfig(BaseModel):
             else []
         )
         return first + list(self.keys)
+
+    def key_limit(self, key: UpstreamKey) -> int | None:
+        return key.max_concurrency or self.max_concurrency_per_key
 
     @property
     def prefix(self) -> str:

@@ -12,6 +12,12 @@ One run, in the render's thread (its own event loop):
 
 Upstream ``failed``, moderation and invalid requests fail the task with upstream's reason; a
 refused key fails it naming the upstream (never the key) and is not used again.
+
+Before anything, the run takes a slot of the upstream's ``max_concurrency`` (and of its key's)
+through the task's state: counted in the database, so the bound holds over every worker
+process. With ``callback_base_url`` set, the create carries a signed ``callback_url``; each
+accepted callback nudges the task (``EngineState.nudges``) and the poll loop asks upstream at
+once instead of at its next poll, so a callback's own body never decides anything.
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
@@ -38,6 +43,7 @@ from openreel.engines.base import (
     OutputFile,
     ProgressFn,
     RenderJob,
+    SlotLimits,
     TaskKind,
 )
 from openreel.engines.relay.config import RELAY_PREFIX, UpstreamConfig, UpstreamKey
@@ -54,6 +60,7 @@ from openreel.engines.relay.upstream import (
 from openreel.net.addresses import AddressPolicy, parse_ip_literal
 from openreel.net.safe_http import FetchFailed, FetchLimits, SafeHttp, UrlRefused
 from openreel.wire.families import Family, Prefix, family_for_kind
+from openreel.wire.relay_callbacks import callback_path
 
 __all__ = ["RelayEngine"]
 
@@ -63,13 +70,18 @@ log = logging.getLogger("openreel.relay")
 _DURATIONS = frozenset(str(s) for s in range(3, 16))
 _MIRROR_TRIES = 8
 _MAX_BACKOFF = 60.0
+_SLOT_WAIT = 0.5  # seconds between tries at a slot of a full upstream
 
 
 class RelayEngine(BaseEngine):
     """Serves every kind and feature: the upstream decides what its models can do."""
 
     def __init__(
-        self, upstream: str, config: UpstreamConfig, allowed_networks: Iterable[str] = ()
+        self,
+        upstream: str,
+        config: UpstreamConfig,
+        allowed_networks: Iterable[str] = (),
+        callback_secret: bytes | None = None,
     ) -> None:
         self.name = f"{RELAY_PREFIX}{upstream}"
         self.upstream = upstream
@@ -78,7 +90,8 @@ class RelayEngine(BaseEngine):
             kinds=frozenset(TaskKind), features=frozenset(Feature), durations=_DURATIONS
         )
         self.keys = KeyPool(config.pool)
-        self._slots = threading.BoundedSemaphore(config.max_concurrency)
+        # Signs the callback_url of each create (wire.relay_callbacks); None: no callbacks.
+        self.callback_secret = callback_secret
         cidrs = list(allowed_networks)
         host = urlsplit(config.base_url).hostname or ""
         if parse_ip_literal(host) is not None:
@@ -113,11 +126,14 @@ class RelayEngine(BaseEngine):
     async def _relay(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as http:
             run = _Run(self, job, progress, UpstreamClient(self.upstream, self.config, http))
-            await run.take_slot()
-            try:
-                return await run.go()
-            finally:
-                self._slots.release()
+            return await run.go()
+
+    def callback_url(self, task_id: str) -> str | None:
+        """openreel's signed endpoint for this task's upstream callbacks, when configured."""
+        base = self.config.callback_base_url
+        if base is None or self.callback_secret is None:
+            return None
+        return base + callback_path(self.callback_secret, task_id)
 
 
 class _Run:
@@ -133,45 +149,55 @@ class _Run:
         self.external_id = external_task_id(job.task_id)
         self.state = job.state.load()
         self.key: UpstreamKey | None = None
-
-    async def take_slot(self) -> None:
-        """Wait for one of the upstream's ``max_concurrency`` slots (held until the upstream
-        task ends), still noticing a stop or a cancel meanwhile."""
-        while not self.engine._slots.acquire(blocking=False):
-            self.progress(0.0)
-            await asyncio.sleep(0.2)
+        self.callbacks = engine.callback_url(job.task_id) is not None
+        self.seen_nudges = 0
 
     async def go(self) -> GenerationOutput:
-        self.key = await self._key()
-        self.engine.keys.hold(self.key)
         try:
-            task = await self._upstream_task()
-            task = await self._until_done(task)
-            return await self._mirror(task)
+            self.key = await self._slot()
+            self.engine.keys.hold(self.key)
+            try:
+                task = await self._upstream_task()
+                task = await self._until_done(task)
+                return await self._mirror(task)
+            finally:
+                self.engine.keys.release(self._current_key())
         finally:
-            self.engine.keys.release(self._current_key())
+            self.job.state.free_slot()
 
     # ---------------------------------------------------------------- the upstream task
 
-    async def _key(self) -> UpstreamKey:
+    async def _slot(self) -> UpstreamKey:
+        """A key, and a slot of the upstream's ``max_concurrency`` and of that key's, held
+        until the run ends; a stop or a cancel is still noticed while waiting."""
         stored = self.engine.keys.by_fingerprint(self.state.get("key"))
-        if stored is not None:
-            return stored  # the upstream task (if any) belongs to this key's account
-        if self.state.get("key"):
+        if self.state.get("key") and stored is None:
             raise EngineError(
                 f"upstream '{self.engine.upstream}': the key this task was created with is no "
                 "longer configured"
             )
         while True:
+            if stored is not None:
+                # The upstream task (if any) belongs to this key's account, and it may exist
+                # already: it runs upstream whether counted or not, so it takes its slot.
+                while not self._take(stored, force=True):
+                    await self._sleep(_SLOT_WAIT)
+                return stored
             try:
-                key, wait = self.engine.keys.pick()
+                ready, wait = self.engine.keys.ready()
             except NoHealthyKey:
                 raise EngineError(
                     f"upstream '{self.engine.upstream}' refused every configured key"
                 ) from None
-            if key is not None:
-                return key
-            await self._sleep(wait)
+            for key in ready:
+                if self._take(key):
+                    return key
+            await self._sleep(wait if not ready else _SLOT_WAIT)
+
+    def _take(self, key: UpstreamKey, force: bool = False) -> bool:
+        config = self.engine.config
+        limits = SlotLimits(pool=config.max_concurrency, key=config.key_limit(key))
+        return self.job.state.take_slot(self.engine.name, key.fingerprint, limits, force)
 
     async def _upstream_task(self) -> UpstreamTask:
         if self.state.get("upstream_task_id"):
@@ -181,7 +207,12 @@ class _Run:
         # answer was stored): look for it by external_task_id before creating another.
         ambiguous = bool(self.state.get("creating"))
         self._save(creating=True)
-        body = upstream_body(self.job.params, self.job.images, self.job.task_id)
+        body = upstream_body(
+            self.job.params,
+            self.job.images,
+            self.job.task_id,
+            self.engine.callback_url(self.job.task_id),
+        )
 
         async def find_or_create(key: UpstreamKey) -> UpstreamTask:
             nonlocal ambiguous
@@ -210,7 +241,8 @@ class _Run:
         while task.status not in ("succeed", "failed"):
             if task.progress is not None:
                 self.progress(min(task.progress, 99) / 100 * 0.9)
-            await self._sleep(interval)
+            if await self._sleep(interval, wake=self._nudged):
+                log.info("task %s: upstream called back; asking it now", self.job.task_id)
             interval = min(interval * 1.5, self.engine.config.max_poll_interval)
             previous = task.status
             task = await self._retrying(partial(self.client.get, self.family, task.task_id))
@@ -270,10 +302,14 @@ class _Run:
     def _switch_key(self) -> bool:
         """Move to another ready key of the pool (saved before it is used)."""
         try:
-            other, _ = self.engine.keys.pick()
+            ready, _ = self.engine.keys.ready()
         except NoHealthyKey:
             return False
-        if other is None or self.key is None or other.fingerprint == self.key.fingerprint:
+        others = [
+            k for k in ready if self.key is not None and k.fingerprint != self.key.fingerprint
+        ]
+        other = next((k for k in others if self._take(k)), None)
+        if other is None or self.key is None:
             return False
         self.engine.keys.release(self.key)
         self.engine.keys.hold(other)
@@ -352,12 +388,25 @@ class _Run:
         self.state = {**self.state, **changes}
         self.job.state.save(self.state)
 
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep in short steps, reporting to ``progress`` so a stop or cancel is noticed."""
+    def _nudged(self) -> bool:
+        """An upstream callback came since the last look (only asked with callbacks on)."""
+        if not self.callbacks:
+            return False
+        nudges = self.job.state.nudges()
+        if nudges == self.seen_nudges:
+            return False
+        self.seen_nudges = nudges
+        return True
+
+    async def _sleep(self, seconds: float, wake: Callable[[], bool] = lambda: False) -> bool:
+        """Sleep in short steps, reporting to ``progress`` so a stop or cancel is noticed;
+        True when ``wake`` cut it short."""
         deadline = time.monotonic() + max(0.0, seconds)
         while True:
             self.progress(0.0)
+            if wake():
+                return True
             left = deadline - time.monotonic()
             if left <= 0:
-                return
+                return False
             await asyncio.sleep(min(left, 0.5))

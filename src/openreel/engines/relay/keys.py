@@ -34,6 +34,12 @@ class KeyPool:
     def pick(self, now: float | None = None) -> tuple[UpstreamKey | None, float]:
         """The least-used healthy key that is not resting, or (None, seconds to wait).
         ``NoHealthyKey`` when upstream refused every key."""
+        ready, wait = self.ready(now)
+        return (ready[0], 0.0) if ready else (None, wait)
+
+    def ready(self, now: float | None = None) -> tuple[list[UpstreamKey], float]:
+        """The healthy keys that are not resting, least used here first, or ([], seconds to
+        wait). ``NoHealthyKey`` when upstream refused every key."""
         now = time.monotonic() if now is None else now
         with self._lock:
             healthy = [k for k in self._keys if k.fingerprint not in self._unhealthy]
@@ -41,8 +47,8 @@ class KeyPool:
                 raise NoHealthyKey()
             ready = [k for k in healthy if self._resting_until[k.fingerprint] <= now]
             if not ready:
-                return None, min(self._resting_until[k.fingerprint] for k in healthy) - now
-            return min(ready, key=lambda k: self._in_use[k.fingerprint]), 0.0
+                return [], min(self._resting_until[k.fingerprint] for k in healthy) - now
+            return sorted(ready, key=lambda k: self._in_use[k.fingerprint]), 0.0
 
     def hold(self, key: UpstreamKey) -> None:
         with self._lock:

@@ -1,6 +1,7 @@
 """The body a relayed task is created with upstream: the client's request as stored, with
-openreel's own ``external_task_id``, no ``callback_url`` (openreel sends the client's callbacks
-itself), URL images passed through and every other image sent as raw base64."""
+openreel's own ``external_task_id``, never the client's ``callback_url`` (openreel sends the
+client's callbacks itself) but openreel's own signed one when the upstream calls back, URL
+images passed through and every other image sent as raw base64."""
 
 from __future__ import annotations
 
@@ -21,10 +22,15 @@ def external_task_id(task_id: str) -> str:
 
 
 def upstream_body(
-    params: Mapping[str, Any], images: Mapping[str, Path], task_id: str
+    params: Mapping[str, Any],
+    images: Mapping[str, Path],
+    task_id: str,
+    callback_url: str | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = _replace(dict(params), images)
     body.pop("callback_url", None)
+    if callback_url is not None:
+        body["callback_url"] = callback_url
     body["external_task_id"] = external_task_id(task_id)
     return body
 
