@@ -82,10 +82,9 @@ def serve(
     import logging.config
 
     import uvicorn
-    from uvicorn.config import LOGGING_CONFIG
 
     from openreel.app import create_app
-    from openreel.logs import json_config
+    from openreel.logs import json_config, plain_config
 
     settings = _settings(
         host=host,
@@ -115,7 +114,7 @@ def serve(
         port=settings.port,
         log_level="info",
         # JSON: every logger through one formatter; openreel.access replaces uvicorn's.
-        log_config=json_config() if json_logs else LOGGING_CONFIG,
+        log_config=json_config() if json_logs else plain_config(),
         access_log=not json_logs,
         timeout_graceful_shutdown=10,
         # openreel.api.forwarded reads the proxy headers, from OPENREEL_FORWARDED_ALLOW_IPS

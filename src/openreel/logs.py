@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -58,6 +59,17 @@ def current_fields() -> dict[str, Any]:
     return dict(_fields.get() or {})
 
 
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields of the record's scope (``log_fields``) and its own ``extra`` fields."""
+    fields = {
+        name: value for name, value in current_fields().items() if value is not None and value != ""
+    }
+    for name, value in vars(record).items():
+        if name not in _RECORD_ATTRIBUTES and name not in _OWN_KEYS:
+            fields[name] = value
+    return fields
+
+
 class JsonFormatter(logging.Formatter):
     """One line of JSON per record (a traceback is one string field, never extra lines)."""
 
@@ -70,12 +82,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name, value in current_fields().items():
-            if value is not None and value != "":
-                entry[name] = value
-        for name, value in vars(record).items():
-            if name not in _RECORD_ATTRIBUTES and name not in _OWN_KEYS:
-                entry[name] = value
+        entry |= record_fields(record)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
@@ -102,6 +109,60 @@ def json_config(level: str = "INFO") -> dict[str, Any]:
         },
         "root": {"handlers": ["json"], "level": "WARNING"},
     }
+
+
+class PlainFormatter(logging.Formatter):
+    """uvicorn's terminal line (``INFO:     message``) with the record's fields after it as
+    ``name=value`` (``task_id=... engine=classic``), so that plain lines can be followed too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from uvicorn.logging import DefaultFormatter
+
+        self._uvicorn = DefaultFormatter("%(levelprefix)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self._uvicorn.format(record)
+        fields = " ".join(f"{name}={value}" for name, value in record_fields(record).items())
+        head, newline, rest = line.partition("\n")  # a traceback stays below the fields
+        return f"{head} {fields}{newline}{rest}" if fields else line
+
+
+# Capabilities that travel in URLs: the signature of a file link and the token of a relay
+# callback. uvicorn's plain access line prints the whole path, so they are masked there.
+_SECRET_IN_PATH = re.compile(r"(?P<keep>[?&]sig=|/relay/callbacks/[^/?]+/)[^&/?#\s]+")
+
+
+def redact_path(path: str) -> str:
+    """``path`` with link signatures and callback tokens replaced by ``***``."""
+    return _SECRET_IN_PATH.sub(lambda match: f"{match['keep']}***", path)
+
+
+class RedactedAccessPaths(logging.Filter):
+    """Masks the secrets of ``redact_path`` in uvicorn's access records (args: client,
+    method, path, HTTP version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], redact_path(args[2]), args[3], args[4])
+        return True
+
+
+def plain_config(level: str = "INFO") -> dict[str, Any]:
+    """``openreel serve``'s plain lines: uvicorn's own format, its access line with the
+    secrets of URLs masked, and openreel's records (``INFO`` and up) beside uvicorn's."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = json.loads(json.dumps(LOGGING_CONFIG))  # a deep copy
+    config["filters"] = {"redact": {"()": RedactedAccessPaths}}
+    config["handlers"]["access"]["filters"] = ["redact"]
+    config["formatters"]["openreel"] = {"()": PlainFormatter}
+    config["handlers"]["openreel"] = {**config["handlers"]["default"], "formatter": "openreel"}
+    config["loggers"]["openreel"] = {"handlers": ["openreel"], "level": level, "propagate": False}
+    # uvicorn's access line already says it; openreel.access is for the JSON format.
+    config["loggers"]["openreel.access"] = {"level": "WARNING"}
+    return config
 
 
 def configure_worker_logging(log_format: LogFormat) -> None:

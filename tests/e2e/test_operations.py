@@ -120,14 +120,23 @@ def test_json_logs_of_a_server(server_dir: Path, server_env: dict[str, str]) -> 
 def test_plain_logs_stay_the_default(server_dir: Path, server_env: dict[str, str]) -> None:
     with running_server(server_dir, server_env) as server:
         key = server.printed_key()  # printed once, as before
-        response = httpx.get(
-            f"{server.url}{PATH}", headers={"Authorization": f"Bearer {key}"}, timeout=30
-        )
-        assert response.status_code == 200
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+            task_id = client.post(PATH, json=BODY).json()["data"]["task_id"]
+            url = wait_done(client, task_id)["task_result"]["videos"][0]["url"]
+            assert client.get(url).status_code == 200
     output = server.text()
     assert not (server_dir / "first-key.txt").exists()
-    assert f'GET {PATH} HTTP/1.1" 200' in output  # uvicorn's access line
+    assert f'POST {PATH} HTTP/1.1" 200' in output  # uvicorn's access line
     assert not any(line.startswith("{") for line in output.splitlines())
+    # The link's signature is a capability: masked in the access line.
+    signature = httpx.URL(url).params["sig"]
+    assert signature not in output and 'sig=*** HTTP/1.1" 200' in output
+    # openreel's own records, with their fields.
+    assert any(
+        "task created" in line and f"task_id={task_id}" in line for line in output.splitlines()
+    )
+    assert any("render finished: succeed" in line for line in output.splitlines())
 
 
 @pytest.mark.skipif(pg_admin_url() is None, reason="openreel worker runs on PostgreSQL only")
