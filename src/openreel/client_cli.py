@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -151,21 +152,33 @@ def _wait(client: Client, task: Task, timeout: float, quiet: bool) -> Task:
         return client.wait(task, timeout=timeout, on_progress=update)
 
 
-def _finish(
-    client: Client,
-    task: Task,
-    *,
-    wait: bool,
-    output: Path | None,
-    timeout: float,
-    as_json: bool,
+@dataclass(frozen=True)
+class _Delivery:
+    """What a command does with its task: wait for it to end, save its results, show it."""
+
+    wait: bool
+    output: Path | None
+    timeout: float
+    as_json: bool
+
+    def finish(self, client: Client, task: Task) -> None:
+        files = None
+        if self.wait or self.output is not None:
+            task = _wait(client, task, self.timeout, quiet=self.as_json)
+            if self.output is not None:
+                files = client.download(task, self.output)
+        _show(task, self.as_json, files)
+
+
+def _create(
+    base_url: str | None,
+    api_key: str | None,
+    submit: Callable[[Client], Task],
+    delivery: _Delivery,
 ) -> None:
-    files = None
-    if wait or output is not None:
-        task = _wait(client, task, timeout, quiet=as_json)
-        if output is not None:
-            files = client.download(task, output)
-    _show(task, as_json, files)
+    """Every create command ends here: create the task, then wait, save and show it."""
+    with _client(base_url, api_key) as client:
+        delivery.finish(client, submit(client))
 
 
 def _camera(value: str | None) -> dict[str, Any] | None:
@@ -257,9 +270,8 @@ def image2video(
         callback_url=callback_url,
         external_task_id=external_task_id,
     )
-    with _client(base_url, api_key) as client:
-        task = client.image2video(image, **params)
-        _finish(client, task, wait=wait, output=output, timeout=timeout, as_json=as_json)
+    delivery = _Delivery(wait=wait, output=output, timeout=timeout, as_json=as_json)
+    _create(base_url, api_key, lambda client: client.image2video(image, **params), delivery)
 
 
 def multi_image2video(
@@ -294,9 +306,8 @@ def multi_image2video(
         callback_url=callback_url,
         external_task_id=external_task_id,
     )
-    with _client(base_url, api_key) as client:
-        task = client.multi_image2video(images, **params)
-        _finish(client, task, wait=wait, output=output, timeout=timeout, as_json=as_json)
+    delivery = _Delivery(wait=wait, output=output, timeout=timeout, as_json=as_json)
+    _create(base_url, api_key, lambda client: client.multi_image2video(images, **params), delivery)
 
 
 def text2video(
@@ -337,9 +348,8 @@ def text2video(
         callback_url=callback_url,
         external_task_id=external_task_id,
     )
-    with _client(base_url, api_key) as client:
-        task = client.text2video(prompt, **params)
-        _finish(client, task, wait=wait, output=output, timeout=timeout, as_json=as_json)
+    delivery = _Delivery(wait=wait, output=output, timeout=timeout, as_json=as_json)
+    _create(base_url, api_key, lambda client: client.text2video(prompt, **params), delivery)
 
 
 def _not_an_image_file(prompt: str) -> None:
@@ -405,9 +415,8 @@ def images(
         callback_url=callback_url,
         external_task_id=external_task_id,
     )
-    with _client(base_url, api_key) as client:
-        task = client.images(prompt, **params)
-        _finish(client, task, wait=wait, output=output, timeout=timeout, as_json=as_json)
+    delivery = _Delivery(wait=wait, output=output, timeout=timeout, as_json=as_json)
+    _create(base_url, api_key, lambda client: client.images(prompt, **params), delivery)
 
 
 def multi_image2image(
@@ -446,9 +455,10 @@ def multi_image2image(
         callback_url=callback_url,
         external_task_id=external_task_id,
     )
-    with _client(base_url, api_key) as client:
-        task = client.multi_image2image(subjects, **params)
-        _finish(client, task, wait=wait, output=output, timeout=timeout, as_json=as_json)
+    delivery = _Delivery(wait=wait, output=output, timeout=timeout, as_json=as_json)
+    _create(
+        base_url, api_key, lambda client: client.multi_image2image(subjects, **params), delivery
+    )
 
 
 def _find(client: Client, task_id: str, endpoint: Endpoint | None) -> Task:
@@ -524,7 +534,7 @@ def wait_task(
     """
     with _client(base_url, api_key) as client:
         task = _find(client, task_id, endpoint)
-        _finish(client, task, wait=True, output=output, timeout=timeout, as_json=as_json)
+        _Delivery(wait=True, output=output, timeout=timeout, as_json=as_json).finish(client, task)
 
 
 def cancel(

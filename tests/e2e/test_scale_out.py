@@ -14,7 +14,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ import pytest
 from tests.support.helpers import create_pg_database, drop_pg_database, image_b64, pg_admin_url
 from tests.support.http_stub import HttpStub
 from tests.support.s3 import S3Server, s3_server
-from tests.support.server import _die_with_parent, free_port
+from tests.support.server import ChildProcess, WorkerProcess, free_port
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,59 +58,13 @@ def deploy_commands() -> dict[str, list[str]]:
     return commands
 
 
-class Node:
-    """One ``openreel`` process (through the counting launcher), output collected."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.args = args
-        self.output: list[str] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.counting_cli", *args],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            preexec_fn=_die_with_parent,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-
-    def text(self) -> str:
-        return "".join(self.output)
-
-    def wait_for(self, needle: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while needle not in self.text():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.args} exited:\n{self.text()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.args}: no {needle!r}:\n{self.text()}")
-            time.sleep(0.1)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        # The reader ends at the pipe's EOF; then close our end of it.
-        self._reader.join(timeout=10)
-        if self.proc.stdout is not None and not self._reader.is_alive():
-            self.proc.stdout.close()
+COUNTING_CLI = [sys.executable, "-m", "tests.fakes.counting_cli"]
 
 
 @dataclass
 class Cluster:
     apis: list[httpx.Client]
-    workers: list[Node]
+    workers: list[WorkerProcess]
     run_log: Path
     s3: S3Server
     env: dict[str, str]
@@ -149,9 +102,10 @@ class Cluster:
             turn += 1
             time.sleep(0.1)
 
-    def start_worker(self) -> Node:
+    def start_worker(self) -> WorkerProcess:
         env = {**self.env, "OPENREEL_DATA_DIR": str(self.tmp / f"worker-{len(self.workers)}")}
-        node = Node(self.worker_args, env)
+        # worker_args: deploy.md's command after its `worker` (WorkerProcess puts it back).
+        node = WorkerProcess(None, env, self.worker_args[1:], command=COUNTING_CLI, cwd=ROOT)
         node.wait_for("worker on queues classic")
         self.workers.append(node)
         return node
@@ -162,7 +116,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     commands = deploy_commands()
     tmp = tmp_path_factory.mktemp("scale-out")
     url, name = create_pg_database()
-    nodes: list[Node] = []
+    nodes: list[ChildProcess] = []
     clients: list[httpx.Client] = []
     try:
         with s3_server() as s3:
@@ -178,7 +132,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "OPENREEL_ALLOWED_NETWORKS": "127.0.0.1/32",  # the callback receiver
             }
             keys = subprocess.run(
-                [sys.executable, "-m", "tests.fakes.counting_cli", *commands["keys"]],
+                [*COUNTING_CLI, *commands["keys"]],
                 cwd=ROOT,
                 env={**os.environ, **env, "OPENREEL_DATA_DIR": str(tmp / "admin")},
                 capture_output=True,
@@ -192,7 +146,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 args = [
                     {"0.0.0.0": "127.0.0.1", "8000": str(port)}.get(a, a) for a in commands["serve"]
                 ]
-                node = Node(args, {**env, "OPENREEL_DATA_DIR": str(tmp / f"api-{index}")})
+                data_dir = {"OPENREEL_DATA_DIR": str(tmp / f"api-{index}")}
+                node = ChildProcess([*COUNTING_CLI, *args], {**env, **data_dir}, cwd=ROOT)
                 nodes.append(node)
                 node.wait_for("Application startup complete")
                 clients.append(

@@ -5,11 +5,11 @@ its ``request_id`` (and its ``key_id`` once the key is known, see ``api.deps.own
 from __future__ import annotations
 
 import logging
-import time
+from functools import partial
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from openreel.api.metrics import route_template
+from openreel.api.observed import call_observed, route_template
 from openreel.api.request_id import current_request_id
 from openreel.logs import log_fields
 
@@ -26,33 +26,26 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 500  # what the client gets if the app fails before answering
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
         with log_fields(request_id=current_request_id()):
-            try:
-                await self.app(scope, receive, send_status)
-            finally:
-                if log.isEnabledFor(logging.INFO):
-                    route, method = route_template(scope), scope["method"]
-                    client = scope.get("client")
-                    log.info(
-                        "%s %s %d",
-                        method,
-                        route,
-                        status,
-                        extra={
-                            "event": "http.request",
-                            "method": method,
-                            "route": route,
-                            "status": status,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                            "client": client[0] if client else None,
-                        },
-                    )
+            await call_observed(self.app, scope, receive, send, partial(_log_request, scope))
+
+
+def _log_request(scope: Scope, status: int, seconds: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    route, method = route_template(scope), scope["method"]
+    client = scope.get("client")
+    log.info(
+        "%s %s %d",
+        method,
+        route,
+        status,
+        extra={
+            "event": "http.request",
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "client": client[0] if client else None,
+        },
+    )

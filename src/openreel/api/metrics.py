@@ -3,17 +3,17 @@ route template (``/v1/videos/image2video/{task_id}``, never the path a client ty
 
 from __future__ import annotations
 
-import time
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openreel.api.deps import services_of
+from openreel.api.observed import call_observed, route_template
 from openreel.metrics import CONTENT_TYPE, Metrics
 
 router = APIRouter()
-UNMATCHED = "unmatched"  # every path no route knows: one label, whatever was asked
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -25,18 +25,6 @@ async def metrics(request: Request) -> Response:
     return Response(services.metrics.exposition(), media_type=CONTENT_TYPE)
 
 
-def route_template(scope: Scope) -> str:
-    """The route that served the request, as declared (set on the scope by routing)."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
-    root = scope.get("root_path", "")
-    if root:  # a mounted app (the playground's static files)
-        return f"{root}/{{path}}"
-    return UNMATCHED
-
-
 class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -46,18 +34,9 @@ class HttpMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 500  # what the client gets if the app fails before answering
+        await call_observed(self.app, scope, receive, send, partial(self._count, scope))
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route, method = route_template(scope), scope["method"]
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
-            self.metrics.http_seconds.labels(method, route).observe(time.perf_counter() - started)
+    def _count(self, scope: Scope, status: int, seconds: float) -> None:
+        route, method = route_template(scope), scope["method"]
+        self.metrics.http_requests.labels(method, route, str(status)).inc()
+        self.metrics.http_seconds.labels(method, route).observe(seconds)

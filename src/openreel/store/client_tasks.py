@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -264,6 +265,19 @@ def _check_room(conn: Connection, values: dict[str, Any], limits: QueueLimits) -
                 raise QueueFull(scope, waiting)
 
 
+def _admit(
+    conn: Connection, values: dict[str, Any], limits: QueueLimits, guard: Guard | None
+) -> None:
+    """A new task, after the queue limits and the guard, with its `submitted` callback event
+    if it asked for callbacks."""
+    _check_room(conn, values, limits)
+    if guard is not None:
+        guard(conn)
+    conn.execute(sa.insert(_t).values(**values))
+    if values["params"].get("callback_url"):
+        record_event(conn, values, values["created_at"])
+
+
 _QUEUED_BY_ENGINE = PreparedQuery(
     sa.select(_t.c.engine, sa.func.count()).where(_t.c.status == SUBMITTED).group_by(_t.c.engine)
 )
@@ -308,17 +322,8 @@ class ClientTasks:
     ) -> None:
         """The task and its `submitted` callback event (if it asked for callbacks), after the
         queue limits and the guard, in one transaction."""
-
-        def change(conn: Connection) -> None:
-            _check_room(conn, values, limits)
-            if guard is not None:
-                guard(conn)
-            conn.execute(sa.insert(_t).values(**values))
-            if values["params"].get("callback_url"):
-                record_event(conn, values, values["created_at"])
-
         try:
-            await self.db.write(change)
+            await self.db.write(partial(_admit, values=values, limits=limits, guard=guard))
         except sa.exc.IntegrityError as exc:
             raise DuplicateKey(str(exc)) from exc
 
@@ -327,18 +332,9 @@ class ClientTasks:
     ) -> None:
         """The queue limits, the guard, the task, its `submitted` callback event and its
         queue job: one transaction."""
-
-        def change(conn: Connection) -> None:
-            _check_room(conn, values, limits)
-            if guard is not None:
-                guard(conn)
-            conn.execute(sa.insert(_t).values(**values))
-            if values["params"].get("callback_url"):
-                record_event(conn, values, values["created_at"])
-
         try:
             async with self.db.transaction() as conn:
-                await conn.run_sync(change)
+                await conn.run_sync(partial(_admit, values=values, limits=limits, guard=guard))
                 await enqueue(conn, values["id"], values["engine"])
         except sa.exc.IntegrityError as exc:
             raise DuplicateKey(str(exc)) from exc

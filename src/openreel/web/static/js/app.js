@@ -3,7 +3,7 @@
 
 import { SERVER, createTask, loadLimits, saveKey, savedKey } from "./api.js";
 import { BrushEditor } from "./brush.js";
-import { activeEndpoint, clearErrors, fieldError, showError } from "./errors.js";
+import { activeEndpoint, buildFields, clearErrors, fieldError, showError } from "./errors.js";
 import { describeRules, loadImage } from "./images.js";
 import { buildRequest } from "./requests.js";
 import { curlCommand, pythonCall } from "./snippets.js";
@@ -49,31 +49,38 @@ function combos(list) {
   return list.map(([mode, duration]) => `${mode} ${duration} s`).join(", ");
 }
 
+/** One form's model list and default, the choices of its selects and the ranges of its
+ * numbers, from its endpoint's rules: the fields ``PREFIX-model``, ``-mode``, ... it has. */
+function setupChoices(prefix, rules, custom) {
+  const models = Array.isArray(rules.models) ? rules.models : Object.keys(rules.models);
+  datalist($(`#${prefix}-models`), [...models, ...custom]);
+  $(`#${prefix}-model`).value = rules.default_model;
+  const choices = {
+    mode: rules.modes,
+    duration: rules.durations,
+    aspect: rules.aspect_ratios,
+    resolution: rules.resolutions,
+  };
+  for (const [name, values] of Object.entries(choices)) {
+    const select = $(`#${prefix}-${name}`);
+    if (select) options(select, values, values[0]);
+  }
+  const ranges = { cfg: rules.cfg_scale, n: rules.n, fidelity: rules.image_fidelity };
+  for (const [name, range] of Object.entries(ranges)) {
+    const input = $(`#${prefix}-${name}`);
+    if (input) [input.min, input.max] = [range.min, range.max];
+  }
+}
+
 function setupForms(limits) {
   const { image2video: i2v, multi_image2video: mi2v, multi_image2image: mi2i } = limits.endpoints;
   const custom = limits.custom_models;
   $("#image-rules").textContent = describeRules(limits.image);
-  datalist($("#i2v-models"), [...Object.keys(i2v.models), ...custom]);
-  $("#i2v-model").value = i2v.default_model;
-  options($("#i2v-mode"), i2v.modes, i2v.modes[0]);
-  options($("#i2v-duration"), i2v.durations, i2v.durations[0]);
-  $("#i2v-cfg").min = i2v.cfg_scale.min;
-  $("#i2v-cfg").max = i2v.cfg_scale.max;
-
-  datalist($("#mi2v-models"), [...mi2v.models, ...custom]);
-  $("#mi2v-model").value = mi2v.default_model;
-  options($("#mi2v-mode"), mi2v.modes, mi2v.modes[0]);
-  options($("#mi2v-duration"), mi2v.durations, mi2v.durations[0]);
-  options($("#mi2v-aspect"), mi2v.aspect_ratios, mi2v.aspect_ratios[0]);
+  setupChoices("i2v", i2v, custom);
+  setupChoices("mi2v", mi2v, custom);
   $("#mi2v-images-help").textContent =
     `${mi2v.images.min} to ${mi2v.images.max} images. ${describeRules(limits.image)}`;
-
-  datalist($("#mi2i-models"), [...mi2i.models, ...custom]);
-  $("#mi2i-model").value = mi2i.default_model;
-  options($("#mi2i-aspect"), mi2i.aspect_ratios, mi2i.aspect_ratios[0]);
-  options($("#mi2i-resolution"), mi2i.resolutions, mi2i.resolutions[0]);
-  $("#mi2i-n").min = mi2i.n.min;
-  $("#mi2i-n").max = mi2i.n.max;
+  setupChoices("mi2i", mi2i, custom);
   $("#mi2i-subjects-help").textContent =
     `${mi2i.images.min} to ${mi2i.images.max} subject images: JPEG or PNG, each side at least ${limits.image.min_side} px.`;
 
@@ -129,14 +136,7 @@ function setupForms(limits) {
 /** The text2video and text-to-image forms. */
 function setupTextLed(limits) {
   const { text2video: t2v, image_generation: t2i } = limits.endpoints;
-  const custom = limits.custom_models;
-  datalist($("#t2v-models"), [...Object.keys(t2v.models), ...custom]);
-  $("#t2v-model").value = t2v.default_model;
-  options($("#t2v-mode"), t2v.modes, t2v.modes[0]);
-  options($("#t2v-duration"), t2v.durations, t2v.durations[0]);
-  options($("#t2v-aspect"), t2v.aspect_ratios, t2v.aspect_ratios[0]);
-  $("#t2v-cfg").min = t2v.cfg_scale.min;
-  $("#t2v-cfg").max = t2v.cfg_scale.max;
+  setupChoices("t2v", t2v, limits.custom_models);
   options($("#t2v-camera-type"), ["none", ...t2v.camera.types], "none");
   options($("#t2v-camera-axis"), Object.keys(t2v.camera.fields), "zoom");
   const withCamera = Object.entries(t2v.models)
@@ -149,15 +149,8 @@ function setupTextLed(limits) {
     $("#t2v-camera-simple").hidden = $("#t2v-camera-type").value !== "simple";
   });
 
-  datalist($("#t2i-models"), [...t2i.models, ...custom]);
-  $("#t2i-model").value = t2i.default_model;
-  options($("#t2i-aspect"), t2i.aspect_ratios, t2i.aspect_ratios[0]);
-  options($("#t2i-resolution"), t2i.resolutions, t2i.resolutions[0]);
+  setupChoices("t2i", t2i, limits.custom_models);
   options($("#t2i-reference"), ["none", ...t2i.image_reference], "none");
-  $("#t2i-n").min = t2i.n.min;
-  $("#t2i-n").max = t2i.n.max;
-  $("#t2i-fidelity").min = t2i.image_fidelity.min;
-  $("#t2i-fidelity").max = t2i.image_fidelity.max;
 }
 
 function syncCamera() {
@@ -351,9 +344,6 @@ function setupImages() {
     ["mi2i-style", "style_image"],
   ]) {
     const input = $(`#${id}`);
-    const slot = input.closest(".field").querySelector(".field-error");
-    slot.id = `err-${id}`;
-    input.setAttribute("aria-describedby", slot.id);
     input.addEventListener("change", () =>
       pickOne(
         input,
@@ -361,7 +351,7 @@ function setupImages() {
         aspect("multi_image2image", field),
         (v) => (state.mi2i[field.split("_")[0]] = v),
         `${id}-info`,
-        slot.id,
+        `err-${id}`,
       ),
     );
   }
@@ -423,6 +413,7 @@ async function submit(event) {
 // ------------------------------------------------------------------ start
 
 async function start() {
+  buildFields();
   const keyInput = $("#api-key");
   keyInput.value = savedKey();
   keyInput.addEventListener("input", () => saveKey(keyInput.value.trim()));

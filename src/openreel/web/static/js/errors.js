@@ -1,5 +1,5 @@
-// Errors next to the field they name: a Kling message starts with the field path
-// ("image_list[1].image: ..."); the page's own checks use the same form.
+// The form's fields and the errors next to the field they name: a Kling message starts with
+// the field path ("image_list[1].image: ..."); the page's own checks use the same form.
 
 import { FieldError } from "./api.js";
 
@@ -74,4 +74,51 @@ export function showError(err, focus = true) {
 export function fieldError(slotId, message) {
   const node = document.getElementById(slotId);
   if (node) node.textContent = message;
+}
+
+// ------------------------------------------------------------------ field markup
+
+const CONTROLS = {
+  model: (id) =>
+    `<input id="${id}" list="${id}s" autocomplete="off"><datalist id="${id}s"></datalist>`,
+  select: (id) => `<select id="${id}"></select>`,
+  text: (id, data) => `<textarea id="${id}" rows="${data.rows || 1}"></textarea>`,
+  number: (id, data) =>
+    `<input id="${id}" type="number" step="${data.step}"` +
+    (data.value ? ` value="${data.value}"` : "") +
+    (Number.isInteger(Number(data.step)) ? "" : ' inputmode="decimal"') +
+    ">",
+  image: (id) => `<div class="drop" data-drop-for="${id}">
+    <input id="${id}" type="file" accept="image/png,image/jpeg">
+    <span class="drop-hint">or drop a JPEG/PNG here</span></div>`,
+};
+
+/**
+ * Fills in every ``.field[data-control]`` of the page: its label (``data-label``, with
+ * ``data-note`` in muted brackets), the control (``data-control``: one of CONTROLS, id
+ * ``data-id``) and its error slot ``err-ID``, plus ``ID-info`` under an image. What the field
+ * already holds (help text) stays between the control and the error; ``data-describedby``
+ * names more descriptions of the control.
+ */
+export function buildFields() {
+  for (const field of $$(".field[data-control]")) {
+    const { id, control, label, note, describedby } = field.dataset;
+    const kept = [...field.childNodes];
+    const muted = note ? ` <span class="muted">(${note})</span>` : "";
+    field.innerHTML = `<label for="${id}">${label}${muted}</label>${CONTROLS[control](id, field.dataset)}`;
+    field.append(...kept);
+    const error = document.createElement("p");
+    error.className = "field-error";
+    error.id = `err-${id}`;
+    error.setAttribute("role", "alert");
+    field.append(error);
+    if (control === "image") {
+      const info = document.createElement("p");
+      info.className = "file-info";
+      info.id = `${id}-info`;
+      field.append(info);
+    }
+    const described = [describedby, error.id].filter(Boolean).join(" ");
+    document.getElementById(id).setAttribute("aria-describedby", described);
+  }
 }

@@ -49,6 +49,18 @@ function count(body, id, range) {
   body.n = n;
 }
 
+/** ``body[name]``: the picked images as ``[{item: base64}, ...]``, ``range.min`` to ``range.max``
+ * of them; ``files`` gets the file name of each. */
+function imageList(body, files, name, item, picked, range, prefix) {
+  if (picked.length < range.min || picked.length > range.max) {
+    throw new FieldError(name, `${name}: must hold ${range.min} to ${range.max} images on ${prefix}`);
+  }
+  body[name] = picked.map((image, i) => {
+    files[`${name}[${i}].${item}`] = image.name;
+    return { [item]: image.base64 };
+  });
+}
+
 function requireImage(image, field, what) {
   if (!image) throw new FieldError(field, `${field}: pick ${what}`);
   return image;
@@ -77,17 +89,7 @@ export async function buildRequest(state, editor) {
     text(body, "negative_prompt", "#i2v-negative", rules.text.negative_prompt, limits.prefix);
     body.mode = $("#i2v-mode").value;
     body.duration = $("#i2v-duration").value;
-    const cfg = $("#i2v-cfg").value.trim();
-    if (cfg !== "") {
-      const value = Number(cfg);
-      if (!(value >= rules.cfg_scale.min && value <= rules.cfg_scale.max)) {
-        throw new FieldError(
-          "cfg_scale",
-          `cfg_scale: must be between ${rules.cfg_scale.min} and ${rules.cfg_scale.max}`,
-        );
-      }
-      body.cfg_scale = value;
-    }
+    number(body, "cfg_scale", "#i2v-cfg", rules.cfg_scale);
     const control = $('input[name="i2v-control"]:checked').value;
     if (state.i2v.image) image("image", state.i2v.image);
     else if (control !== "tail") requireImage(null, "image", "the first-frame image");
@@ -162,14 +164,7 @@ export async function buildRequest(state, editor) {
     body.resolution = $("#t2i-resolution").value;
   } else if (endpoint === "multi_image2video") {
     body.model_name = modelName("#mi2v-model");
-    const { min, max } = rules.images;
-    if (state.mi2v.length < min || state.mi2v.length > max) {
-      throw new FieldError("image_list", `image_list: must hold ${min} to ${max} images on ${limits.prefix}`);
-    }
-    body.image_list = state.mi2v.map((picked, i) => {
-      files[`image_list[${i}].image`] = picked.name;
-      return { image: picked.base64 };
-    });
+    imageList(body, files, "image_list", "image", state.mi2v, rules.images, limits.prefix);
     text(body, "prompt", "#mi2v-prompt", rules.text.prompt, limits.prefix);
     if (!body.prompt) throw new FieldError("prompt", "prompt: is required for multi-image2video");
     text(body, "negative_prompt", "#mi2v-negative", rules.text.negative_prompt, limits.prefix);
@@ -178,18 +173,8 @@ export async function buildRequest(state, editor) {
     body.aspect_ratio = $("#mi2v-aspect").value;
   } else {
     body.model_name = modelName("#mi2i-model");
-    const { min, max } = rules.images;
     const subjects = state.mi2i.subjects;
-    if (subjects.length < min || subjects.length > max) {
-      throw new FieldError(
-        "subject_image_list",
-        `subject_image_list: must hold ${min} to ${max} images on ${limits.prefix}`,
-      );
-    }
-    body.subject_image_list = subjects.map((picked, i) => {
-      files[`subject_image_list[${i}].subject_image`] = picked.name;
-      return { subject_image: picked.base64 };
-    });
+    imageList(body, files, "subject_image_list", "subject_image", subjects, rules.images, limits.prefix);
     if (state.mi2i.scene) image("scene_image", state.mi2i.scene);
     if (state.mi2i.style) image("style_image", state.mi2i.style);
     text(body, "prompt", "#mi2i-prompt", rules.text.prompt, limits.prefix);
