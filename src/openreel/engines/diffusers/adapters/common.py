@@ -158,13 +158,25 @@ def write_video(
     frames: np.ndarray, job: RenderJob, fps: int, freeze: StaticFreeze | None = None
 ) -> GenerationOutput:
     """``frames`` (T, H, W, 3) floats in [0, 1] -> an H.264 MP4 in ``job.output_dir``, with the
-    static region pinned by ``freeze`` when there is one."""
-    clip = np.clip(np.asarray(frames) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if freeze is not None:
-        clip = np.stack([freeze.apply(frame) for frame in clip])
+    static region pinned by ``freeze`` when there is one.
+
+    Each frame is converted to bytes as the encoder asks for it (``encode`` iterates in a helper
+    thread), not the whole clip first: on an H200 the clip-wide conversion of 121 frames at 480p
+    was a large part of the 1.6 s between the pipeline and the finished MP4
+    (docs/benchmarks.md), and it held a float copy of the clip.
+    """
+    clip = np.asarray(frames)
     count, height, width = clip.shape[:3]
+    even_h, even_w = height - height % 2, width - width % 2
+
+    def to_bytes(frame: np.ndarray) -> np.ndarray:
+        pixels = np.clip(frame * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if freeze is not None:
+            pixels = freeze.apply(pixels)
+        return pixels[:even_h, :even_w]
+
     job.output_dir.mkdir(parents=True, exist_ok=True)
     path = job.output_dir / "video.mp4"
-    with VideoWriter(path, width - width % 2, height - height % 2, fps) as writer:
-        writer.encode(frame[: height - height % 2, : width - width % 2] for frame in clip)
+    with VideoWriter(path, even_w, even_h, fps) as writer:
+        writer.encode(to_bytes(frame) for frame in clip)
     return GenerationOutput([OutputFile(path, "video/mp4", duration=f"{count / fps:g}")])
