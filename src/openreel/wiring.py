@@ -28,6 +28,7 @@ from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import RELAY_QUEUE, Render, TaskQueue, queue_for
 from openreel.queue.local import LocalWorkerPool
+from openreel.reconcile import Reconciler
 from openreel.render import RenderDeps, render_task
 from openreel.services import Services
 from openreel.store.client_tasks import ClientTasks
@@ -158,6 +159,11 @@ def bound_render(deps: RenderDeps) -> Render:
     return render
 
 
+def reconciler(deps: RenderDeps) -> Reconciler:
+    """The reconcile sweep of a process that runs jobs (``reconcile``)."""
+    return Reconciler(deps.slots or SlotRepository(deps.repo.db))
+
+
 def build_queue(settings: Settings, deps: RenderDeps) -> TaskQueue:
     """The task queue of an API process; with ``workers`` > 0 it also runs jobs here."""
     if settings.queue == "local":
@@ -168,13 +174,20 @@ def build_queue(settings: Settings, deps: RenderDeps) -> TaskQueue:
             size=settings.workers,
             max_attempts=settings.max_attempts,
             poll_interval=settings.poll_interval,
+            sweep=reconciler(deps).run,
         )
     from openreel.queue.jobs import JobRunner
     from openreel.queue.procrastinate import ProcrastinateQueue, build_app
 
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
     runner = (
-        JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, deps.engines))
+        JobRunner(
+            app,
+            deps.repo,
+            bound_render(deps),
+            job_settings(settings, deps.engines),
+            reconciler(deps).run,
+        )
         if settings.workers > 0
         else None
     )

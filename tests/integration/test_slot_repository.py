@@ -1,5 +1,6 @@
 """SlotRepository (store/slots.py) on its own, on SQLite and PostgreSQL: a slot counts against
-its pool and key only while its task is ``processing`` under a live lease."""
+its pool and key only while its task is ``processing`` under a live lease; a task that ends
+(any path) loses its row, and the reconcile sweep deletes the rows of tasks not running."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import sqlalchemy as sa
 
 from openreel.clock import now_ms
 from openreel.config import Settings
+from openreel.reconcile import Reconciler
 from openreel.store.db import Database
 from openreel.store.slots import SlotRepository
 from openreel.store.tables import EngineSlotRow, TaskRow
+from openreel.store.tasks import TaskRecord, TaskRepository
+from openreel.wire.tasks import TaskStatus
 
 pytestmark = pytest.mark.db
 
@@ -148,3 +152,42 @@ async def test_nudges_follow_the_slot(db: Database) -> None:
     # Moving to another key keeps the count the render compares against.
     assert await slots.take("t0", "w0", POOL, "k2", pool_limit=1, key_limit=None)
     assert await slots.nudges("t0") == 2
+
+
+async def record(db: Database, task_id: str) -> TaskRecord:
+    found = await TaskRepository(db).get(task_id)
+    assert found is not None
+    return found
+
+
+async def test_ending_a_task_by_any_path_deletes_its_slot(db: Database) -> None:
+    """A worker that crashed holding a slot leaves its row; whatever ends the task deletes it."""
+    repo, slots = TaskRepository(db), SlotRepository(db)
+    for n in range(5):
+        await add_task(db, f"t{n}")
+        assert await slots.take(f"t{n}", "w", POOL, "k", pool_limit=10, key_limit=None)
+    # The holder finishes, or fails, its task.
+    assert await repo.finish(await record(db, "t0"), "w", TaskStatus.SUCCEED, result={})
+    assert await repo.finish(await record(db, "t1"), "w", TaskStatus.FAILED, "engine error")
+    # The API's cancel.
+    assert await repo.cancel("t2", "cancelled")
+    # The holder died on the last attempt: the lease ran out and the task is failed.
+    await set_task(db, "t3", lease_expires_at=now_ms() - 1)
+    assert await repo.fail_exhausted(max_attempts=1) == 1
+    await set_task(db, "t4", lease_expires_at=now_ms() - 1)
+    claim = await repo.claim_task("t4", "w2", lease_seconds=60, max_attempts=1)
+    assert claim.row is None and (await record(db, "t4")).status == "failed"
+    assert await slot_rows(db) == {}
+
+
+async def test_the_reconcile_sweep_deletes_rows_of_tasks_not_running(db: Database) -> None:
+    slots = SlotRepository(db)
+    for n, status in enumerate(["processing", "processing", "submitted", "failed", "succeed"]):
+        await add_task(db, f"t{n}")
+        assert await slots.take(f"t{n}", "w", POOL, "k", pool_limit=10, key_limit=None)
+        await set_task(db, f"t{n}", status=status)
+    await set_task(db, "t1", lease_expires_at=now_ms() - 1)  # its next attempt takes it over
+    await Reconciler(slots).sweep()
+    assert set(await slot_rows(db)) == {"t0", "t1"}
+    await Reconciler(slots).sweep()
+    assert set(await slot_rows(db)) == {"t0", "t1"}

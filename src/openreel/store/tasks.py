@@ -17,12 +17,14 @@ from sqlalchemy import Connection
 from openreel.clock import now_ms
 from openreel.store.db import Database
 from openreel.store.outbox import record_event
+from openreel.store.slots import drop_slots
 from openreel.store.tables import Base, TaskRow
 from openreel.store.usage import charge
 from openreel.wire.tasks import TaskStatus
 
 SUBMITTED = TaskStatus.SUBMITTED.value
 PROCESSING = TaskStatus.PROCESSING.value
+ENDED = (TaskStatus.SUCCEED.value, TaskStatus.FAILED.value)
 
 _t = Base.metadata.tables[TaskRow.__tablename__]
 T = TypeVar("T")
@@ -172,6 +174,8 @@ class TaskRepository:
             ).one()
             # A retry after a lost lease is still `processing`: no change to report.
             event = row.status != found.status and record_event(conn, dict(row._mapping), now)
+            if row.status in ENDED:
+                drop_slots(conn, [row.id])
             claimed = row.status == PROCESSING
             return Claim(row=_task(row) if claimed else None), event
 
@@ -205,7 +209,8 @@ class TaskRepository:
         **values: Any,
     ) -> int:
         """UPDATE matching rows; a change of status queues each row's callback event, and
-        runs ``after`` on each changed row, in the same transaction."""
+        runs ``after`` on each changed row, in the same transaction. A task that ends loses
+        its engine slot there too (a crashed worker's row would otherwise stay forever)."""
         stmt = sa.update(_t).where(where).values(**values)
         if "status" not in values:
             return await self.db.write(lambda conn: int(conn.execute(stmt).rowcount))
@@ -217,6 +222,8 @@ class TaskRepository:
                 for row in rows:
                     after(conn, row, now)
             events = [record_event(conn, dict(row._mapping), now) for row in rows]
+            if values["status"] in ENDED:
+                drop_slots(conn, [row.id for row in rows])
             return len(rows), any(events)
 
         return await self._changed(change)
