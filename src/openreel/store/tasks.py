@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from openreel.clock import now_ms
+from openreel.store.cancels import owe_cancel
 from openreel.store.db import Database
 from openreel.store.outbox import record_event
 from openreel.store.slots import drop_slots
@@ -183,18 +184,40 @@ class TaskRepository:
 
     async def cancel(self, task_id: str, message: str) -> bool:
         """End a submitted or processing task as ``failed`` (the API's cancel). A worker
-        running it loses its lease: its heartbeat and its finish no longer match."""
-        return (
-            await self._update(
-                sa.and_(_t.c.id == task_id, _t.c.status.in_((SUBMITTED, PROCESSING))),
-                status=TaskStatus.FAILED.value,
-                status_msg=message,
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now_ms(),
+        running it loses its lease: its heartbeat and its finish no longer match. A task whose
+        engine has kept state (the relay: an upstream task may exist) is owed a cancel there
+        (``store.cancels``), due for anyone once the lease it had would have run out."""
+        now = now_ms()
+        cancellable = sa.and_(_t.c.id == task_id, _t.c.status.in_((SUBMITTED, PROCESSING)))
+
+        def change(conn: Connection) -> tuple[bool, bool]:
+            lock = sa.select(_t.c.status, _t.c.lease_expires_at, _t.c.plan).where(cancellable)
+            if not self.db.is_sqlite:
+                lock = lock.with_for_update()
+            found = conn.execute(lock).one_or_none()
+            if found is None:
+                return False, False
+            stmt = (
+                sa.update(_t)
+                .where(cancellable)
+                .values(
+                    status=TaskStatus.FAILED.value,
+                    status_msg=message,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+                .returning(*_t.columns)
             )
-            > 0
-        )
+            row = conn.execute(stmt).one()
+            event = record_event(conn, dict(row._mapping), now)
+            drop_slots(conn, [task_id])
+            if (found.plan or {}).get("engine_state"):
+                held = found.lease_expires_at if found.status == PROCESSING else None
+                owe_cancel(conn, task_id, row.engine, max(now, held or 0), now)
+            return True, event
+
+        return await self._changed(change)
 
     async def _changed(self, change: Callable[[Connection], tuple[T, bool]]) -> T:
         result, event = await self.db.write(change)
