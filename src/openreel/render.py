@@ -24,7 +24,6 @@ from openreel.engines.base import (
     Engine,
     EngineError,
     EngineState,
-    ForwardsCancel,
     GenerationOutput,
     MemoryState,
     OutputFile,
@@ -36,13 +35,13 @@ from openreel.ids import new_id
 from openreel.logs import log_fields
 from openreel.metrics import Metrics
 from openreel.net.safe_http import FetchLimits, SafeHttp
+from openreel.reconcile import CancelForwarder
 from openreel.store.slots import SlotRepository
 from openreel.store.tasks import TaskRecord, TaskRepository
 from openreel.tasks.errors import kling_errors
 from openreel.tasks.inputs import resolve_inputs
 from openreel.tasks.plan import RenderPlan
 from openreel.tasks.prices import parse_units
-from openreel.tasks.service import CANCEL_MESSAGE
 from openreel.wire.errors import KlingError
 from openreel.wire.tasks import TaskStatus
 from openreel.work_area import WorkArea
@@ -66,6 +65,8 @@ class RenderDeps:
     work_area: WorkArea | None = None  # owns work_dir (held for the process's lifetime)
     metrics: Metrics | None = None
     slots: SlotRepository | None = None  # None: slots are not counted (a single test engine)
+    # Sends the cancel a cancelled task owes upstream (the relay); None: never sent.
+    cancels: CancelForwarder | None = None
 
 
 class _Progress:
@@ -101,9 +102,15 @@ class StoredState:
         self._row, self._worker_id, self._repo, self._loop = row, worker_id, repo, loop
         self._slots = slots
         self._state = dict(row.plan.get("engine_state") or {})
+        self._latest = self._state
 
     def load(self) -> dict[str, Any]:
         return dict(self._state)
+
+    def latest(self) -> dict[str, Any]:
+        """The last state the engine tried to save, even one refused because the task was
+        cancelled meanwhile (the relay: an upstream task id whose create answered late)."""
+        return dict(self._latest)
 
     def __reduce__(self) -> tuple[type[MemoryState], tuple[dict[str, Any]]]:
         # A job sent to another process (the diffusers child) carries a copy of the state,
@@ -111,6 +118,7 @@ class StoredState:
         return (MemoryState, (dict(self._state),))
 
     def save(self, state: dict[str, Any]) -> None:
+        self._latest = dict(state)
         stored = asyncio.run_coroutine_threadsafe(
             self._repo.save_engine_state(self._row, self._worker_id, state), self._loop
         ).result()
@@ -171,25 +179,6 @@ def watermark_requested(params: Mapping[str, Any]) -> bool:
     """``watermark_info.enabled`` of the request as sent."""
     info = params.get("watermark_info")
     return isinstance(info, Mapping) and info.get("enabled") is True
-
-
-async def _forward_cancel(
-    deps: RenderDeps, row: TaskRecord, engine: Engine, state: dict[str, Any]
-) -> None:
-    """A task cancelled while an engine ran it elsewhere (the relay's upstream task): tell the
-    engine, best effort; the local cancel has already happened and stands either way. A lost
-    lease alone (another worker took the task over) is not a cancel."""
-    if not isinstance(engine, ForwardsCancel):
-        return
-    now = await deps.repo.get(row.id)
-    if now is None or now.status != TaskStatus.FAILED or now.status_msg != CANCEL_MESSAGE:
-        return
-    try:
-        await asyncio.wait_for(
-            asyncio.to_thread(engine.cancel_elsewhere, TaskKind(row.kind), state), timeout=60
-        )
-    except Exception:  # best effort: never more than a log line
-        log.warning("task %s: forwarding the cancel failed", row.id, exc_info=True)
 
 
 def _upstream_charge(row: TaskRecord, result: Mapping[str, Any] | None) -> int | None:
@@ -317,7 +306,11 @@ async def _render(
             log.info("render handed back: shutting down", extra={"event": "render.released"})
         else:
             log.info("render stopped: lease lost or cancelled", extra={"event": "render.stopped"})
-            await _forward_cancel(deps, row, engine, state.load())
+        if deps.cancels is not None:
+            # Whatever stopped the engine (a cancel's event, a refused save, a lost lease),
+            # a cancel owed upstream is sent now, with what this worker knew; only a cancel
+            # records one, so a plain stop or a lost lease sends nothing.
+            await deps.cancels.forward(row.id, state.latest(), holder=True)
     except KlingError as exc:  # an input that cannot be used (URL image fetched here)
         await finish(TaskStatus.FAILED, exc.message)
     except EngineError as exc:

@@ -28,8 +28,10 @@ from openreel.net.addresses import AddressPolicy
 from openreel.net.safe_http import SafeHttp
 from openreel.queue.base import RELAY_QUEUE, Render, TaskQueue, queue_for
 from openreel.queue.local import LocalWorkerPool
+from openreel.reconcile import CancelForwarder, Reconciler
 from openreel.render import RenderDeps, render_task
 from openreel.services import Services
+from openreel.store.cancels import UpstreamCancels
 from openreel.store.client_tasks import ClientTasks
 from openreel.store.db import Database
 from openreel.store.events import EventRepository
@@ -137,6 +139,7 @@ def render_deps(
         work_area=area,
         metrics=metrics,
         slots=SlotRepository(repo.db),
+        cancels=CancelForwarder(repo, UpstreamCancels(repo.db), engines),
         http=http,
         fetch_limits=image_limits(
             settings.fetch_timeout_seconds, settings.fetch_connect_timeout_seconds
@@ -158,6 +161,11 @@ def bound_render(deps: RenderDeps) -> Render:
     return render
 
 
+def reconciler(deps: RenderDeps) -> Reconciler:
+    """The reconcile sweep of a process that runs jobs (``reconcile``)."""
+    return Reconciler(deps.slots or SlotRepository(deps.repo.db), deps.cancels)
+
+
 def build_queue(settings: Settings, deps: RenderDeps) -> TaskQueue:
     """The task queue of an API process; with ``workers`` > 0 it also runs jobs here."""
     if settings.queue == "local":
@@ -168,13 +176,20 @@ def build_queue(settings: Settings, deps: RenderDeps) -> TaskQueue:
             size=settings.workers,
             max_attempts=settings.max_attempts,
             poll_interval=settings.poll_interval,
+            sweep=reconciler(deps).run,
         )
     from openreel.queue.jobs import JobRunner
     from openreel.queue.procrastinate import ProcrastinateQueue, build_app
 
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
     runner = (
-        JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, deps.engines))
+        JobRunner(
+            app,
+            deps.repo,
+            bound_render(deps),
+            job_settings(settings, deps.engines),
+            reconciler(deps).run,
+        )
         if settings.workers > 0
         else None
     )
@@ -275,6 +290,7 @@ async def _assemble(
         on_event=callbacks.notify,
         end_task=tasks_repo.cancel,
         stop_render=queue.cancel,
+        forward_cancel=CancelForwarder(tasks_repo, UpstreamCancels(db), engines).forward,
         concurrent_decodes=settings.max_concurrent_decodes,
         admission=Admission(
             per_engine=settings.max_queued,

@@ -26,6 +26,7 @@ from openreel.wiring import (
     guarded_http,
     job_settings,
     open_blobs,
+    reconciler,
     render_deps,
     signing_secret,
     worker_engines,
@@ -91,7 +92,9 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
         start_http_server(settings.metrics_port, settings.metrics_host, metrics.registry)
         log.info("metrics on http://%s:%d/", settings.metrics_host, settings.metrics_port)
     app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
-    runner = JobRunner(app, deps.repo, bound_render(deps), job_settings(settings, mine))
+    runner = JobRunner(
+        app, deps.repo, bound_render(deps), job_settings(settings, mine), reconciler(deps).run
+    )
     try:
         async with app.open_async():
             queues = ", ".join(runner.settings.queues)

@@ -37,7 +37,7 @@ async def test_upgrade_downgrade_upgrade(make_settings: Callable[..., Settings])
         version = await db.read(
             lambda conn: conn.execute(sa.text("select version_num from alembic_version")).scalar()
         )
-        assert version == "0005"
+        assert version == "0006"
         indexes = await db.read(lambda conn: sa.inspect(conn).get_indexes("tasks"))
         claim = next(i for i in indexes if i["name"] == "ix_tasks_claim")
         assert claim["column_names"] == ["status", "created_at", "id"]

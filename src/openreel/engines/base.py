@@ -190,9 +190,12 @@ class Engine(Protocol):
 @runtime_checkable
 class ForwardsCancel(Protocol):
     """An engine whose task may run elsewhere (the relay: an upstream task), told when the task
-    was cancelled so that it can stop that work too; best effort: it must not raise."""
+    was cancelled so that it can stop that work too; best effort: it must not raise.
+    ``state`` is what the engine kept for the task (the latest its worker knew, else the
+    stored one). False: nothing was found to cancel yet (a worker that learns more may try
+    again); True: done, whatever the outcome."""
 
-    def cancel_elsewhere(self, kind: TaskKind, state: dict[str, Any]) -> None: ...
+    def cancel_elsewhere(self, task_id: str, kind: TaskKind, state: dict[str, Any]) -> bool: ...
 
 
 class BaseEngine:

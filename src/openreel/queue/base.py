@@ -8,13 +8,13 @@ transaction that inserts the task row).
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from openreel.store.client_tasks import Enqueue
 from openreel.store.tasks import TaskRecord
 
-__all__ = ["RELAY_QUEUE", "Enqueue", "Render", "TaskQueue", "queue_for"]
+__all__ = ["RELAY_QUEUE", "Enqueue", "Render", "Sweep", "TaskQueue", "queue_for"]
 
 # Every relayed task's job goes to one Procrastinate queue; the job names its engine.
 RELAY_QUEUE = "relay"
@@ -37,6 +37,11 @@ class Render(Protocol):
         stop: threading.Event,
         cancelled: threading.Event | None,
     ) -> Awaitable[None]: ...
+
+
+# Runs the reconcile sweep (``reconcile.Reconciler.run``) until cancelled: a process that runs
+# jobs runs it beside them.
+Sweep = Callable[[], Coroutine[Any, Any, None]]
 
 
 class TaskQueue(Protocol):

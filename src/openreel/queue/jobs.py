@@ -35,7 +35,7 @@ import procrastinate
 from procrastinate.job_context import AbortReason, JobContext
 from procrastinate.jobs import Job
 
-from openreel.queue.base import Render
+from openreel.queue.base import Render, Sweep
 from openreel.queue.procrastinate import TASK_NAME
 from openreel.store.tasks import TaskRecord, TaskRepository
 
@@ -99,8 +99,10 @@ class JobRunner:
         repo: TaskRepository,
         render: Render,
         settings: JobSettings,
+        sweep: Sweep | None = None,
     ) -> None:
         self.app = app
+        self.reconcile = sweep  # the reconcile sweep, run beside the jobs
         self.repo = repo
         self.render = render
         self.settings = settings
@@ -177,7 +179,9 @@ class JobRunner:
         """Work until cancelled (a graceful stop: running renders are handed back); raises
         ``WorkerStopped`` if Procrastinate stops by itself."""
         s = self.settings
-        sweep = asyncio.create_task(self._sweep(), name="stalled-job sweep")
+        sweeps = [asyncio.create_task(self._sweep(), name="stalled-job sweep")]
+        if self.reconcile is not None:
+            sweeps.append(asyncio.create_task(self.reconcile(), name="reconcile sweep"))
         try:
             await self.app.run_worker_async(
                 queues=s.queues,
@@ -196,9 +200,10 @@ class JobRunner:
                 delete_jobs="successful",
             )
         finally:
-            sweep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweep
+            for sweep in sweeps:
+                sweep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweep
         raise WorkerStopped(
             "the Procrastinate worker stopped by itself (is the database reachable?); "
             "see the errors above"

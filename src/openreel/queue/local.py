@@ -13,7 +13,7 @@ import logging
 import threading
 import uuid
 
-from openreel.queue.base import Enqueue, Render
+from openreel.queue.base import Enqueue, Render, Sweep
 from openreel.store.tasks import TaskRepository
 
 log = logging.getLogger("openreel.queue")
@@ -31,6 +31,7 @@ class LocalWorkerPool:
         size: int,
         max_attempts: int,
         poll_interval: float,
+        sweep: Sweep | None = None,
     ) -> None:
         self.repo = repo
         self.render = render
@@ -38,11 +39,13 @@ class LocalWorkerPool:
         self.size = size
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
+        self.sweep = sweep  # the reconcile sweep, run beside the workers
         self.instance = uuid.uuid4().hex[:12]
         self._wake = asyncio.Event()
         self._stop = threading.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running: dict[str, threading.Event] = {}
+        self._sweeper: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
         """A task was created: wake an idle worker now instead of at the next poll."""
@@ -62,8 +65,15 @@ class LocalWorkerPool:
         for index in range(self.size):
             worker_id = f"{self.instance}-{index}"
             self._tasks.append(asyncio.create_task(self._loop(worker_id), name=worker_id))
+        if self.sweep is not None and self.size > 0:
+            self._sweeper = asyncio.create_task(self.sweep(), name="reconcile sweep")
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         self._stop.set()
         self._wake.set()
         if self._tasks:

@@ -3,7 +3,10 @@ its keys are in flight, counted in the database so that ``max_concurrency`` hold
 worker process, and the nudges an upstream's callbacks leave for the render of a task.
 
 A slot counts only while its task is ``processing`` under a live lease: a worker that dies
-holding one frees it when its lease runs out, and the next attempt takes it over.
+holding one frees it when its lease runs out, and the next attempt takes it over. A task that
+ends (any status, by any path: ``store.tasks``) loses its row in the same transaction, and
+``delete_stale`` clears whatever is left of tasks that are not running (rows of older
+versions, or of a process that died between the two).
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ _s = Base.metadata.tables[EngineSlotRow.__tablename__]
 _t = Base.metadata.tables[TaskRow.__tablename__]
 # pg_advisory_xact_lock(class, hashtext(pool)) serialises the takes of one pool: "slot".
 _LOCK_CLASS = 0x736C6F74
+
+
+def drop_slots(conn: Connection, task_ids: list[str]) -> None:
+    """Delete the slot rows of tasks that have just ended (in their ending transaction)."""
+    if task_ids:
+        conn.execute(sa.delete(_s).where(_s.c.task_id.in_(task_ids)))
 
 
 class SlotRepository:
@@ -91,6 +100,13 @@ class SlotRepository:
                 sa.delete(_s).where(_s.c.task_id == task_id, _s.c.holder == holder)
             )
         )
+
+    async def delete_stale(self) -> int:
+        """Delete the rows of tasks that are not ``processing`` (ended, queued again, gone):
+        they count for nothing already, but would pile up."""
+        running = sa.select(_t.c.id).where(_t.c.status == TaskStatus.PROCESSING.value)
+        stmt = sa.delete(_s).where(_s.c.task_id.not_in(running))
+        return await self.db.write(lambda conn: int(conn.execute(stmt).rowcount))
 
     async def nudge(self, task_id: str) -> bool:
         """Tell the task's render that upstream has news (an upstream callback); False when no

@@ -165,3 +165,18 @@ class EngineSlotRow(Base):
     holder: Mapped[str] = mapped_column(sa.String(200))  # the worker that took the slot
     taken_at: Mapped[int] = mapped_column(sa.BigInteger)
     nudges: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+
+
+class UpstreamCancelRow(Base):
+    """A cancel still owed to the place a task ran (the relay: its upstream task), recorded
+    with the local cancel so that it is sent even when no worker holds the task, and once."""
+
+    __tablename__ = "upstream_cancels"
+    __table_args__ = (sa.Index("ix_upstream_cancels_due", "state", "due_at"),)
+
+    task_id: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    engine: Mapped[str] = mapped_column(sa.String(64))
+    # Before then only the task's last worker may send it (its lease was still running).
+    due_at: Mapped[int] = mapped_column(sa.BigInteger)
+    state: Mapped[str] = mapped_column(sa.String(16))  # pending | sent | unfound
+    updated_at: Mapped[int] = mapped_column(sa.BigInteger)

@@ -15,14 +15,17 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from openreel.clock import now_ms
+from openreel.store.cancels import owe_cancel
 from openreel.store.db import Database
 from openreel.store.outbox import record_event
+from openreel.store.slots import drop_slots
 from openreel.store.tables import Base, TaskRow
 from openreel.store.usage import charge
 from openreel.wire.tasks import TaskStatus
 
 SUBMITTED = TaskStatus.SUBMITTED.value
 PROCESSING = TaskStatus.PROCESSING.value
+ENDED = (TaskStatus.SUCCEED.value, TaskStatus.FAILED.value)
 
 _t = Base.metadata.tables[TaskRow.__tablename__]
 T = TypeVar("T")
@@ -172,6 +175,8 @@ class TaskRepository:
             ).one()
             # A retry after a lost lease is still `processing`: no change to report.
             event = row.status != found.status and record_event(conn, dict(row._mapping), now)
+            if row.status in ENDED:
+                drop_slots(conn, [row.id])
             claimed = row.status == PROCESSING
             return Claim(row=_task(row) if claimed else None), event
 
@@ -179,18 +184,40 @@ class TaskRepository:
 
     async def cancel(self, task_id: str, message: str) -> bool:
         """End a submitted or processing task as ``failed`` (the API's cancel). A worker
-        running it loses its lease: its heartbeat and its finish no longer match."""
-        return (
-            await self._update(
-                sa.and_(_t.c.id == task_id, _t.c.status.in_((SUBMITTED, PROCESSING))),
-                status=TaskStatus.FAILED.value,
-                status_msg=message,
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now_ms(),
+        running it loses its lease: its heartbeat and its finish no longer match. A task whose
+        engine has kept state (the relay: an upstream task may exist) is owed a cancel there
+        (``store.cancels``), due for anyone once the lease it had would have run out."""
+        now = now_ms()
+        cancellable = sa.and_(_t.c.id == task_id, _t.c.status.in_((SUBMITTED, PROCESSING)))
+
+        def change(conn: Connection) -> tuple[bool, bool]:
+            lock = sa.select(_t.c.status, _t.c.lease_expires_at, _t.c.plan).where(cancellable)
+            if not self.db.is_sqlite:
+                lock = lock.with_for_update()
+            found = conn.execute(lock).one_or_none()
+            if found is None:
+                return False, False
+            stmt = (
+                sa.update(_t)
+                .where(cancellable)
+                .values(
+                    status=TaskStatus.FAILED.value,
+                    status_msg=message,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+                .returning(*_t.columns)
             )
-            > 0
-        )
+            row = conn.execute(stmt).one()
+            event = record_event(conn, dict(row._mapping), now)
+            drop_slots(conn, [task_id])
+            if (found.plan or {}).get("engine_state"):
+                held = found.lease_expires_at if found.status == PROCESSING else None
+                owe_cancel(conn, task_id, row.engine, max(now, held or 0), now)
+            return True, event
+
+        return await self._changed(change)
 
     async def _changed(self, change: Callable[[Connection], tuple[T, bool]]) -> T:
         result, event = await self.db.write(change)
@@ -205,7 +232,8 @@ class TaskRepository:
         **values: Any,
     ) -> int:
         """UPDATE matching rows; a change of status queues each row's callback event, and
-        runs ``after`` on each changed row, in the same transaction."""
+        runs ``after`` on each changed row, in the same transaction. A task that ends loses
+        its engine slot there too (a crashed worker's row would otherwise stay forever)."""
         stmt = sa.update(_t).where(where).values(**values)
         if "status" not in values:
             return await self.db.write(lambda conn: int(conn.execute(stmt).rowcount))
@@ -217,6 +245,8 @@ class TaskRepository:
                 for row in rows:
                     after(conn, row, now)
             events = [record_event(conn, dict(row._mapping), now) for row in rows]
+            if values["status"] in ENDED:
+                drop_slots(conn, [row.id for row in rows])
             return len(rows), any(events)
 
         return await self._changed(change)

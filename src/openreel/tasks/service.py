@@ -66,6 +66,7 @@ class TaskService:
         on_event: Callable[[], None] = lambda: None,
         end_task: Callable[[str, str], Awaitable[bool]],
         stop_render: Callable[[str], Awaitable[None]],
+        forward_cancel: Callable[[str], Awaitable[None]] | None = None,
         concurrent_decodes: int = 2,
         admission: Admission | None = None,
         metrics: Metrics | None = None,
@@ -84,6 +85,9 @@ class TaskService:
         # callback event), then tell the queue (drop the job, stop the render).
         self.end_task = end_task
         self.stop_render = stop_render
+        # Then send the cancel owed upstream (the relay) if no worker held the task: nobody
+        # else would send it before the next reconcile sweep. Never raises.
+        self.forward_cancel = forward_cancel
         # Creates whose inline images are decoded and checked at once: each holds its decoded
         # bytes meanwhile, so this bounds the API's memory under a burst of big creates.
         self.decodes = asyncio.Semaphore(concurrent_decodes)
@@ -269,6 +273,8 @@ class TaskService:
                 "only submitted or processing tasks can be cancelled",
             )
         await self.stop_render(view.id)
+        if self.forward_cancel is not None:
+            await self.forward_cancel(view.id)
         view = await self.get(owner_id, family, view.id)
         log.info(
             "task cancelled",

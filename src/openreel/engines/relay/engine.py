@@ -101,27 +101,45 @@ class RelayEngine(BaseEngine):
     def run(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         return asyncio.run(self._relay(job, progress))
 
-    def cancel_elsewhere(self, kind: TaskKind, state: dict[str, Any]) -> None:
+    def cancel_elsewhere(self, task_id: str, kind: TaskKind, state: dict[str, Any]) -> bool:
         """Cancel the upstream task of a task cancelled here, when the upstream is configured
-        to take cancels (``forward_cancel``); its result is discarded either way."""
+        to take cancels (``forward_cancel``); its result is discarded either way. Without a
+        stored upstream task id, one whose create may have reached upstream (the "creating"
+        mark) is looked up by ``external_task_id`` first. False only when that finds none (a
+        create still in flight may make it later); anything else is sent at most once."""
         upstream_id = state.get("upstream_task_id")
         key = self.keys.by_fingerprint(state.get("key"))
-        if not self.config.forward_cancel or not upstream_id or key is None:
-            return
+        if not self.config.forward_cancel or key is None:
+            return True
+        if not upstream_id and not state.get("creating"):
+            return True  # nothing was ever sent upstream
         prefix = Prefix.COMETAPI if self.config.style == "cometapi" else Prefix.KLING
         family = family_for_kind(kind, prefix)
         try:
-            asyncio.run(self._cancel(family, str(upstream_id), key))
+            sent = asyncio.run(self._cancel(family, task_id, upstream_id, key))
         except (Transient, AuthRefused, Rejected, NotFound) as exc:
-            log.warning("upstream task %s not cancelled: %s", upstream_id, exc)
-        else:
-            log.info("upstream task %s cancelled on %s", upstream_id, self.upstream)
+            log.warning("upstream task of %s not cancelled: %s", task_id, exc)
+            return True
+        if sent is None:
+            log.info("task %s: no upstream task found to cancel on %s", task_id, self.upstream)
+            return False
+        log.info("upstream task %s cancelled on %s", sent, self.upstream)
+        return True
 
-    async def _cancel(self, family: Family, upstream_id: str, key: UpstreamKey) -> None:
+    async def _cancel(
+        self, family: Family, task_id: str, upstream_id: object, key: UpstreamKey
+    ) -> str | None:
+        """The upstream task id cancelled; None when no upstream task was found."""
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as http:
-            await UpstreamClient(self.upstream, self.config, http).cancel(
-                family.value, upstream_id, key
-            )
+            client = UpstreamClient(self.upstream, self.config, http)
+            if not upstream_id:
+                try:
+                    found = await client.find(family, external_task_id(task_id), key)
+                except NotFound:
+                    return None
+                upstream_id = found.task_id
+            await client.cancel(family.value, str(upstream_id), key)
+            return str(upstream_id)
 
     async def _relay(self, job: RenderJob, progress: ProgressFn) -> GenerationOutput:
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as http:
