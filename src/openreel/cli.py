@@ -224,7 +224,11 @@ async def _open_keys(data_dir: Path | None) -> tuple[Database, KeyRepository]:
     _require_extras(settings, runs_jobs=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    await db.migrate()
+    try:
+        await db.migrate()
+    except BaseException:
+        await db.dispose()  # e.g. an unreachable database: no connection left behind
+        raise
     return db, KeyRepository(db)
 
 
