@@ -128,5 +128,27 @@ def shared_api(
 
 
 @pytest.fixture(scope="module")
+def module_api_factory(
+    tmp_path_factory: pytest.TempPathFactory, shared_database_url: str | None
+) -> Iterator[Callable[..., Api]]:
+    """``api_factory`` for an app a whole module shares, workers included: for tests whose
+    tasks are each their own (e.g. the diffusers ones, whose engine child process loads its
+    models once per app)."""
+    clients: list[TestClient] = []
+
+    def start(**overrides: Any) -> Api:
+        data_dir = tmp_path_factory.mktemp("module-app") / "data"
+        settings = settings_for_tests(data_dir, shared_database_url, **overrides)
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        clients.append(client)
+        return Api(client)
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
 def shared_headers(shared_api: Api) -> dict[str, str]:
     return shared_api.auth(shared_api.new_key())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,9 +12,11 @@ from rich.table import Table
 
 from openreel.client_cli import install as install_client_commands
 from openreel.config import Settings
-from openreel.store.db import Database
-from openreel.store.keys import KeyRepository
-from openreel.store.usage import PackPeriod, UsageRepository
+from openreel.store.pack_period import PackPeriod
+
+if TYPE_CHECKING:
+    from openreel.store.db import Database
+    from openreel.store.keys import KeyRepository
 
 app = typer.Typer(
     help="openreel: a self-hosted Kling-compatible image/video generation server.",
@@ -219,11 +221,20 @@ def _require_extras(settings: Settings, *, runs_jobs: bool) -> None:
 
 
 async def _open_keys(data_dir: Path | None) -> tuple[Database, KeyRepository]:
+    # The store (SQLAlchemy, Alembic) loads only for the keys commands: the client commands
+    # start half a second sooner.
+    from openreel.store.db import Database
+    from openreel.store.keys import KeyRepository
+
     settings = _settings(data_dir=data_dir)
     _require_extras(settings, runs_jobs=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    await db.migrate()
+    try:
+        await db.migrate()
+    except BaseException:
+        await db.dispose()  # e.g. an unreachable database: no connection left behind
+        raise
     return db, KeyRepository(db)
 
 
@@ -430,6 +441,8 @@ def keys_quota(
     label = name or f"openreel {format_units(total)} units" + (
         " monthly" if period == PackPeriod.MONTHLY else ""
     )
+
+    from openreel.store.usage import UsageRepository
 
     async def run() -> str | None:
         db, _ = await _open_keys(data_dir)

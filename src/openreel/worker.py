@@ -12,6 +12,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Coroutine
+from contextlib import AsyncExitStack
 from typing import Any
 
 from openreel.config import Settings
@@ -66,44 +67,45 @@ async def run_worker(settings: Settings, engines: dict[str, Engine] | None = Non
     from openreel.queue.procrastinate import build_app, ensure_schema
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
-    await db.migrate()
-    await ensure_schema(settings.resolved_database_url)
-    signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
-    blobs = open_blobs(settings, signer).store
-    metrics = Metrics()
-    http = guarded_http(settings, metrics)
-    mine = worker_engines(
-        settings,
-        engines
-        if engines is not None
-        else registry.build_engines(
-            settings.diffusers_models,
-            relay_upstreams=settings.relay_upstreams,
-            allowed_networks=settings.allowed_networks,
-            relay_callback_secret=signing_secret(settings),
-        ),
-    )
-    # No on_event: callback events stay in the outbox for the API nodes.
-    deps = render_deps(settings, TaskRepository(db), blobs, mine, http, metrics)
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server
+    # Whatever start-up step fails (an unknown --engines name, bad weights, an unreachable
+    # database), what was opened before it is closed: no connection is left to the collector.
+    async with AsyncExitStack() as opened:
+        db = Database(settings.resolved_database_url)
+        opened.push_async_callback(db.dispose)
+        await db.migrate()
+        await ensure_schema(settings.resolved_database_url)
+        signer = UrlSigner(signing_secret(settings), settings.url_ttl_seconds)
+        blobs = open_blobs(settings, signer).store
+        metrics = Metrics()
+        http = guarded_http(settings, metrics)
+        opened.push_async_callback(http.aclose)
+        mine = worker_engines(
+            settings,
+            engines
+            if engines is not None
+            else registry.build_engines(
+                settings.diffusers_models,
+                relay_upstreams=settings.relay_upstreams,
+                allowed_networks=settings.allowed_networks,
+                relay_callback_secret=signing_secret(settings),
+            ),
+        )
+        # No on_event: callback events stay in the outbox for the API nodes.
+        deps = render_deps(settings, TaskRepository(db), blobs, mine, http, metrics)
+        if deps.work_area is not None:
+            opened.callback(deps.work_area.close)
+        for engine in mine.values():
+            opened.callback(engine.close)  # e.g. the diffusers engine's child process
+        if settings.metrics_port is not None:
+            from prometheus_client import start_http_server
 
-        start_http_server(settings.metrics_port, settings.metrics_host, metrics.registry)
-        log.info("metrics on http://%s:%d/", settings.metrics_host, settings.metrics_port)
-    app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
-    runner = JobRunner(
-        app, deps.repo, bound_render(deps), job_settings(settings, mine), reconciler(deps).run
-    )
-    try:
+            start_http_server(settings.metrics_port, settings.metrics_host, metrics.registry)
+            log.info("metrics on http://%s:%d/", settings.metrics_host, settings.metrics_port)
+        app = build_app(settings.resolved_database_url, max_connections=4 + settings.workers)
+        runner = JobRunner(
+            app, deps.repo, bound_render(deps), job_settings(settings, mine), reconciler(deps).run
+        )
         async with app.open_async():
             queues = ", ".join(runner.settings.queues)
             log.info("worker on queues %s, %d at a time", queues, max(1, settings.workers))
             await until_signalled(runner.run())
-    finally:
-        for engine in mine.values():
-            engine.close()
-        await http.aclose()
-        await db.dispose()
-        if deps.work_area is not None:
-            deps.work_area.close()

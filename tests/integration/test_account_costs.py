@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from openreel.auth.keys import IssuedKey
 from openreel.cli import app as cli_app
 from openreel.config import Settings
-from openreel.store.usage import PackPeriod
+from openreel.store.pack_period import PackPeriod
 from tests.support.api import Api, Response
 from tests.support.helpers import image_b64, pg_admin_url
 from tests.support.polling import wait_task

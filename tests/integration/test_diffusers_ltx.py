@@ -34,9 +34,9 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_ltx(tmp_path_factory.mktemp("ltx") / "weights")
 
 
-@pytest.fixture
-def api(api_factory: Callable[..., Api], weights: Path) -> Api:
-    return api_factory(
+@pytest.fixture(scope="module")
+def api(module_api_factory: Callable[..., Api], weights: Path) -> Api:
+    return module_api_factory(
         routes={"*": "classic", "ltx-spy": "diffusers", "ltx": "diffusers"},
         diffusers_models={
             "ltx-spy": {

@@ -31,9 +31,9 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {name: save(root / name) for name, (_, save) in MODELS.items()}
 
 
-@pytest.fixture
-def api(api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
-    return api_factory(
+@pytest.fixture(scope="module")
+def api(module_api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
+    return module_api_factory(
         routes={"*": "classic", **dict.fromkeys(MODELS, "diffusers")},
         diffusers_models={
             name: {"adapter": adapter, "weights": str(weights[name]), **TINY}

@@ -31,8 +31,8 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"wan": save_tiny_wan_t2v(root / "wan"), "ltx": save_tiny_ltx(root / "ltx")}
 
 
-@pytest.fixture
-def api(api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
+@pytest.fixture(scope="module")
+def api(module_api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
     models = {
         "wan-t2v": {"adapter": "wan_t2v", "weights": str(weights["wan"]), **WAN},
         "wan-t2v-spy": {
@@ -52,7 +52,7 @@ def api(api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
             **LTX,
         },
     }
-    return api_factory(
+    return module_api_factory(
         routes={"*": "classic", **dict.fromkeys(models, "diffusers")},
         diffusers_models=models,
     )

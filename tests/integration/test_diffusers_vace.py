@@ -28,9 +28,9 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_vace(tmp_path_factory.mktemp("weights") / "vace")
 
 
-@pytest.fixture
-def api(api_factory: Callable[..., Api], weights: Path) -> Api:
-    return api_factory(
+@pytest.fixture(scope="module")
+def api(module_api_factory: Callable[..., Api], weights: Path) -> Api:
+    return module_api_factory(
         routes={"*": "classic", "vace-tiny": "diffusers"},
         diffusers_models={
             "vace-tiny": {

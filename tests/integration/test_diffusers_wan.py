@@ -28,9 +28,9 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-@pytest.fixture
-def api(api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
-    return api_factory(
+@pytest.fixture(scope="module")
+def api(module_api_factory: Callable[..., Api], weights: dict[str, Path]) -> Api:
+    return module_api_factory(
         routes={
             "*": "classic",
             "wan-tiny": "diffusers",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
 from openreel.cli import app
+from openreel.queue.procrastinate import conninfo
 
 
 def test_worker_needs_the_procrastinate_queue(
@@ -31,6 +33,13 @@ def test_worker_refuses_unknown_engines(
     )
     assert result.exit_code == 2
     assert "--engines: nope not configured here; known: classic" in result.output
+    # The refused start-up closed the connections it had opened (migrations ran first).
+    with psycopg.connect(conninfo(database_url)) as conn:
+        others = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert others == (0,)
 
 
 def test_worker_concurrency_must_be_positive(tmp_path: Path) -> None:

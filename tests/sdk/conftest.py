@@ -1,4 +1,5 @@
-"""A live openreel server (a real process on a free port) shared by the SDK and CLI tests."""
+"""A live openreel server (a real process on a free port) shared by the SDK and CLI tests: one
+for the whole package (their tasks are each their own; a server start is seconds)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def _printed(server: ServerProcess, label: str) -> str:
     return text.split(f"{label}:")[1].split()[0]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     env = {
         "OPENREEL_POLL_INTERVAL": "0.05",

@@ -218,7 +218,7 @@ def test_a_create_retried_after_a_dropped_answer_makes_one_task(live: Live) -> N
 
 def test_wait_honours_the_deadline(client: Client) -> None:
     slow = client.image2video(
-        image_bytes(640, 400, seed=22), mode="pro", duration=10, model_name="kling-v2-1"
+        image_bytes(640, 400, seed=22), mode="pro", duration=5, model_name="kling-v2-1"
     )
     started = time.monotonic()
     with pytest.raises(WaitTimeoutError) as late:

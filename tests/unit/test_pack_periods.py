@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from openreel.store.usage import PackPeriod, PackState, period_of
+from openreel.store.pack_period import PackPeriod
+from openreel.store.usage import PackState, period_of
 
 
 def ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:

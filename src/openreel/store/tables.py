@@ -100,7 +100,7 @@ class ResourcePackRow(Base):
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     owner_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    period: Mapped[str] = mapped_column(sa.String(16))  # store.usage.PackPeriod
+    period: Mapped[str] = mapped_column(sa.String(16))  # store.pack_period.PackPeriod
     total_milli: Mapped[int] = mapped_column(sa.BigInteger)
     purchase_time: Mapped[int] = mapped_column(sa.BigInteger)
     effective_time: Mapped[int] = mapped_column(sa.BigInteger)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from sqlalchemy import Connection
 
 from openreel.store.db import Database
 from openreel.store.keys import key_matches
+from openreel.store.pack_period import PackPeriod
 from openreel.store.tables import ApiKeyRow, Base, ResourcePackRow, TaskRow, TaskUsageRow
 from openreel.wire.tasks import TaskStatus
 
@@ -30,11 +30,6 @@ _p = Base.metadata.tables[ResourcePackRow.__tablename__]
 _k = Base.metadata.tables[ApiKeyRow.__tablename__]
 
 _UNFINISHED = (TaskStatus.SUBMITTED.value, TaskStatus.PROCESSING.value)
-
-
-class PackPeriod(StrEnum):
-    ONCE = "once"  # one quantity from effective_time until invalid_time
-    MONTHLY = "monthly"  # the quantity again every calendar month (UTC)
 
 
 class QuotaExceeded(Exception):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from openreel.store.usage import PackPeriod, PackState, UsageRepository
+from openreel.store.pack_period import PackPeriod
+from openreel.store.usage import PackState, UsageRepository
 from openreel.wire.account import (
     AccountCosts,
     ResourcePackInfo,

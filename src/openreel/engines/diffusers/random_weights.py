@@ -372,9 +372,11 @@ def save_flux2_klein(path: Path, *, scale: Scale, dtype: torch.dtype = torch.flo
             max_position_embeddings=40960,
         )
     )  # fmt: skip
+    # Tiny: three blocks, so the VAE downsamples by 4 (the real one by 8): the reference
+    # pictures (at their own size, >= 300 px) stay a few thousand tokens, not 40,000.
     vae_config: dict[str, Any] = (
-        {"block_out_channels": (8, 8), "down_block_types": ("DownEncoderBlock2D",) * 2,
-         "up_block_types": ("UpDecoderBlock2D",) * 2, "layers_per_block": 1,
+        {"block_out_channels": (8, 8, 8), "down_block_types": ("DownEncoderBlock2D",) * 3,
+         "up_block_types": ("UpDecoderBlock2D",) * 3, "layers_per_block": 1,
          "latent_channels": 4, "norm_num_groups": 4, "sample_size": 32}
         if tiny
         else {}  # the defaults are FLUX.2's VAE
