@@ -16,11 +16,11 @@ from tests.support.api import Api
 from tests.support.helpers import image_b64
 from tests.support.kling_stub import VIDEO_BYTES, KlingStub
 from tests.support.polling import wait_task
+from tests.support.relay import relayed_app
 
 pytestmark = pytest.mark.db
 
 PATH = "/v1/videos/image2video"
-KEY = "sk-upstream-secret-0001"
 FRONT = "https://front.example:8443/base"
 
 
@@ -32,16 +32,10 @@ def stub() -> Iterator[KlingStub]:
 
 
 def relay_api(api_factory: Callable[..., Api], stub: KlingStub, **config: Any) -> Api:
-    settings: dict[str, Any] = {
-        "base_url": stub.url,
-        "style": "kling",
-        "api_key": KEY,
-        # No poll within any test: only a callback can move the task along.
-        "poll_interval": 600,
-        "callback_base_url": FRONT,
-        **config,
-    }
-    return api_factory(routes={"*": "relay:up"}, relay_upstreams={"up": settings})
+    # No poll within any test: only a callback can move the task along.
+    return relayed_app(
+        api_factory, stub, **{"poll_interval": 600, "callback_base_url": FRONT, **config}
+    )
 
 
 def relayed(api: Api, stub: KlingStub, headers: dict[str, str]) -> tuple[str, str]:

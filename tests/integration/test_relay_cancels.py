@@ -6,7 +6,7 @@ itself or the reconcile sweep: whoever is next), and the task's engine slot is f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,32 +24,19 @@ from tests.support.api import Api
 from tests.support.helpers import image_b64
 from tests.support.kling_stub import KlingStub, StubTask
 from tests.support.polling import wait_task
+from tests.support.relay import UPSTREAM_KEY, relayed_app
 
 pytestmark = pytest.mark.db
 
 PATH = "/v1/videos/image2video"
-KEY = "sk-upstream-secret-0001"
+KEY = UPSTREAM_KEY
 CANCEL_1000 = f"{PATH}/1000/cancel"
-
-
-@pytest.fixture
-def stub() -> Iterator[KlingStub]:
-    upstream = KlingStub()
-    yield upstream
-    upstream.close()
 
 
 def relay_api(
     api_factory: Callable[..., Api], stub: KlingStub, workers: int = 1, **config: Any
 ) -> tuple[Api, dict[str, str]]:
-    settings: dict[str, Any] = {
-        "base_url": stub.url,
-        "style": "kling",
-        "api_key": KEY,
-        "poll_interval": 0.05,
-        **config,
-    }
-    api = api_factory(routes={"*": "relay:up"}, relay_upstreams={"up": settings}, workers=workers)
+    api = relayed_app(api_factory, stub, workers, **config)
     return api, api.auth(api.new_key())
 
 

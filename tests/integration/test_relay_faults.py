@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,32 +20,19 @@ from tests.support.helpers import image_b64
 from tests.support.http_stub import Recorded, Reply
 from tests.support.kling_stub import VIDEO_BYTES, KlingStub, error
 from tests.support.polling import wait_task
+from tests.support.relay import UPSTREAM_KEY, relayed_app
 
 pytestmark = pytest.mark.db
 
 PATH = "/v1/videos/image2video"
-KEY = "sk-upstream-secret-0001"
+KEY = UPSTREAM_KEY
 KEY_2 = "sk-upstream-secret-0002"
 
 
-@pytest.fixture
-def stub() -> Iterator[KlingStub]:
-    upstream = KlingStub()
-    yield upstream
-    upstream.close()
-
-
 def relay_api(
-    api_factory: Callable[..., Api], upstream: KlingStub, **config: Any
+    api_factory: Callable[..., Api], upstream: KlingStub, workers: int | None = None, **config: Any
 ) -> tuple[Api, dict[str, str]]:
-    settings: dict[str, Any] = {
-        "base_url": upstream.url,
-        "style": "kling",
-        "api_key": KEY,
-        "poll_interval": 0.05,
-        **config,
-    }
-    api = api_factory(routes={"*": "relay:up"}, relay_upstreams={"up": settings})
+    api = relayed_app(api_factory, upstream, workers, **config)
     return api, api.auth(api.new_key())
 
 
@@ -191,15 +178,7 @@ def test_concurrency_is_bounded_per_upstream(
     api_factory: Callable[..., Api], stub: KlingStub
 ) -> None:
     stub.polls_to_finish = 4
-    settings: dict[str, Any] = {
-        "base_url": stub.url,
-        "style": "kling",
-        "api_key": KEY,
-        "poll_interval": 0.05,
-        "max_concurrency": 1,
-    }
-    api = api_factory(routes={"*": "relay:up"}, relay_upstreams={"up": settings}, workers=3)
-    headers = api.auth(api.new_key())
+    api, headers = relay_api(api_factory, stub, workers=3, max_concurrency=1)
     ids = [create(api, headers) for _ in range(3)]
     for task_id in ids:
         assert_mirrored(api, wait_task(api.client, PATH, task_id, headers, timeout=60))
@@ -355,17 +334,14 @@ def test_cancel_is_forwarded_best_effort(
 
 def test_concurrency_is_bounded_per_key(api_factory: Callable[..., Api], stub: KlingStub) -> None:
     stub.polls_to_finish = 4
-    settings: dict[str, Any] = {
-        "base_url": stub.url,
-        "style": "kling",
-        "api_key": KEY,
-        "keys": [{"api_key": KEY_2, "max_concurrency": 2}],
-        "max_concurrency_per_key": 1,  # the top-level key's bound (KEY_2 sets its own)
-        "poll_interval": 0.05,
-        "max_concurrency": 4,
-    }
-    api = api_factory(routes={"*": "relay:up"}, relay_upstreams={"up": settings}, workers=4)
-    headers = api.auth(api.new_key())
+    api, headers = relay_api(
+        api_factory,
+        stub,
+        workers=4,
+        keys=[{"api_key": KEY_2, "max_concurrency": 2}],
+        max_concurrency_per_key=1,  # the top-level key's bound (KEY_2 sets its own)
+        max_concurrency=4,
+    )
     ids = [create(api, headers) for _ in range(4)]
     for task_id in ids:
         assert_mirrored(api, wait_task(api.client, PATH, task_id, headers, timeout=60))
