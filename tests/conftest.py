@@ -7,6 +7,7 @@ fixture, for one of ``DB_FIXTURES``; a test that reaches a database another way 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,21 +81,31 @@ def make_settings(tmp_path: Path, database_url: str | None) -> Callable[..., Set
     return make
 
 
-@pytest.fixture
-def api_factory(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Api]]:
+@contextmanager
+def app_starter(settings_of: Callable[..., Settings]) -> Iterator[Callable[..., Api]]:
+    """``start(engines=, clock=, **overrides)`` -> a running app of ``settings_of(**overrides)``;
+    every app started is shut down when the block ends."""
     clients: list[TestClient] = []
 
     def start(
         engines: dict[str, Any] | None = None, clock: Clock = SYSTEM_CLOCK, **overrides: Any
     ) -> Api:
-        client = TestClient(create_app(make_settings(**overrides), engines=engines, clock=clock))
+        client = TestClient(create_app(settings_of(**overrides), engines=engines, clock=clock))
         client.__enter__()
         clients.append(client)
         return Api(client)
 
-    yield start
-    for client in clients:
-        client.__exit__(None, None, None)
+    try:
+        yield start
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api_factory(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Api]]:
+    with app_starter(make_settings) as start:
+        yield start
 
 
 @pytest.fixture
@@ -134,19 +145,13 @@ def module_api_factory(
     """``api_factory`` for an app a whole module shares, workers included: for tests whose
     tasks are each their own (e.g. the diffusers ones, whose engine child process loads its
     models once per app)."""
-    clients: list[TestClient] = []
 
-    def start(**overrides: Any) -> Api:
+    def settings_of(**overrides: Any) -> Settings:
         data_dir = tmp_path_factory.mktemp("module-app") / "data"
-        settings = settings_for_tests(data_dir, shared_database_url, **overrides)
-        client = TestClient(create_app(settings))
-        client.__enter__()
-        clients.append(client)
-        return Api(client)
+        return settings_for_tests(data_dir, shared_database_url, **overrides)
 
-    yield start
-    for client in clients:
-        client.__exit__(None, None, None)
+    with app_starter(settings_of) as start:
+        yield start
 
 
 @pytest.fixture(scope="module")
