@@ -10,6 +10,7 @@ Secrets are never given to a logger: a key appears only as its public id.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import logging.config
@@ -154,7 +155,7 @@ def plain_config(level: str = "INFO") -> dict[str, Any]:
     secrets of URLs masked, and openreel's records (``INFO`` and up) beside uvicorn's."""
     from uvicorn.config import LOGGING_CONFIG
 
-    config: dict[str, Any] = json.loads(json.dumps(LOGGING_CONFIG))  # a deep copy
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config["filters"] = {"redact": {"()": RedactedAccessPaths}}
     config["handlers"]["access"]["filters"] = ["redact"]
     config["formatters"]["openreel"] = {"()": PlainFormatter}
