@@ -13,17 +13,15 @@ import logging
 from typing import Any
 
 from openreel.store.slots import SlotRepository
-from openreel.store.tasks import TaskRepository
+from openreel.store.tasks import ENDED, TaskRepository
 from openreel.wire.errors import ErrorCode, KlingError
 from openreel.wire.relay_callbacks import token_matches
-from openreel.wire.tasks import TaskStatus
 
 __all__ = ["RelayCallbacks"]
 
 log = logging.getLogger("openreel.relay")
 
 _RELAYED = "relay:"  # the engine name of every relayed task (engines.relay.config)
-_ENDED = frozenset({TaskStatus.SUCCEED.value, TaskStatus.FAILED.value})
 
 
 class RelayCallbacks:
@@ -41,7 +39,7 @@ class RelayCallbacks:
         row = await self._tasks.get(task_id)
         if row is None or not row.engine.startswith(_RELAYED):
             return "ignored: no relayed task has this task_id"
-        if row.status in _ENDED:
+        if row.status in ENDED:
             return "ignored: the task has ended"
         stored = (row.plan.get("engine_state") or {}).get("upstream_task_id")
         sent = body.get("task_id") if isinstance(body, dict) else None
