@@ -1,8 +1,10 @@
 """Shared fixtures. The whole suite runs on SQLite by default; the tests marked ``db`` run
 again on PostgreSQL when OPENREEL_TEST_DATABASE_URL points at a server (a fresh database is
-made per test). A test is marked ``db`` here when it asks, directly or through another
-fixture, for one of ``DB_FIXTURES``; a test that reaches a database another way (its own
-``create_pg_database``, a server process of its own) carries the mark itself."""
+made per test). ``db`` is given by subject, not by reach: a module whose subject is what the
+database does (storage, queries, locks, migrations, recovery, scale-out) says
+``pytestmark = pytest.mark.db``; a test elsewhere that checks a database rule carries the mark
+itself. Tests of a client, the page, an engine or validation store tasks too but run once: the
+queries under them are the ones the ``db`` tests check on both databases."""
 
 from __future__ import annotations
 
@@ -20,17 +22,6 @@ from openreel.clock import SYSTEM_CLOCK, Clock
 from openreel.config import Settings
 from tests.support.api import Api
 from tests.support.helpers import create_pg_database, drop_pg_database, pg_admin_url
-
-# The fixtures through which a test reaches the database: ``database_url`` is below every
-# app fixture (make_settings, api_factory, api, key, headers, server_env); ``live`` is the
-# SDK tests' server process.
-DB_FIXTURES = frozenset({"database_url", "shared_database_url", "live"})
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.db)
 
 
 @pytest.fixture

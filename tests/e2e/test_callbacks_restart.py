@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from openreel.wire.webhook_signing import new_secret
 from tests.support.helpers import image_b64
 from tests.support.http_stub import HttpStub, Recorded, Reply
 from tests.support.server import running_server
+
+pytestmark = pytest.mark.db
 
 
 def test_pending_callback_survives_a_crash(server_dir: Path, server_env: dict[str, str]) -> None:

@@ -16,8 +16,6 @@ from tests.support.logs import events, json_lines
 from tests.support.server import ServerProcess, WorkerProcess, running_server
 from tests.support.tls import self_signed
 
-pytestmark = pytest.mark.db
-
 PATH = "/v1/videos/image2video"
 BODY = {"image": image_b64(640, 400), "prompt": "zoom in", "model_name": "kling-v1"}
 
@@ -139,6 +137,7 @@ def test_plain_logs_stay_the_default(server_dir: Path, server_env: dict[str, str
     assert any("render finished: succeed" in line for line in output.splitlines())
 
 
+@pytest.mark.db
 @pytest.mark.skipif(pg_admin_url() is None, reason="openreel worker runs on PostgreSQL only")
 def test_json_logs_of_a_worker(server_dir: Path, server_env: dict[str, str]) -> None:
     env = {**server_env, "OPENREEL_QUEUE": "procrastinate", "OPENREEL_LOG_FORMAT": "json"}

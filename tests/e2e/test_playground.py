@@ -360,7 +360,6 @@ def test_server_errors_are_shown_next_to_their_field(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-@pytest.mark.db
 def test_a_missing_key_met_by_the_task_list_says_where_keys_come_from(
     browser: Browser, server: ServerProcess
 ) -> None:

@@ -21,7 +21,6 @@ from tests.support.app_server import ServedApp, serving
 from tests.support.browser import FLAGS, Steps, chromium_path
 from tests.support.helpers import encode, textured
 
-pytestmark = pytest.mark.db
 TIMEOUT_MS = 60_000
 
 

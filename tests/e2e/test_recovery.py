@@ -6,9 +6,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.helpers import image_b64
 from tests.support.server import running_server
+
+pytestmark = pytest.mark.db
 
 
 def test_sigkill_during_render_then_restart_succeeds(

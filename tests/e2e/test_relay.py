@@ -24,8 +24,6 @@ from tests.support.helpers import image_b64
 from tests.support.results import mean_diff, mp4_frames, png_pixels
 from tests.support.server import ServerProcess, free_port, running_server
 
-pytestmark = pytest.mark.db
-
 
 def upstream_env(base: dict[str, str]) -> dict[str, str]:
     """The upstream keeps its own SQLite database: the front alone uses the test's database."""

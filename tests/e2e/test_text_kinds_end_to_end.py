@@ -9,13 +9,10 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pytest
 
 from openreel.tasks.rules import image_size
 from tests.support.results import badge_mask, mean_diff, mp4_frames, png_pixels
 from tests.support.server import running_server
-
-pytestmark = pytest.mark.db
 
 
 def finished(client: httpx.Client, path: str, task_id: str) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""Fixtures of the integration tests' relay modules."""
+"""Fixtures shared by integration modules: the relay modules' scripted upstream, and apps
+whose tasks finish on the stand-in engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from tests.fakes.engines import StandInEngine
+from tests.support.api import Api
 from tests.support.kling_stub import KlingStub
 
 
@@ -15,3 +19,16 @@ def stub() -> Iterator[KlingStub]:
     upstream = KlingStub()
     yield upstream
     upstream.close()
+
+
+@pytest.fixture
+def stand_in_factory(api_factory: Callable[..., Api]) -> Callable[..., Api]:
+    """``api_factory`` whose tasks finish on the stand-in engine (small real files of the
+    geometry asked for), for modules whose subject is not what an engine renders: callbacks,
+    the wire contract. A 720p classic render costs seconds of CPU; the stand-in, milliseconds."""
+
+    def start(**settings: Any) -> Api:
+        engine = StandInEngine()
+        return api_factory(engines={engine.name: engine}, routes={"*": engine.name}, **settings)
+
+    return start

@@ -29,6 +29,15 @@ pytestmark = pytest.mark.db
 PREFIXES = ("/v1", "/kling/v1")
 # "": Kling documents /account/costs at the root of its host (no /v1); both prefixes serve it too.
 COSTS_PREFIXES = ("", *PREFIXES)
+
+
+@pytest.fixture
+def api(stand_in_factory: Callable[..., Api]) -> Api:
+    """Charges follow the model, mode and duration, not the pixels: tasks finish on the
+    stand-in engine instead of 720p and 1080p renders."""
+    return stand_in_factory()
+
+
 QUEUES = [
     "local",
     pytest.param(
@@ -311,8 +320,10 @@ def test_monthly_pack_window_and_name_filters(
     assert packs(api, headers, start_time=0, end_time=before) == []
 
 
-def test_prices_override_changes_what_tasks_charge(api_factory: Callable[..., Api]) -> None:
-    api = api_factory(prices='{"kling-v1": {"per_second": {"std": "0.5"}}}')
+def test_prices_override_changes_what_tasks_charge(
+    stand_in_factory: Callable[..., Api],
+) -> None:
+    api = stand_in_factory(prices='{"kling-v1": {"per_second": {"std": "0.5"}}}')
     key = api.new_key()
     headers = api.auth(key)
     task_id = create(api, headers).json()["data"]["task_id"]

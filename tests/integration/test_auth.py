@@ -14,6 +14,8 @@ from openreel.auth.keys import IssuedKey
 from tests.support.api import Api
 from tests.support.helpers import image_b64
 
+pytestmark = pytest.mark.db
+
 PATH = "/v1/videos/image2video"
 
 

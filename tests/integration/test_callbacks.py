@@ -19,6 +19,8 @@ from tests.support.helpers import image_b64
 from tests.support.http_stub import HttpStub, Recorded, Reply
 from tests.support.polling import wait_task
 
+pytestmark = pytest.mark.db
+
 PATH = "/v1/videos/image2video"
 SERVER_SECRET = new_secret()
 FAST = {"callback_retry_schedule": [0.1, 0.1, 0.1, 0.1], "callback_timeout_seconds": 2.0}
@@ -32,8 +34,8 @@ def receiver() -> Iterator[HttpStub]:
 
 
 @pytest.fixture
-def api(api_factory: Callable[..., Api]) -> Api:
-    return api_factory(webhook_secret=SERVER_SECRET, **FAST)
+def api(stand_in_factory: Callable[..., Api]) -> Api:
+    return stand_in_factory(webhook_secret=SERVER_SECRET, **FAST)
 
 
 def create(api: Api, headers: dict[str, str], callback_url: str, **body: Any) -> str:
@@ -153,9 +155,9 @@ def test_410_stops_all_callbacks_of_the_task(
 
 
 def test_the_schedule_runs_out_and_redirects_are_not_followed(
-    api_factory: Callable[..., Api], receiver: HttpStub
+    stand_in_factory: Callable[..., Api], receiver: HttpStub
 ) -> None:
-    api = api_factory(callback_retry_schedule=[0.05, 0.05])
+    api = stand_in_factory(callback_retry_schedule=[0.05, 0.05])
     headers = api.auth(api.new_key())
     receiver.route = lambda r: Reply(302, headers={"Location": f"{receiver.url}/elsewhere"})
     task_id = create(api, headers, f"{receiver.url}/hook")
@@ -167,8 +169,8 @@ def test_the_schedule_runs_out_and_redirects_are_not_followed(
     assert {r.path for r in receiver.requests} == {"/hook"}  # /elsewhere never reached
 
 
-def test_retry_after_is_honoured(api_factory: Callable[..., Api], receiver: HttpStub) -> None:
-    api = api_factory(callback_retry_schedule=[0.05])
+def test_retry_after_is_honoured(stand_in_factory: Callable[..., Api], receiver: HttpStub) -> None:
+    api = stand_in_factory(callback_retry_schedule=[0.05])
     headers = api.auth(api.new_key())
     answers = iter([Reply(429, headers={"Retry-After": "1"})])
     receiver.route = lambda _: next(answers, Reply(200))
@@ -178,9 +180,9 @@ def test_retry_after_is_honoured(api_factory: Callable[..., Api], receiver: Http
 
 
 def test_a_slow_receiver_times_out_and_is_retried(
-    api_factory: Callable[..., Api], receiver: HttpStub
+    stand_in_factory: Callable[..., Api], receiver: HttpStub
 ) -> None:
-    api = api_factory(callback_retry_schedule=[0.05], callback_timeout_seconds=0.5)
+    api = stand_in_factory(callback_retry_schedule=[0.05], callback_timeout_seconds=0.5)
     headers = api.auth(api.new_key())
     answers = iter([Reply(delay=2.0)])
     receiver.route = lambda _: next(answers, Reply(200))
@@ -244,8 +246,10 @@ def _hash(headers: dict[str, str]) -> str:
     return hash_key(headers["Authorization"].removeprefix("Bearer "))
 
 
-def test_unsigned_without_any_secret(api_factory: Callable[..., Api], receiver: HttpStub) -> None:
-    api = api_factory(**FAST)
+def test_unsigned_without_any_secret(
+    stand_in_factory: Callable[..., Api], receiver: HttpStub
+) -> None:
+    api = stand_in_factory(**FAST)
     headers = api.auth(api.new_key())
     create(api, headers, f"{receiver.url}/hook")
     request = receiver.wait_for(1)[0]

@@ -16,6 +16,8 @@ from tests.fakes.engines import GatedEngine
 from tests.support.api import Api
 from tests.support.helpers import image_b64, pg_admin_url
 
+pytestmark = pytest.mark.db
+
 PATH = "/v1/videos/image2video"
 QUEUES = [
     "local",

@@ -1,22 +1,41 @@
-"""``openreel keys create|list|revoke`` against the same database the server uses."""
+"""``openreel keys create|list|revoke|webhook-secret`` against the same database the server uses."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 from standardwebhooks.webhooks import Webhook
+from typer.testing import CliRunner
 
+from openreel.cli import app
 from tests.support.helpers import image_b64
 from tests.support.http_stub import HttpStub, Recorded
 from tests.support.server import running_server
 
+pytestmark = pytest.mark.db
 
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    import os
 
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, env: dict[str, str]) -> Ran:
+    """``openreel ARGS`` in this process (Typer's runner, ``env`` set while it runs): a Python
+    start-up per command would cost more than the commands; ``cli_process`` runs the real one."""
+    result = CliRunner().invoke(app, list(args), env=env)
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def cli_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "openreel", *args],
         capture_output=True,
@@ -30,7 +49,7 @@ def test_keys_lifecycle_against_a_running_server(tmp_path: Path, database_url: s
     env = {"OPENREEL_DATA_DIR": str(tmp_path / "d")}
     if database_url:
         env["OPENREEL_DATABASE_URL"] = database_url
-    created = cli("keys", "create", "--name", "ci", env=env)
+    created = cli_process("keys", "create", "--name", "ci", env=env)
     assert created.returncode == 0, created.stderr
     api_key = created.stdout.split("API key:")[1].split()[0]
     key_id = created.stdout.split("id:")[1].split()[0]

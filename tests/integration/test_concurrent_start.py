@@ -10,6 +10,8 @@ import pytest
 from openreel.queue.procrastinate import conninfo, ensure_schema
 from openreel.store.db import Database
 
+pytestmark = pytest.mark.db
+
 
 async def test_concurrent_migrations_and_queue_schema(database_url: str | None) -> None:
     if database_url is None:

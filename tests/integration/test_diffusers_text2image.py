@@ -15,8 +15,6 @@ from tests.support.api import Api
 from tests.support.diffusion import fetch_pngs, mean_rgb, run_task, spied_call
 from tests.support.helpers import b64, encode, textured
 
-pytestmark = pytest.mark.db
-
 PATH = "/v1/images/generations"
 TINY = {"steps": 2, "area": 32 * 32, "dtype": "float32", "device": "cpu", "guidance_scale": 4.0}
 MODELS = {

@@ -17,8 +17,6 @@ from tests.support.api import Api
 from tests.support.diffusion import TINY, fetch_video, run_task, spied_call
 from tests.support.helpers import image_b64
 
-pytestmark = pytest.mark.db
-
 PATH = "/v1/videos/text2video"
 COMET_PATH = "/kling/v1/videos/text2video"
 WAN = {**TINY, "area": 64 * 40}  # 16:9 -> 64x32 (multiples of 16)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from openreel.clock import now_ms
@@ -17,6 +18,8 @@ from tests.fakes.engines import CrashingEngine, FailingEngine, GatedEngine, Miss
 from tests.support.api import Api
 from tests.support.helpers import image_b64
 from tests.support.polling import wait_task
+
+pytestmark = pytest.mark.db
 
 PATH = "/v1/videos/image2video"
 

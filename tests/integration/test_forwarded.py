@@ -20,8 +20,6 @@ from tests.support.api import Api
 from tests.support.helpers import image_b64
 from tests.support.polling import wait_task
 
-pytestmark = pytest.mark.db
-
 PATH = "/v1/videos/image2video"
 PROXY_HEADERS = {
     "X-Forwarded-Proto": "https",

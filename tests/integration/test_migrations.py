@@ -17,6 +17,8 @@ from openreel.config import Settings
 from openreel.store.db import Database, alembic_config, downgrade_base
 from openreel.store.tables import Base
 
+pytestmark = pytest.mark.db
+
 
 def tables(conn: sa.Connection) -> set[str]:
     return set(sa.inspect(conn).get_table_names())
@@ -138,7 +140,6 @@ async def test_0003_moves_server_keys_out_of_the_request(
         await db.dispose()
 
 
-@pytest.mark.db
 async def test_0004_usage_tables_go_up_and_down(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

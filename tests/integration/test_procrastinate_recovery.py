@@ -20,7 +20,10 @@ from tests.support.api import Api
 from tests.support.helpers import image_b64, pg_admin_url
 from tests.support.polling import wait_task
 
-pytestmark = pytest.mark.skipif(pg_admin_url() is None, reason="Procrastinate needs PostgreSQL")
+pytestmark = [
+    pytest.mark.db,
+    pytest.mark.skipif(pg_admin_url() is None, reason="Procrastinate needs PostgreSQL"),
+]
 PATH = "/v1/videos/image2video"
 
 

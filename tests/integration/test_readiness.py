@@ -13,6 +13,8 @@ import openreel.store
 from openreel.store.db import Database, alembic_config
 from tests.support.api import Api
 
+pytestmark = pytest.mark.db
+
 
 def test_ready_when_everything_answers(api_factory: Callable[..., Api]) -> None:
     api = api_factory()

@@ -59,7 +59,6 @@ KIND_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-@pytest.mark.db
 @pytest.mark.parametrize("kind", sorted(KIND_BODIES))
 def test_engine_without_a_kind_refuses_it(api_factory: Callable[..., Api], kind: str) -> None:
     engine = GatedEngine(

@@ -13,8 +13,6 @@ from openreel.wire.shapes import shape_of
 from tests.support.api import Api
 from tests.support.helpers import image_b64
 
-pytestmark = pytest.mark.db
-
 IMG = image_b64()
 POINT = '{"x": int, "y": int}'
 CONFIG = (

@@ -20,8 +20,6 @@ from tests.support.http_stub import HttpStub
 from tests.support.polling import wait_task
 from tests.support.results import badge_mask, download, mean_diff, mp4_frames, png_pixels
 
-pytestmark = pytest.mark.db
-
 PREFIXES = ["/v1", "/kling/v1"]
 
 

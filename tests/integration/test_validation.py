@@ -99,6 +99,7 @@ def test_decompression_bomb_header_is_refused(api: Api, headers: dict[str, str])
     assert "pixel limit" in response.json()["message"]
 
 
+@pytest.mark.db
 def test_external_task_id_reuse(api: Api, headers: dict[str, str]) -> None:
     path = "/v1/videos/image2video"
     first = api.client.post(path, json=i2v(external_task_id="job-1", prompt="a"), headers=headers)
@@ -111,6 +112,7 @@ def test_external_task_id_reuse(api: Api, headers: dict[str, str]) -> None:
     assert len(api.client.get(path, headers=headers).json()["data"]) == 1
 
 
+@pytest.mark.db
 def test_external_task_id_is_per_owner(api: Api, headers: dict[str, str]) -> None:
     other = api.auth(api.new_key("other"))
     path = "/v1/videos/image2video"
@@ -136,6 +138,7 @@ def test_page_ranges(api: Api, headers: dict[str, str], query: str, field: str) 
     assert response.json()["code"] == 1201 and response.json()["message"].startswith(field)
 
 
+@pytest.mark.db
 def test_a_colliding_task_id_is_replaced_not_an_error(
     api: Api, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

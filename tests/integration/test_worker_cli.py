@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from openreel.cli import app
 from openreel.queue.procrastinate import conninfo
 
+pytestmark = pytest.mark.db
+
 
 def test_worker_needs_the_procrastinate_queue(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -133,7 +133,6 @@ def test_multi_image2video_and_multi_image2image(
             assert image.width * 3 == image.height * 4
 
 
-@pytest.mark.db
 def test_text2video_and_images_on_the_default_engine(live: Live, tmp_path: Path) -> None:
     # The classic engine answers both with test cards: real files of the asked geometry.
     clip = tmp_path / "t2v.mp4"

@@ -154,7 +154,6 @@ def stand_in(api_factory: Callable[..., Api], monkeypatch: pytest.MonkeyPatch) -
     return api.new_key().api_key
 
 
-@pytest.mark.db
 def test_text2video_and_images_wait_and_save(stand_in: str, tmp_path: Path) -> None:
     clip = tmp_path / "clip.mp4"
     video = cli("text2video", "waves", "-o", str(clip), "--json", key=stand_in)
@@ -179,7 +178,6 @@ def test_text2video_and_images_wait_and_save(stand_in: str, tmp_path: Path) -> N
     assert found.exit_code == 0 and json.loads(found.stdout)["task_id"] == task_id
 
 
-@pytest.mark.db
 def test_cancel_a_running_task(
     api_factory: Callable[..., Api], monkeypatch: pytest.MonkeyPatch
 ) -> None:

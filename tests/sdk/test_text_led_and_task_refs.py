@@ -253,7 +253,6 @@ async def test_async_ids_and_type_errors() -> None:
 # ---------------------------------------------------------------- finished tasks, real app
 
 
-@pytest.mark.db
 def test_text2video_and_images_finish_and_download_by_id(
     api_factory: Callable[..., Api], tmp_path: Path
 ) -> None:
@@ -279,7 +278,6 @@ def test_text2video_and_images_finish_and_download_by_id(
     assert client.get(reference).task_id == reference.task_id  # a Task refreshes
 
 
-@pytest.mark.db
 def test_cancel_by_task_and_by_id(api_factory: Callable[..., Api]) -> None:
     engine = GatedEngine()
     api = api_factory(engines={engine.name: engine}, routes={"*": engine.name})

@@ -25,7 +25,7 @@ from tests.support.results import mp4_frames
 from tests.support.server import running_server
 from tests.support.tls import self_signed
 
-pytestmark = [pytest.mark.db, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 FOLDER = Path(__file__).resolve().parent
 HOST = "openreel.test"

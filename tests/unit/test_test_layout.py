@@ -72,3 +72,22 @@ def test_the_scan_resolves_absolute_and_relative_imports() -> None:
         "tests.integration.test_files",
         "tests.support",
     ]
+
+
+# A test that only runs against PostgreSQL says so with one of these tests of the fixtures.
+_NEEDS_POSTGRESQL = ("pg_admin_url() is None", "database_url is None")
+
+
+def test_tests_that_need_postgresql_are_marked_db() -> None:
+    """The PostgreSQL pass selects ``-m db`` only: a PostgreSQL-only test without the mark
+    would be skipped on SQLite and never selected on PostgreSQL, so it would run nowhere."""
+    unmarked = [
+        str(path.relative_to(TESTS.parent))
+        for path in _modules()
+        if path.name.startswith("test_")
+        and any(needs in (source := path.read_text()) for needs in _NEEDS_POSTGRESQL)
+        and "pytest.mark.db" not in source
+    ]
+    assert unmarked == [], "mark the PostgreSQL-only tests with pytest.mark.db:\n" + "\n".join(
+        unmarked
+    )
