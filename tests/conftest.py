@@ -23,6 +23,21 @@ from openreel.config import Settings
 from tests.support.api import Api
 from tests.support.helpers import create_pg_database, drop_pg_database, pg_admin_url
 
+# Folders by cost per module, dearest first: the SQLite pass spreads whole modules over its
+# processes in this order, so the long ones (server processes, the browser, the wheel) start
+# at once and cheap unit modules fill the end, instead of one process finishing a long
+# module alone.
+_FOLDER_ORDER = ("packaging", "e2e", "thirdparty", "fuzz", "sdk", "integration", "unit")
+
+
+def _folder_rank(item: pytest.Item) -> int:
+    parts = item.path.relative_to(Path(__file__).parent).parts
+    return _FOLDER_ORDER.index(parts[0]) if parts[0] in _FOLDER_ORDER else len(_FOLDER_ORDER)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_folder_rank)  # stable: each module keeps its own order
+
 
 @pytest.fixture
 def database_url() -> Iterator[str | None]:
