@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,18 +20,11 @@ from tests.support.server import running_server
 pytestmark = pytest.mark.db
 
 
-@dataclass(frozen=True)
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def cli(*args: str, env: dict[str, str]) -> Ran:
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``openreel ARGS`` in this process (Typer's runner, ``env`` set while it runs): a Python
     start-up per command would cost more than the commands; ``cli_process`` runs the real one."""
     result = CliRunner().invoke(app, list(args), env=env)
-    return Ran(result.exit_code, result.stdout, result.stderr)
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
 
 
 def cli_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
