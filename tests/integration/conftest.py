@@ -25,7 +25,8 @@ def stub() -> Iterator[KlingStub]:
 def stand_in_factory(api_factory: Callable[..., Api]) -> Callable[..., Api]:
     """``api_factory`` whose tasks finish on the stand-in engine (small real files of the
     geometry asked for), for modules whose subject is not what an engine renders: callbacks,
-    the wire contract. A 720p classic render costs seconds of CPU; the stand-in, milliseconds."""
+    the wire contract, account costs. A 720p classic render costs seconds of CPU; the
+    stand-in, milliseconds."""
 
     def start(**settings: Any) -> Api:
         engine = StandInEngine()
