@@ -1,13 +1,15 @@
-"""Fixtures shared by integration modules: the relay modules' scripted upstream, and apps
-whose tasks finish on the stand-in engine."""
+"""Fixtures shared by integration modules: the relay modules' scripted upstream, apps whose
+tasks finish on the stand-in engine, and a migrated database for repository tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
+from openreel.config import Settings
+from openreel.store.db import Database
 from tests.fakes.engines import StandInEngine
 from tests.support.api import Api
 from tests.support.kling_stub import KlingStub
@@ -33,3 +35,17 @@ def stand_in_factory(api_factory: Callable[..., Api]) -> Callable[..., Api]:
         return api_factory(engines={engine.name: engine}, routes={"*": engine.name}, **settings)
 
     return start
+
+
+@pytest.fixture
+async def db(make_settings: Callable[..., Settings]) -> AsyncIterator[Database]:
+    """The test's database (SQLite, or PostgreSQL in the ``db`` pass), migrated, for tests of
+    one repository on its own."""
+    settings = make_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url)
+    try:
+        await database.migrate()
+        yield database
+    finally:
+        await database.dispose()

@@ -4,14 +4,12 @@ its pool and key only while its task is ``processing`` under a live lease; a tas
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from openreel.clock import now_ms
-from openreel.config import Settings
 from openreel.reconcile import Reconciler
 from openreel.store.db import Database
 from openreel.store.slots import SlotRepository
@@ -22,18 +20,6 @@ from openreel.wire.tasks import TaskStatus
 pytestmark = pytest.mark.db
 
 POOL = "relay:up"
-
-
-@pytest.fixture
-async def db(make_settings: Callable[..., Settings]) -> AsyncIterator[Database]:
-    settings = make_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.resolved_database_url)
-    try:
-        await database.migrate()
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def add_task(

@@ -4,7 +4,10 @@ read the delivery log, and queue a redelivery.
 A sender claims an event with a lease (``lease_until``, also the token that settles it), so
 several API processes can share one outbox and an event whose sender died is taken again
 when the lease runs out. An event is due only when no earlier event of its task is still
-pending: a task's callbacks arrive in the order its status changed.
+pending: a task's callbacks arrive in the order its status changed. After a 410 Gone,
+nothing more of that task goes to that URL: the answer marks the task's pending events gone,
+and a claim passes over (and marks) any event that was written while the answer was being
+settled, which on PostgreSQL neither transaction can see in the other.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy import Connection
 
 from openreel.clock import now_ms
 from openreel.store.db import Database
-from openreel.store.outbox import EventState
+from openreel.store.outbox import GONE_NOTE, EventState
 from openreel.store.tables import Base, CallbackAttemptRow, CallbackEventRow
 
 _d = Base.metadata.tables[CallbackEventRow.__tablename__]
@@ -78,7 +81,22 @@ def _waiting(now: int) -> sa.ColumnElement[bool]:
 
 
 def _due(now: int) -> sa.ColumnElement[bool]:
-    return sa.and_(_waiting(now), _d.c.next_attempt_at <= now)
+    return sa.and_(_waiting(now), _d.c.next_attempt_at <= now, ~_gone_to_url())
+
+
+def _gone_to_url() -> sa.Exists:
+    """Another event of the task to the same URL is gone (its receiver answered 410)."""
+    return (
+        sa.select(sa.literal(1))
+        .select_from(_earlier)
+        .where(
+            _earlier.c.task_id == _d.c.task_id,
+            _earlier.c.url == _d.c.url,
+            _earlier.c.state == EventState.GONE,
+        )
+        .correlate(_d)
+        .exists()
+    )
 
 
 class EventRepository:
@@ -97,6 +115,13 @@ class EventRepository:
         )
 
         def change(conn: Connection) -> list[CallbackEventRow]:
+            # One statement marks, the next claims: an event that commits in between is
+            # passed over by the claim and marked by the next one.
+            conn.execute(
+                sa.update(_d)
+                .where(_d.c.state == EventState.PENDING, _gone_to_url())
+                .values(state=EventState.GONE, last_error=GONE_NOTE, updated_at=now)
+            )
             claimed = []
             for (delivery_id,) in conn.execute(candidates).all():
                 row = conn.execute(

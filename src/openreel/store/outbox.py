@@ -19,7 +19,9 @@ from sqlalchemy import Connection
 from openreel.ids import new_id
 from openreel.store.tables import Base, CallbackEventRow
 
-__all__ = ["EventState", "new_event_id", "record_event"]
+__all__ = ["GONE_NOTE", "EventState", "new_event_id", "record_event"]
+
+GONE_NOTE = "not sent: the receiver answered 410 Gone earlier"
 
 
 class EventState(StrEnum):
@@ -79,11 +81,7 @@ def record_event(conn: Connection, task: Mapping[str, Any], now: int) -> bool:
         ).where(_d.c.task_id == task["id"])
     ).one()
     # A receiver that answered 410 for this task gets nothing more from it.
-    state, note = (
-        (EventState.GONE, "not sent: the receiver answered 410 Gone earlier")
-        if gone
-        else (EventState.PENDING, "")
-    )
+    state, note = (EventState.GONE, GONE_NOTE) if gone else (EventState.PENDING, "")
     conn.execute(
         sa.insert(_d).values(
             id=new_event_id(),
