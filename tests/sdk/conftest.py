@@ -1,5 +1,7 @@
 """A live openreel server (a real process on a free port) shared by the SDK and CLI tests: one
-for the whole package (their tasks are each their own; a server start is seconds)."""
+for the whole package (their tasks are each their own; a server start is seconds). After
+each test that used it, the tasks it left running are cancelled: a 720p render nobody waits
+for would take seconds of CPU from the tests after it."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from openreel.sdk import Client, Endpoint, InvalidRequestError
 from tests.support.helpers import create_pg_database, drop_pg_database, pg_admin_url
 from tests.support.live import Live
 from tests.support.server import ServerProcess, running_server
@@ -43,3 +46,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     finally:
         if database is not None:
             drop_pg_database(database)
+
+
+@pytest.fixture(autouse=True)
+def _cancel_what_the_test_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "live" not in request.fixturenames:
+        return
+    live: Live = request.getfixturevalue("live")
+    with Client(live.url, live.api_key) as client:
+        for endpoint in Endpoint:
+            for task in client.iterate(endpoint):
+                if task.task_status in ("submitted", "processing"):
+                    try:
+                        client.cancel(task, endpoint=endpoint)
+                    except InvalidRequestError:  # it ended in the meantime
+                        pass
