@@ -163,8 +163,8 @@ def add_family_routes(
 
 
 def install_task_routes(router: APIRouter) -> None:
-    """Add all task routes to ``router`` (the app's own router: an included router would be
-    matched twice per request). Routes are matched in order: polls, then creates, then lists."""
+    """Add all task routes to ``router``. Routes are matched in order: polls, then creates,
+    then lists."""
     add_family_routes(
         router,
         "/{task_id}",
