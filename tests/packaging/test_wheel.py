@@ -61,7 +61,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     # This pip installs into the venv (--python): the venv needs no pip of its own, and
     # without byte-compiling every file of every package the install costs half the CPU.
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
-    pip = [sys.executable, "-m", "pip", "--python", venv / "bin" / "python"]
+    pip: list[str | Path] = [sys.executable, "-m", "pip", "--python", venv / "bin" / "python"]
     _run(*pip, "install", "--quiet", "--no-compile", "--require-hashes", "--no-deps",
          "-r", ROOT / "requirements" / "base.txt")  # fmt: skip
     _run(*pip, "install", "--quiet", "--no-compile", "--no-deps", wheel)
