@@ -54,12 +54,12 @@ def still_image_processor(weights: Path) -> Any:
         Qwen2VLImageProcessorPil,
     )
 
-    class StillImageProcessor(Qwen2VLProcessor):
+    class StillImageProcessor(Qwen2VLProcessor):  # type: ignore[misc]  # Any: mypy skips transformers
         # The attributes of a processor are its __init__ parameters: no video_processor here.
         def __init__(
             self, image_processor: Any = None, tokenizer: Any = None, chat_template: Any = None
         ) -> None:
-            super().__init__(image_processor, tokenizer, None, chat_template)  # type: ignore[no-untyped-call]
+            super().__init__(image_processor, tokenizer, None, chat_template)
 
     folder = weights / "processor"
     tokenizer = AutoTokenizer.from_pretrained(weights / "tokenizer", local_files_only=True)
