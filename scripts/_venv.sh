@@ -59,9 +59,9 @@ PY
     [ -n "$flag" ] || continue
     if [ "$flag" = cert ]; then cert="$value"; else args+=("$flag" "$value"); fi
   done <<<"$sources"
-  local env=(UV_INDEX_STRATEGY=unsafe-best-match)
-  [ -z "$cert" ] || env+=(SSL_CERT_FILE="$cert")
-  local uv_install=(env "${env[@]}" "$UV" pip install --quiet --python "$VENV/bin/python"
+  local uv_env=(UV_INDEX_STRATEGY=unsafe-best-match)
+  [ -z "$cert" ] || uv_env+=(SSL_CERT_FILE="$cert")
+  local uv_install=(env "${uv_env[@]}" "$UV" pip install --quiet --python "$VENV/bin/python"
     "${args[@]}")
   "${uv_install[@]}" --require-hashes -r "$ROOT/requirements/build.txt" \
     && "${uv_install[@]}" --require-hashes --no-deps -r "$LOCK" \
